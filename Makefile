@@ -1,0 +1,52 @@
+# Thin wrappers over the `cyberweek` command. Every target does its own set-up:
+# venv + install -> event database -> model (retrained only when its inputs changed).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BIN       := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATABASE  := var/cyberweek.db
+MODEL     := models/cyberweek.tar.gz
+SEED      := $(wildcard data/event/*.yml)
+# Everything `rasa train` reads; the model is rebuilt when any of it is newer than the model.
+MODEL_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null) \
+                $(shell find bot/nlu -name '*.py' 2>/dev/null)
+
+.PHONY: help install db model run test lint eval bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml requirements.lock
+	@PY=$$(scripts/find-python310) || exit 1; \
+	  if [ ! -x $(BIN)/python ]; then echo "==> creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV); fi
+	@echo "==> installing dependencies (first run takes about 2 minutes)"
+	$(BIN)/python -m pip install --progress-bar on -q --upgrade pip
+	$(BIN)/python -m pip install -c requirements.lock -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED) ## create the venv and install the pinned dependencies
+
+$(DATABASE): $(INSTALLED) $(SEED)
+	$(BIN)/cyberweek db load
+	@touch $@
+
+db: $(DATABASE) ## validate and load the event database (data/event -> var/cyberweek.db)
+
+$(MODEL): $(INSTALLED) $(MODEL_INPUTS)
+	$(BIN)/cyberweek train
+
+model: $(MODEL) ## train the model when data/, domain.yml or config.yml changed
+
+run: $(DATABASE) $(MODEL) ## start the action server and Rasa (REST) in the foreground
+	$(BIN)/cyberweek serve
+
+lint: $(INSTALLED) ## ruff
+	$(BIN)/ruff check bot actions tests
+
+test: $(DATABASE) $(MODEL) lint ## the whole test suite
+	$(BIN)/python -m pytest
+
+clean: ## remove everything make builds (venv excepted)
+	rm -rf var models build .rasa results test-artifacts .pytest_cache

@@ -1,0 +1,150 @@
+"""What every answering action shares: language, entities/slots, the database, error handling.
+
+Each capability module subclasses `DatabaseAction` and implements `answer()`, a plain
+function of a `Request` that returns an `Answer`; `run()` here does the rest, so that the
+follow-up action can reuse any capability's `answer()` unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages
+from bot.db import DatabaseNotReady, EventDB
+
+logger = logging.getLogger(__name__)
+
+Lang = Literal["zh", "en"]
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> Lang | None:
+    """zh when the message has any Chinese character, en when it has Latin letters only.
+
+    Mixed messages ("opening ceremony在哪") count as Chinese: a visitor who types Chinese
+    at all reads Chinese. Messages with neither (emoji, digits) say nothing.
+    """
+    if _CJK.search(text):
+        return "zh"
+    if _LATIN.search(text):
+        return "en"
+    return None
+
+
+def language_of(tracker: Tracker) -> Lang:
+    slot = tracker.get_slot("language")
+    if slot in ("zh", "en"):
+        return slot
+    return detect_language(tracker.latest_message.get("text") or "") or "zh"
+
+
+@lru_cache(maxsize=1)
+def event_db() -> EventDB:
+    """One EventDB (one engine and connection pool) per action-server process."""
+    return EventDB()
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    """The value of `entity` in the latest user message (not an older slot value)."""
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") == entity and found.get("value") not in (None, ""):
+            return str(found["value"])
+    return None
+
+
+def parse_iso_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an action needs to answer: the language, the tracker and the database."""
+
+    lang: Lang
+    tracker: Tracker
+    db: EventDB
+
+    @property
+    def intent(self) -> str:
+        return (self.tracker.latest_message.get("intent") or {}).get("name") or ""
+
+    def entity(self, name: str) -> str | None:
+        return latest_entity(self.tracker, name)
+
+    def entity_or_slot(self, name: str) -> str | None:
+        return self.entity(name) or self.tracker.get_slot(name)
+
+    def asked_date(self) -> date | None:
+        """The date the latest message is about.
+
+        An explicit date wins; "the next day / 第二天" (a day_offset) counts from the date
+        already in the conversation.
+        """
+        explicit = parse_iso_date(self.entity("date"))
+        if explicit:
+            return explicit
+        offset = self.entity("day_offset")
+        previous = parse_iso_date(self.tracker.get_slot("date"))
+        if offset and previous:
+            try:
+                return previous + timedelta(days=int(offset))
+            except ValueError:
+                return None
+        return None
+
+
+@dataclass
+class Answer:
+    text: str
+    topic: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def events(self) -> list[EventType]:
+        values = {**self.slots, "last_topic": self.topic}
+        return [SlotSet(name, value) for name, value in values.items()]
+
+
+class DatabaseAction(Action):
+    """Base of every answering action: builds the Request, never lets an error escape."""
+
+    action_name: str = ""
+
+    def name(self) -> str:
+        return self.action_name
+
+    def answer(self, request: Request) -> Answer:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        try:
+            request = Request(lang=lang, tracker=tracker, db=event_db())
+            # Queries are synchronous SQLAlchemy: keep them off the action server's event loop.
+            answer = await asyncio.to_thread(self.answer, request)
+        except DatabaseNotReady:
+            logger.exception("event database not ready")
+            dispatcher.utter_message(text=messages.DATABASE_UNAVAILABLE[lang])
+            return []
+        except Exception:  # an answer must always come back, whatever went wrong
+            logger.exception("action %s failed", self.name())
+            dispatcher.utter_message(text=messages.INTERNAL_ERROR[lang])
+            return []
+        dispatcher.utter_message(text=answer.text, buttons=answer.buttons or None)
+        return answer.events()

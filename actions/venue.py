@@ -1,0 +1,70 @@
+"""Venues: where an event is (开幕式在哪里举行), what is known of a venue (IFF会址怎么去)."""
+
+from __future__ import annotations
+
+from actions import messages
+from actions.common import Answer, DatabaseAction, Request
+from actions.schedule import describe_when, requested_event
+from bot.db import EventInfo, VenueInfo
+
+TOPIC = "venue"
+MAIN_EVENT = "opening_ceremony"  # "会场在哪里" with nothing named means the main venue
+
+
+def describe_venue(venue: VenueInfo, lang: messages.Lang) -> str:
+    parts = [_location(venue, lang)]
+    address = venue.address(lang)
+    transport = venue.transport(lang)
+    if address:
+        parts.append(messages.labelled("地址" if lang == "zh" else "Address", address, lang))
+    if transport:
+        parts.append(messages.labelled("交通" if lang == "zh" else "Getting there", transport, lang))
+    if not (address and transport):
+        subject = "详细地址和交通指引" if lang == "zh" else "The street address and directions"
+        parts.append(messages.not_announced(subject, lang))
+    return "\n".join(parts)
+
+
+def _location(venue: VenueInfo, lang: messages.Lang) -> str:
+    place = messages.join_list([p for p in (venue.district(lang), venue.city(lang)) if p], lang)
+    if not place:
+        return venue.name(lang) + ("。" if lang == "zh" else ".")
+    if lang == "zh":
+        return f"{venue.name(lang)}，位于{venue.city(lang)}{venue.district(lang)}。"
+    return f"{venue.name(lang)}, {place}."
+
+
+def event_venue(request: Request, event: EventInfo) -> Answer:
+    lang = request.lang
+    title = event.title(lang)
+    slots = {"event": event.key}
+    venue = request.db.venue_of_event(event.key)
+    if venue is None:
+        subject = f"{title}的举办地点" if lang == "zh" else f"The venue of the {title}"
+        return Answer(messages.not_announced(subject, lang), TOPIC, slots)
+    slots["venue"] = venue.key
+    when = describe_when(event, lang)
+    if lang == "zh":
+        head = f"{title}在{venue.name(lang)}举行" + (f"（{when}）。" if when else "。")
+    else:
+        head = f"The {title} takes place at the {venue.name(lang)}" + (f" ({when})." if when else ".")
+    return Answer(head + "\n" + describe_venue(venue, lang), TOPIC, slots)
+
+
+def answer_venue(request: Request) -> Answer:
+    venue_key = request.entity("venue")
+    venue = request.db.venue(venue_key) if venue_key else None
+    if venue:
+        return Answer(describe_venue(venue, request.lang), TOPIC, {"venue": venue.key})
+    event = requested_event(request, use_context=True) or request.db.event(MAIN_EVENT)
+    if event is None:
+        subject = "会场信息" if request.lang == "zh" else "Venue information"
+        return Answer(messages.not_announced(subject, request.lang), TOPIC)
+    return event_venue(request, event)
+
+
+class ActionAnswerVenue(DatabaseAction):
+    action_name = "action_answer_venue"
+
+    def answer(self, request: Request) -> Answer:
+        return answer_venue(request)

@@ -1,0 +1,95 @@
+"""`cyberweek` — the one command behind the Makefile: database, training, serving."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from bot import paths
+
+
+def _db_load(args: argparse.Namespace) -> int:
+    from bot.db.seed import SeedError, load_seed
+
+    print(f"==> validating and loading the event database from {args.seed}", flush=True)
+    try:
+        report = load_seed(Path(args.seed), url=args.url)
+    except SeedError as error:
+        print(f"error: {error}\nNothing was loaded.", file=sys.stderr)
+        return 1
+    print(f"    loaded: {report}", flush=True)
+    return 0
+
+
+def _db_check(args: argparse.Namespace) -> int:
+    from bot.db.seed import check_seed
+
+    problems = check_seed(Path(args.seed))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{args.seed}: all records valid")
+    return 1 if problems else 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from bot.training import train_model
+
+    return train_model(force=args.force)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    return serve(rasa_port=args.port, host=args.host)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cyberweek",
+        description="Cyber Security Week Assistant: event database, training and serving.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="event database: load or check the seed data")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    load = db_commands.add_parser(
+        "load", help="validate data/event/*.yml and load it in one transaction (idempotent)"
+    )
+    load.add_argument("--url", help="SQLAlchemy URL (default: $DATABASE_URL or var/cyberweek.db)")
+    check = db_commands.add_parser("check", help="validate the seed files without loading them")
+    for sub in (load, check):
+        sub.add_argument("--seed", default=str(paths.SEED_DIR), help="seed directory")
+    load.set_defaults(handler=_db_load)
+    check.set_defaults(handler=_db_check)
+
+    train = commands.add_parser("train", help="train the Rasa model into models/")
+    train.add_argument("--force", action="store_true", help="train even if the model is current")
+    train.set_defaults(handler=_train)
+
+    serve = commands.add_parser(
+        "serve", help="run the action server and Rasa (REST channel) until Ctrl-C"
+    )
+    serve.add_argument("--port", type=int, default=5005, help="Rasa port (default 5005)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface Rasa listens on (default loopback)"
+    )
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after {time.monotonic() - started:.0f} s", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Where the event database is and how to connect to it.
+
+One configuration story: a SQLite file under var/ on a laptop, any SQLAlchemy URL (PostgreSQL
+in production) through `DATABASE_URL`. Engines are "future" engines (SQLAlchemy 2.0 style).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session
+
+from bot import paths
+
+DEFAULT_DB_FILE = paths.REPO_ROOT / "var" / "cyberweek.db"
+SQLITE_BUSY_TIMEOUT_S = 30  # a reader waits this long while `cyberweek db load` commits
+
+
+def database_url() -> str:
+    """`DATABASE_URL` when set, else the SQLite file var/cyberweek.db (var/ is created)."""
+    configured = os.environ.get("DATABASE_URL", "").strip()
+    if configured:
+        return configured
+    DEFAULT_DB_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DB_FILE}"
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL with its password masked, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A 2.0-style engine for `url` (default: `database_url()`).
+
+    SQLite gets foreign keys enforced and real transactions (see `_make_sqlite_honest`), so
+    that a seed load behaves there as it does on PostgreSQL.
+    """
+    parsed = make_url(url or database_url())
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_dir(parsed)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    else:
+        kwargs["pool_pre_ping"] = True  # survive PostgreSQL restarts between requests
+    engine = create_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _make_sqlite_honest(engine)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    own_engine = engine is None
+    bound = engine or make_engine()
+    session = Session(bound, future=True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+        if own_engine:
+            bound.dispose()
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _make_sqlite_honest(engine: Engine) -> None:
+    """Foreign keys on, and BEGIN emitted by SQLAlchemy rather than guessed by pysqlite.
+
+    pysqlite only opens a transaction before INSERT/UPDATE/DELETE, so CREATE TABLE would
+    otherwise commit on its own and a failed first load could leave empty tables behind.
+    This is the recipe from SQLAlchemy's SQLite dialect documentation.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,56 @@
+"""China Standard Time: the one time zone of every date and time in the event database.
+
+The database stores *naive* local dates and times (what the organisers publish: "9月8日上午",
+"11 Sept"). They are always China Standard Time (UTC+08:00, no daylight saving), so a naive
+value is unambiguous; these helpers attach the zone at the edge, where code compares them
+with "now" or shows them to someone in another zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+try:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+except ImportError:  # pragma: no cover - Python 3.10 always has zoneinfo
+    ZoneInfo = None  # type: ignore[assignment,misc]
+
+
+def _china_zone() -> tzinfo:
+    """Asia/Shanghai from the system's tz database, or a fixed +08:00 when it is missing.
+
+    Minimal containers often lack /usr/share/zoneinfo; China has had no DST since 1991, so
+    the fixed offset gives the same answers for every date this project deals with.
+    """
+    if ZoneInfo is not None:
+        try:
+            return ZoneInfo("Asia/Shanghai")
+        except ZoneInfoNotFoundError:
+            pass
+    return timezone(timedelta(hours=8), "CST")
+
+
+CHINA_TZ: tzinfo = _china_zone()
+
+
+def local_datetime(day: date, at: time | None = None) -> datetime:
+    """The tz-aware moment of a stored (naive, China Standard Time) date and time.
+
+    Without a time the result is the start of that day in China.
+    """
+    return datetime.combine(day, (at or time(0, 0)).replace(tzinfo=None), tzinfo=CHINA_TZ)
+
+
+def china_now() -> datetime:
+    """The current moment, tz-aware in Asia/Shanghai."""
+    return datetime.now(CHINA_TZ)
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar day in China of any moment; naive datetimes are taken as China time.
+
+    A visitor's "today" is China's today: 23:30 UTC on 9 Sept is already 10 Sept in Nansha.
+    """
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(CHINA_TZ).date()

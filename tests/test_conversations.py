@@ -1,0 +1,31 @@
+"""Conversation tests: tests/test_stories.yml through the trained model and the action server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot import paths
+
+
+def test_conversation_stories_pass(
+    trained_model: Path, endpoints_file: Path, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "rasa", "test", "core",
+            "--model", str(trained_model),
+            "--stories", str(paths.REPO_ROOT / "tests" / "test_stories.yml"),
+            "--endpoints", str(endpoints_file),
+            "--out", str(tmp_path),
+            "--fail-on-prediction-errors",
+        ],  # fmt: skip
+        cwd=paths.REPO_ROOT,
+        env=server_env,
+        capture_output=True,
+        text=True,
+    )
+    failed = tmp_path / "failed_test_stories.yml"
+    details = failed.read_text() if failed.exists() else result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == 0, f"conversation tests failed:\n{details}"

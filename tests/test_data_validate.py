@@ -1,0 +1,24 @@
+"""`rasa data validate`: domain, NLU data, rules and stories agree with each other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bot import paths
+
+
+def test_rasa_data_validate() -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "rasa", "data", "validate",
+            "--domain", str(paths.DOMAIN_FILE),
+            "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
+            str(paths.DATA_DIR / "stories"),
+            "--config", str(paths.CONFIG_FILE),
+        ],  # fmt: skip
+        cwd=paths.REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
