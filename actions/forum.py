@@ -19,14 +19,16 @@ def forum_list(request: Request) -> Answer:
     lines = [_forum_line(request.db.event(MAIN_FORUM), lang)]
     lines += [sub_forum.title(lang) for sub_forum in sub_forums]
     lines.append(_forum_line(request.db.event(SEMINARS), lang))
+    head = (
+        f"宣传周设主论坛和{len(sub_forums)}个分论坛：" if lang == "zh"
+        else f"The week has a main forum and {len(sub_forums)} sub-forums:"
+    )
     window = describe_when(sub_forums[0], lang) if sub_forums else None
-    if lang == "zh":
-        head = f"宣传周设主论坛和{len(sub_forums)}个分论坛" + (f"（分论坛{window}）" if window else "") + "："
-    else:
-        head = f"The week has a main forum and {len(sub_forums)} sub-forums" + (
-            f" (the sub-forums run {window})" if window else ""
-        ) + ":"
-    return Answer(head + "\n" + messages.bullet_lines([line for line in lines if line]), TOPIC)
+    tail = ""
+    if window:
+        tail = f"\n分论坛{window}。" if lang == "zh" else f"\nThe sub-forums run {window}."
+    body = messages.bullet_lines([line for line in lines if line])
+    return Answer(f"{head}\n{body}{tail}", TOPIC)
 
 
 def _forum_line(event: EventInfo | None, lang: messages.Lang) -> str:

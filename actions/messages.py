@@ -43,7 +43,7 @@ def not_announced(subject: str, lang: Lang) -> str:
     """A missing or unconfirmed fact: say so, then where to look — never a guess."""
     if lang == "zh":
         return f"{subject}目前尚未正式公布。{NEXT_STEP['zh']}"
-    return f"{subject} has not been officially announced yet. {NEXT_STEP['en']}"
+    return f"{subject}: not officially announced yet. {NEXT_STEP['en']}"
 
 
 def format_day(day: date, lang: Lang) -> str:

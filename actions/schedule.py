@@ -19,8 +19,8 @@ def describe_when(event: EventInfo, lang: messages.Lang) -> str | None:
     span = messages.format_span(event.start_date, end, lang)
     if event.date_precision == "window":
         return (
-            f"{span}期间举行（各场的具体日期尚未公布）" if lang == "zh"
-            else f"between {span} (the exact date of each has not been announced)"
+            f"{span}期间举行，各场具体日期尚未公布" if lang == "zh"
+            else f"between {span}, exact dates not announced yet"
         )
     clock = messages.format_clock(event.start_time, event.end_time, event.part_of_day, lang)
     if not clock:
@@ -70,7 +70,7 @@ def events_on_day(request: Request, day: date) -> Answer:
     lang = request.lang
     day_text = messages.format_day(day, lang)
     slots = {"date": day.isoformat()}
-    lines = [_day_line(event, lang) for event in request.db.events_on(day)]
+    lines = [_day_line(event, lang) for event in _without_grouped(request.db.events_on(day))]
     theme_day = request.db.theme_day_on(day)
     if theme_day and theme_day.date_confirmed:
         lines.append(messages.labelled("主题日" if lang == "zh" else "Theme day", theme_day.name(lang), lang))
@@ -78,6 +78,12 @@ def events_on_day(request: Request, day: date) -> Answer:
         return Answer(_nothing_on(request, day_text), TOPIC, slots)
     head = f"{day_text}的活动：" if lang == "zh" else f"On {day_text}:"
     return Answer(head + "\n" + messages.bullet_lines(lines), TOPIC, slots)
+
+
+def _without_grouped(events: tuple[EventInfo, ...]) -> list[EventInfo]:
+    """One line for a group (the sub-forums) rather than the group and each member."""
+    listed = {event.key for event in events}
+    return [event for event in events if event.parent_key not in listed]
 
 
 def _day_line(event: EventInfo, lang: messages.Lang) -> str:
@@ -102,7 +108,7 @@ def _nothing_on(request: Request, day_text: str) -> str:
 def week_overview(request: Request) -> Answer:
     lang = request.lang
     start, end = request.db.week_span()
-    dated = [e for e in request.db.all_events() if e.start_date and e.date_precision != "unknown"]
+    dated = [e for e in _without_grouped(request.db.all_events()) if e.date_known]
     lines = [
         messages.labelled(e.title(lang), describe_when(e, lang) or "", lang)
         for e in sorted(dated, key=lambda e: (e.start_date, e.key))

@@ -26,11 +26,10 @@ def describe_venue(venue: VenueInfo, lang: messages.Lang) -> str:
 
 
 def _location(venue: VenueInfo, lang: messages.Lang) -> str:
-    place = messages.join_list([p for p in (venue.district(lang), venue.city(lang)) if p], lang)
-    if not place:
-        return venue.name(lang) + ("。" if lang == "zh" else ".")
+    district = venue.district(lang) or ""
     if lang == "zh":
-        return f"{venue.name(lang)}，位于{venue.city(lang)}{venue.district(lang)}。"
+        return f"{venue.name(lang)}，位于{venue.city(lang)}{district}。"
+    place = ", ".join(part for part in (district, venue.city(lang)) if part)
     return f"{venue.name(lang)}, {place}."
 
 
@@ -45,9 +44,9 @@ def event_venue(request: Request, event: EventInfo) -> Answer:
     slots["venue"] = venue.key
     when = describe_when(event, lang)
     if lang == "zh":
-        head = f"{title}在{venue.name(lang)}举行" + (f"（{when}）。" if when else "。")
+        head = f"{title}在{venue.name(lang)}举行" + (f"，时间：{when}。" if when else "。")
     else:
-        head = f"The {title} takes place at the {venue.name(lang)}" + (f" ({when})." if when else ".")
+        head = f"The {title} takes place at the {venue.name(lang)}" + (f"; {when}." if when else ".")
     return Answer(head + "\n" + describe_venue(venue, lang), TOPIC, slots)
 
 

@@ -8,7 +8,7 @@ class ActionAnswerWeek(FactAction):
     topic = "week"
     default_intent = "ask_week_dates"
     facts_by_intent = {
-        "ask_week_theme": ("theme",),
+        "ask_week_theme": ("theme", "features"),
         "ask_week_organisers": ("organisers", "organisers_list"),
         "ask_week_dates": ("week_dates", "activity_overview"),
         "ask_why_guangzhou": ("why_guangzhou",),

@@ -19,6 +19,7 @@ def test_conversation_stories_pass(
             "--stories", str(paths.REPO_ROOT / "tests" / "test_stories.yml"),
             "--endpoints", str(endpoints_file),
             "--out", str(tmp_path),
+            "--e2e",
             "--fail-on-prediction-errors",
         ],  # fmt: skip
         cwd=paths.REPO_ROOT,

@@ -50,6 +50,15 @@ DATE_PRECISIONS: Final = ("exact", "window", "unknown")
 PARTS_OF_DAY: Final = ("morning", "afternoon", "evening")
 ORGANISER_ROLES: Final = ("lead", "member")
 ALIAS_ENTITIES: Final = ("event", "venue", "theme_day", "forum_topic")
+FACT_CATEGORIES: Final = (
+    "week",
+    "forum",
+    "expo",
+    "recruitment",
+    "publicity",
+    "guangzhou",
+    "history",
+)
 
 KEY_LEN: Final = 64
 NAME_LEN: Final = 255
@@ -202,6 +211,10 @@ class Fact(Base):
     key: Mapped[str] = Column(String(KEY_LEN), nullable=False, unique=True)
     position: Mapped[int] = Column(Integer, nullable=False)
     category: Mapped[str] = Column(String(32), nullable=False)
+    # What the fact is about ("招聘报名方式" / "How to apply"): the subject of "... has not
+    # been announced" when the fact is unconfirmed.
+    subject_zh: Mapped[str] = Column(String(NAME_LEN), nullable=False)
+    subject_en: Mapped[str] = Column(String(NAME_LEN), nullable=False)
     text_zh: Mapped[str] = Column(Text, nullable=False)
     text_en: Mapped[str] = Column(Text, nullable=False)
     source: Mapped[str] = Column(Text, nullable=False)

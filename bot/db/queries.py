@@ -1,0 +1,389 @@
+"""Read access to the event database: the only code besides seed.py that speaks SQL.
+
+Actions ask `EventDB` questions in the project's vocabulary (keys from docs/data-keys.md,
+calendar days) and get frozen dataclasses back. Every query is built with SQLAlchemy
+expressions, so keys and dates from visitors' messages are always bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from bot.db.engine import describe_url, make_engine
+from bot.db.info import (
+    EventInfo,
+    FactInfo,
+    ForumTopicInfo,
+    NameEntry,
+    OrganiserInfo,
+    ThemeDayInfo,
+    VenueInfo,
+    WeekInfo,
+)
+from bot.db.models import (
+    KEY_LEN,
+    Alias,
+    Event,
+    Fact,
+    ForumTopic,
+    Organiser,
+    ThemeDay,
+    Venue,
+    Week,
+    metadata,
+)
+from bot.db.tz import china_date
+
+
+class DatabaseNotReady(RuntimeError):
+    """The event database is missing, empty, out of date or unreachable."""
+
+
+# Dated events first, by day and time; undated ones last; ties in seed order.
+_EVENT_ORDER = (
+    Event.start_date.is_(None),
+    Event.start_date,
+    Event.start_time.is_(None),
+    Event.start_time,
+    Event.position,
+)
+
+
+def _is_key(value: Any) -> bool:
+    """Keys are short strings; anything else cannot match and needs no query."""
+    return isinstance(value, str) and 0 < len(value) <= KEY_LEN
+
+
+def _as_day(day: date) -> date:
+    """A calendar day; a datetime counts as the day it is in China."""
+    return china_date(day) if isinstance(day, datetime) else day
+
+
+class EventDB:
+    """Questions about the week, answered from the event database.
+
+    Construct with a SQLAlchemy URL, an Engine, or neither (then `DATABASE_URL` or the
+    default SQLite file). Readiness is checked on first use, not here, so that an action
+    server can start before `cyberweek db load` has run.
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        if url is not None and engine is not None:
+            raise ValueError("give a url or an engine, not both")
+        self._owns_engine = engine is None
+        self._engine = engine or make_engine(url)
+        self._ready = False
+
+    def dispose(self) -> None:
+        """Close the connection pool (only when this object created the engine)."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    # --- events ------------------------------------------------------------------------
+
+    def event(self, key: str) -> EventInfo | None:
+        if not _is_key(key):
+            return None
+        with self._read() as session:
+            row = session.execute(select(Event).where(Event.key == key)).scalar_one_or_none()
+            return _event_info(row) if row else None
+
+    def all_events(self) -> tuple[EventInfo, ...]:
+        """Every event, dated ones in date order first."""
+        return self._events(select(Event))
+
+    def events_on(self, day: date) -> tuple[EventInfo, ...]:
+        """Events on `day`, in time order.
+
+        Two kinds, told apart by `date_precision` (or `is_window`): "exact" events are on that
+        day; "window" events are held on some day of an announced span that includes it, the
+        day itself not announced (the sub-forums, 9-11 Sept) — present them as "may be".
+        """
+        day = _as_day(day)
+        query = select(Event).where(
+            Event.date_precision.in_(("exact", "window")),
+            Event.start_date <= day,
+            Event.end_date >= day,
+        )
+        return self._events(query)
+
+    def events_by_kind(self, kind: str) -> tuple[EventInfo, ...]:
+        return self._events(select(Event).where(Event.kind == kind))
+
+    def sub_forums(self) -> tuple[EventInfo, ...]:
+        """The individual sub-forums (each with a topic), not their group record."""
+        query = select(Event).where(Event.kind == "sub_forum", Event.topic.is_not(None))
+        return self._events(query)
+
+    def sub_forum_by_topic(self, topic: str) -> EventInfo | None:
+        if not _is_key(topic):
+            return None
+        found = self._events(select(Event).where(Event.kind == "sub_forum", Event.topic == topic))
+        return found[0] if found else None
+
+    def children(self, parent_key: str) -> tuple[EventInfo, ...]:
+        """The events grouped under `parent_key` (the sub-forums under `sub_forums`)."""
+        if not _is_key(parent_key):
+            return ()
+        return self._events(select(Event).where(Event.parent_key == parent_key))
+
+    # --- venues, topics, theme days ----------------------------------------------------
+
+    def venue(self, key: str) -> VenueInfo | None:
+        if not _is_key(key):
+            return None
+        with self._read() as session:
+            row = session.execute(select(Venue).where(Venue.key == key)).scalar_one_or_none()
+            return _venue_info(row) if row else None
+
+    def venue_of_event(self, key: str) -> VenueInfo | None:
+        """The venue record of an event; None when the event has none (or does not exist)."""
+        if not _is_key(key):
+            return None
+        query = select(Venue).join(Event, Event.venue_key == Venue.key).where(Event.key == key)
+        with self._read() as session:
+            row = session.execute(query).scalar_one_or_none()
+            return _venue_info(row) if row else None
+
+    def forum_topic(self, key: str) -> ForumTopicInfo | None:
+        if not _is_key(key):
+            return None
+        with self._read() as session:
+            query = select(ForumTopic).where(ForumTopic.key == key)
+            row = session.execute(query).scalar_one_or_none()
+            return _forum_topic_info(row) if row else None
+
+    def forum_topics(self) -> tuple[ForumTopicInfo, ...]:
+        with self._read() as session:
+            rows = session.execute(select(ForumTopic).order_by(ForumTopic.position)).scalars()
+            return tuple(_forum_topic_info(row) for row in rows)
+
+    def theme_day(self, key: str) -> ThemeDayInfo | None:
+        if not _is_key(key):
+            return None
+        with self._read() as session:
+            query = select(ThemeDay).where(ThemeDay.key == key)
+            row = session.execute(query).scalar_one_or_none()
+            return _theme_day_info(row) if row else None
+
+    def theme_day_on(self, day: date) -> ThemeDayInfo | None:
+        """The theme day dated `day` — check `date_confirmed` before stating it as fact."""
+        query = (
+            select(ThemeDay)
+            .where(ThemeDay.date == _as_day(day))
+            .order_by(ThemeDay.date_confirmed.desc(), ThemeDay.position)
+        )
+        with self._read() as session:
+            row = session.execute(query).scalars().first()
+            return _theme_day_info(row) if row else None
+
+    def theme_days(self) -> tuple[ThemeDayInfo, ...]:
+        """All theme days, dated ones in date order, then the undated ones."""
+        query = select(ThemeDay).order_by(ThemeDay.date.is_(None), ThemeDay.date, ThemeDay.position)
+        with self._read() as session:
+            return tuple(_theme_day_info(row) for row in session.execute(query).scalars())
+
+    # --- facts, organisers, names, the week ----------------------------------------------
+
+    def fact(self, key: str) -> FactInfo | None:
+        if not _is_key(key):
+            return None
+        with self._read() as session:
+            row = session.execute(select(Fact).where(Fact.key == key)).scalar_one_or_none()
+            return _fact_info(row) if row else None
+
+    def facts(self, category: str | None = None) -> tuple[FactInfo, ...]:
+        query = select(Fact).order_by(Fact.position)
+        if category is not None:
+            query = query.where(Fact.category == category)
+        with self._read() as session:
+            return tuple(_fact_info(row) for row in session.execute(query).scalars())
+
+    def organisers(self) -> tuple[OrganiserInfo, ...]:
+        with self._read() as session:
+            rows = session.execute(select(Organiser).order_by(Organiser.position)).scalars()
+            return tuple(_organiser_info(row) for row in rows)
+
+    def names(self) -> tuple[NameEntry, ...]:
+        """Every name and alias (entity, key, text): the gazetteer for the NLU."""
+        query = select(Alias).order_by(Alias.entity, Alias.key, Alias.id)
+        with self._read() as session:
+            return tuple(
+                NameEntry(row.entity, row.key, row.text) for row in session.execute(query).scalars()
+            )
+
+    def week(self) -> WeekInfo:
+        with self._read() as session:
+            row = session.execute(select(Week)).scalars().one()
+            return WeekInfo(
+                key=row.key,
+                name_zh=row.name_zh,
+                name_en=row.name_en,
+                start_date=row.start_date,
+                end_date=row.end_date,
+                source=row.source,
+            )
+
+    def week_span(self) -> tuple[date, date]:
+        """First and last day of the week proper (the national dates, 9-15 Sept)."""
+        week = self.week()
+        return week.start_date, week.end_date
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _events(self, query: Any) -> tuple[EventInfo, ...]:
+        with self._read() as session:
+            rows = session.execute(query.order_by(*_EVENT_ORDER)).scalars()
+            return tuple(_event_info(row) for row in rows)
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read-only session; database errors that mean "not loaded" become DatabaseNotReady."""
+        self._ensure_ready()
+        try:
+            with Session(self._engine, future=True) as session:
+                yield session
+        except (OperationalError, ProgrammingError) as error:
+            self._ready = False
+            problem = self._problem()
+            if problem:
+                raise self._not_ready(problem) from error
+            raise
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        problem = self._problem()
+        if problem:
+            raise self._not_ready(problem)
+        self._ready = True
+
+    def _problem(self) -> str | None:
+        """Why the database cannot answer (None when it can)."""
+        try:
+            with self._engine.connect() as connection:
+                inspector = inspect(connection)
+                existing = set(inspector.get_table_names())
+                missing = sorted(name for name in metadata.tables if name not in existing)
+                if missing:
+                    return f"tables missing: {', '.join(missing)}"
+                for table in metadata.sorted_tables:
+                    columns = {column["name"] for column in inspector.get_columns(table.name)}
+                    if columns != set(table.columns.keys()):
+                        return f"table {table.name} has an out-of-date schema"
+                weeks = connection.execute(select(func.count()).select_from(Week)).scalar_one()
+                if weeks == 0:
+                    return "no seed data loaded"
+        except DBAPIError as error:
+            return f"cannot open it ({error.orig})"
+        return None
+
+    def _not_ready(self, problem: str) -> DatabaseNotReady:
+        where = describe_url(self._engine.url)
+        return DatabaseNotReady(
+            f"The event database ({where}) is not ready: {problem}. "
+            "Run `cyberweek db load` to create and load it."
+        )
+
+
+def _event_info(row: Event) -> EventInfo:
+    return EventInfo(
+        key=row.key,
+        kind=row.kind,
+        title_zh=row.title_zh,
+        title_en=row.title_en,
+        description_zh=row.description_zh,
+        description_en=row.description_en,
+        date_precision=row.date_precision,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        part_of_day=row.part_of_day,
+        venue_key=row.venue_key,
+        location_zh=row.location_zh,
+        location_en=row.location_en,
+        topic=row.topic,
+        parent_key=row.parent_key,
+        source=row.source,
+        confirmed=row.confirmed,
+        note_zh=row.note_zh,
+        note_en=row.note_en,
+    )
+
+
+def _venue_info(row: Venue) -> VenueInfo:
+    return VenueInfo(
+        key=row.key,
+        name_zh=row.name_zh,
+        name_en=row.name_en,
+        city_zh=row.city_zh,
+        city_en=row.city_en,
+        district_zh=row.district_zh,
+        district_en=row.district_en,
+        address_zh=row.address_zh,
+        address_en=row.address_en,
+        transport_zh=row.transport_zh,
+        transport_en=row.transport_en,
+        source=row.source,
+        confirmed=row.confirmed,
+        note_zh=row.note_zh,
+        note_en=row.note_en,
+    )
+
+
+def _forum_topic_info(row: ForumTopic) -> ForumTopicInfo:
+    return ForumTopicInfo(
+        key=row.key,
+        name_zh=row.name_zh,
+        name_en=row.name_en,
+        source=row.source,
+        confirmed=row.confirmed,
+    )
+
+
+def _theme_day_info(row: ThemeDay) -> ThemeDayInfo:
+    return ThemeDayInfo(
+        key=row.key,
+        name_zh=row.name_zh,
+        name_en=row.name_en,
+        date=row.date,
+        date_confirmed=row.date_confirmed,
+        source=row.source,
+        note_zh=row.note_zh,
+        note_en=row.note_en,
+    )
+
+
+def _fact_info(row: Fact) -> FactInfo:
+    return FactInfo(
+        key=row.key,
+        category=row.category,
+        subject_zh=row.subject_zh,
+        subject_en=row.subject_en,
+        text_zh=row.text_zh,
+        text_en=row.text_en,
+        source=row.source,
+        confirmed=row.confirmed,
+        note_zh=row.note_zh,
+        note_en=row.note_en,
+    )
+
+
+def _organiser_info(row: Organiser) -> OrganiserInfo:
+    return OrganiserInfo(
+        key=row.key,
+        name_zh=row.name_zh,
+        name_en=row.name_en,
+        role=row.role,
+        source=row.source,
+        confirmed=row.confirmed,
+    )

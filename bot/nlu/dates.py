@@ -1,0 +1,367 @@
+"""Find and resolve the dates visitors mention, in Chinese and English, against "now".
+
+Who does what, and why (measured on this project's forms; see tests/test_dates.py):
+
+* jionlp's `parse_time(span, time_base=...)` resolves the Chinese forms correctly: 9月10日,
+  9月10号, 9月10, 10号, 十二号, 九月十日, 2024年9月10日, 周二/星期二/礼拜二 (same Mon-Sun
+  week), 下周三, 今天/明天/后天/大后天/昨天/前天, and the numeric 9/10, 9-10, 2024-09-10. It
+  reads Chinese numerals itself, so cn2an is not needed.
+* jionlp's sentence-level `extract_time` is NOT used: it takes ~30 s on 500 characters of
+  "1号1号...", and it reports "10号馆" (hall 10), "3号线" (metro line 3), "三点", "周末" and
+  "第一天" as dates. So a small regex (below) locates candidate spans with the guards this
+  domain needs, and jionlp only resolves those short spans (about 0.1-0.4 ms each).
+* Hand-written: "9.10" (jionlp raises on it; we hand it over as "9/10"), 现在/目前 (jionlp
+  cannot parse them: they are simply today), the context-relative phrases (第二天/次日/the next
+  day... are not absolute dates, so they become a day offset for the action to apply), and the
+  English forms. dateparser 1.2 was measured for English and rejected: "the 10th" -> 10 Oct,
+  "Friday" -> the past Friday, "this Friday"/"next Wednesday"/"the next day" -> None,
+  search_dates turns "May I ask" and "3 minutes" into dates and "the day after tomorrow" into
+  tomorrow; it is also not installed with Rasa. English needs the locating regex anyway, after
+  which resolution is a month-name table and weekday arithmetic.
+
+Weekdays mean the day in now's Mon-Sun week (the event week is Mon 9 - Sun 15 Sept 2024);
+下周X / next X the following week. `find_dates` never raises: on any failure it returns [].
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.clock import CHINA_TZ
+from bot.nlu.text import fold
+
+logger = logging.getLogger(__name__)
+
+MAX_SCAN_CHARS = 1000  # longer input is cut: a chat message asking about dates is short
+MAX_MENTIONS = 8  # bounds the library calls per message
+
+_jionlp_lock = threading.RLock()
+_parse_time: Any = None
+_jionlp_failed = False
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date expression: either an absolute `value` or a `day_offset` relative to context."""
+
+    start: int
+    end: int
+    text: str
+    value: date | None
+    day_offset: int | None
+
+
+Resolution = tuple[date | None, int | None]
+
+# ---------------------------------------------------------------- candidate-locating patterns
+# Hand-written on purpose: they decide WHERE a date is (with the guards against hall numbers,
+# metro lines, quantities and phone numbers); resolving WHAT date it is is left to jionlp for
+# Chinese forms.
+_D_AR = r"(?:3[01]|[12]\d|0?[1-9])(?!\d)"
+_M_AR = r"(?:1[0-2]|0?[1-9])"
+_D_CN = r"(?:三十一|三十|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
+_M_CN = r"(?:十[一二]?|[一二三四五六七八九])"
+_YEAR = r"(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*"
+# "号/日" followed by these is a numbered thing (10号馆, 3号线, 2号门) or a duration (10日内).
+_NOT_AFTER_DAY = "馆厅楼层门线口位台座站室房展车桌区场间栋院机码内游"
+
+_ZH_FULL = re.compile(
+    rf"(?<!\d)(?:{_YEAR})?(?:{_M_AR}|{_M_CN})\s*月\s*(?:{_D_AR}\s*[日号]?|{_D_CN}\s*[日号])"
+    rf"(?![{_NOT_AFTER_DAY}])"
+)
+_ZH_DAY = re.compile(
+    rf"(?<![\dA-Za-z〇零一二两三四五六七八九十百千万第几月./\-])"
+    rf"(?P<day>{_D_AR}|{_D_CN})\s*(?P<suffix>[日号])(?![{_NOT_AFTER_DAY}])"
+)
+# 周日程 is "week schedule", 一周一次 "once a week": not weekdays.
+_ZH_WEEKDAY = re.compile(
+    r"(?:下下|上上|下个|上个|这个|下|上|这|本)?(?:周|星期|礼拜)"
+    r"(?:[一二三四五六](?![次遍回个])|[日天](?![程期常志报记子]))"
+)
+_ZH_RELATIVE = re.compile(r"大后天|大前天|今天|明天|后天|昨天|前天|今日|明日|昨日")
+_ZH_NOW = re.compile(r"现在|目前")
+# 最后一天 is "the last day", 提前一天 "one day ahead": not offsets from a date in context.
+_ZH_OFFSET = re.compile(r"(?P<plus>第二天|次日|隔天|翌日|(?<!最)后一天)|(?P<minus>(?<!提)前一天)")
+_NUMERIC = re.compile(
+    r"(?<![0-9A-Za-z.\-/:$¥])"
+    r"(?:(?P<y>\d{4})(?P<s1>[-/.])(?P<m1>\d{1,2})(?P=s1)(?P<d1>\d{1,2})"
+    r"|(?P<m2>\d{1,2})(?P<s2>[-/.])(?P<d2>\d{1,2}))"
+    r"(?![0-9A-Za-z.\-/:%])"
+    r"(?!\s*(?:[个人元万亿千百米分秒时点天周月年岁次届倍折度楼层]|小时"
+    r"|(?:am|pm|h|hrs?|hours?|mins?|minutes?|days?|weeks?|months?|years?|people|persons"
+    r"|times|km|kg|m)(?![A-Za-z])))",
+    re.IGNORECASE,
+)
+
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
+    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+_WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "wed": 2,
+    "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5,
+    "sat": 5, "sunday": 6, "sun": 6,
+}  # fmt: skip
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WEEKDAY_RE = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+_B = r"(?<![A-Za-z0-9])"  # \b would not separate English from adjacent Chinese characters
+_E = r"(?![A-Za-z0-9])"
+_EN_DAY = r"(?:3[01]|[12]\d|0?[1-9])"
+_ORD = r"(?:st|nd|rd|th)"
+_YEAR_TAIL = r"(?:\s*,?\s*(?P<year>\d{4}))?"
+
+_EN_MONTH_DAY = re.compile(
+    rf"{_B}(?P<mon>{_MONTH_RE})\.?\s+(?:the\s+)?(?P<day>{_EN_DAY}){_ORD}?{_YEAR_TAIL}{_E}",
+    re.IGNORECASE,
+)
+_EN_DAY_MONTH = re.compile(
+    rf"{_B}(?:the\s+)?(?P<day>{_EN_DAY}){_ORD}?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\.?{_YEAR_TAIL}{_E}",
+    re.IGNORECASE,
+)
+_EN_ORDINAL = re.compile(rf"{_B}(?:(?P<the>the)\s+)?(?P<day>{_EN_DAY}){_ORD}{_E}", re.IGNORECASE)
+_EN_WEEKDAY = re.compile(
+    rf"{_B}(?:(?P<mod>this|next|last)\s+)?(?P<wd>{_WEEKDAY_RE})\.?{_E}", re.IGNORECASE
+)
+_EN_RELATIVE = re.compile(
+    rf"{_B}(?:(?P<p2>(?:the\s+)?day\s+after\s+tomorrow)|(?P<m2>(?:the\s+)?day\s+before\s+yesterday)"
+    rf"|(?P<p0>today|tonight|right\s+now|now)|(?P<p1>tomorrow|tmrw|tmr)|(?P<m1>yesterday)){_E}",
+    re.IGNORECASE,
+)
+_EN_OFFSET = re.compile(
+    rf"{_B}(?:(?P<plus>(?:the\s+)?(?:next|following)\s+day|the\s+day\s+after)"
+    rf"|(?P<minus>the\s+day\s+before|(?:the\s+)?previous\s+day|the\s+day\s+prior)){_E}",
+    re.IGNORECASE,
+)
+# "the 10th edition / anniversary / floor" is not a date.
+_ORDINAL_NOUN = re.compile(
+    r"\s+(?:editions?|anniversary|sessions?|annual|century|floors?|place|times?|rows?|booths?"
+    r"|halls?|gates?|exits?|entrances?|rounds?|stages?|levels?|grades?|years?|days?|weeks?"
+    r"|months?|largest|biggest|best|national|china|cyber|forums?|conferences?|summits?"
+    r"|expos?|meetings?)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_ON_BEFORE = re.compile(r"(?<![A-Za-z])on\s+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    kind: str
+    match: re.Match[str]
+
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("zh_full", _ZH_FULL),
+    ("zh_day", _ZH_DAY),
+    ("zh_jionlp", _ZH_WEEKDAY),
+    ("zh_jionlp", _ZH_RELATIVE),
+    ("today", _ZH_NOW),
+    ("offset", _ZH_OFFSET),
+    ("numeric", _NUMERIC),
+    ("en_month_day", _EN_MONTH_DAY),
+    ("en_month_day", _EN_DAY_MONTH),
+    ("en_ordinal", _EN_ORDINAL),
+    ("en_weekday", _EN_WEEKDAY),
+    ("en_relative", _EN_RELATIVE),
+    ("offset", _EN_OFFSET),
+)
+
+
+# ------------------------------------------------------------------------------ jionlp access
+def _jionlp_parse_time() -> Any:
+    """jionlp's parser, imported once (its import prints a banner to stdout: swallowed)."""
+    global _parse_time, _jionlp_failed
+    if _parse_time is None and not _jionlp_failed:
+        with _jionlp_lock:
+            if _parse_time is None and not _jionlp_failed:
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        import jionlp
+                    _parse_time = jionlp.parse_time
+                except Exception:  # Chinese dates degrade, NLU keeps running
+                    _jionlp_failed = True
+                    logger.error("jionlp cannot be imported; Chinese dates are not resolved")
+    return _parse_time
+
+
+def _jionlp_day(span: str, base: datetime) -> date | None:
+    """The single day jionlp resolves `span` to, or None (a range, a time of day, a failure)."""
+    parse_time = _jionlp_parse_time()
+    if parse_time is None:
+        return None
+    try:
+        with _jionlp_lock:  # jionlp's parser keeps per-call state on a shared instance
+            result = parse_time(span, time_base=base)
+        first, last = result["time"]
+        day = date.fromisoformat(str(first)[:10])
+        return day if str(last)[:10] == str(first)[:10] else None
+    except Exception:  # jionlp raises ValueError and more on non-dates
+        return None
+
+
+# ------------------------------------------------------------------------------ resolvers
+def _week_day(base: date, weekday: int, weeks_ahead: int) -> date:
+    monday = base - timedelta(days=base.weekday())
+    return monday + timedelta(days=weekday + 7 * weeks_ahead)
+
+
+def _resolve_zh_day(match: re.Match[str], base: datetime) -> Resolution | None:
+    # 一日/三日 alone mean "one day"/"three days" far more often than the 1st/3rd.
+    if match["suffix"] == "日" and len(match["day"]) == 1 and not match["day"].isdigit():
+        return None
+    return _resolve_jionlp(match, base)
+
+
+def _resolve_jionlp(match: re.Match[str], base: datetime) -> Resolution | None:
+    day = _jionlp_day(re.sub(r"\s+", "", match[0]), base)
+    return (day, None) if day else None
+
+
+def _resolve_numeric(match: re.Match[str], base: datetime) -> Resolution | None:
+    month, day = (match["m1"], match["d1"]) if match["y"] else (match["m2"], match["d2"])
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        return None
+    # jionlp raises on "9.10" but reads "9/10"; the year form "2024.9.10" it reads as is.
+    span = match[0] if match["y"] else f"{month}/{day}"
+    return _resolve_jionlp_text(span, base)
+
+
+def _resolve_jionlp_text(span: str, base: datetime) -> Resolution | None:
+    day = _jionlp_day(span, base)
+    return (day, None) if day else None
+
+
+def _resolve_today(match: re.Match[str], base: datetime) -> Resolution | None:
+    return base.date(), None
+
+
+def _resolve_offset(match: re.Match[str], base: datetime) -> Resolution | None:
+    return None, (1 if match["plus"] else -1)
+
+
+def _resolve_en_month_day(match: re.Match[str], base: datetime) -> Resolution | None:
+    year = int(match["year"]) if match["year"] else base.year
+    try:
+        return date(year, _MONTHS[match["mon"].lower()], int(match["day"])), None
+    except ValueError:
+        return None
+
+
+def _resolve_en_ordinal(match: re.Match[str], base: datetime, view: str) -> Resolution | None:
+    if not match["the"] and not _ON_BEFORE.search(view[: match.start()]):
+        return None  # bare "10th" is too often a rank
+    if _ORDINAL_NOUN.match(view, match.end()):
+        return None
+    try:
+        return base.date().replace(day=int(match["day"])), None
+    except ValueError:
+        return None
+
+
+def _resolve_en_weekday(match: re.Match[str], base: datetime) -> Resolution | None:
+    word = match["wd"]
+    if word in ("sat", "sun"):
+        return None  # lower-case "sat" and "sun" are English words, not weekdays
+    weeks = {"next": 1, "last": -1}.get((match["mod"] or "").lower(), 0)
+    return _week_day(base.date(), _WEEKDAYS[word.lower()], weeks), None
+
+
+def _resolve_en_relative(match: re.Match[str], base: datetime) -> Resolution | None:
+    offsets = {"p2": 2, "m2": -2, "p0": 0, "p1": 1, "m1": -1}
+    days = next(offsets[name] for name in offsets if match[name])
+    return base.date() + timedelta(days=days), None
+
+
+_RESOLVERS: dict[str, Callable[[re.Match[str], datetime], Resolution | None]] = {
+    "zh_full": _resolve_jionlp,
+    "zh_day": _resolve_zh_day,
+    "zh_jionlp": _resolve_jionlp,
+    "numeric": _resolve_numeric,
+    "today": _resolve_today,
+    "offset": _resolve_offset,
+    "en_month_day": _resolve_en_month_day,
+    "en_weekday": _resolve_en_weekday,
+    "en_relative": _resolve_en_relative,
+}
+
+
+# ------------------------------------------------------------------------------ main entry
+def _candidates(view: str) -> Iterator[_Candidate]:
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(view):
+            yield _Candidate(match.start(), match.end(), kind, match)
+
+
+def _longest_first(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Non-overlapping candidates, longer spans first ("the day after tomorrow" over
+    "the day after", 大后天 over 后天), then in text order."""
+    chosen: list[_Candidate] = []
+    taken = bytearray(max((c.end for c in candidates), default=0))
+    for cand in sorted(candidates, key=lambda c: (c.start - c.end, c.start)):
+        if not any(taken[cand.start : cand.end]):
+            taken[cand.start : cand.end] = b"\x01" * (cand.end - cand.start)
+            chosen.append(cand)
+    return sorted(chosen, key=lambda c: c.start)[:MAX_MENTIONS]
+
+
+def _china_base(now: datetime) -> datetime:
+    """`now` as naive China time, the form jionlp's time_base takes."""
+    if now.tzinfo is None:
+        return now
+    return now.astimezone(CHINA_TZ).replace(tzinfo=None)
+
+
+def _resolve(cand: _Candidate, base: datetime, view: str) -> Resolution | None:
+    if cand.kind == "en_ordinal":
+        return _resolve_en_ordinal(cand.match, base, view)
+    return _RESOLVERS[cand.kind](cand.match, base)
+
+
+def _find_dates(text: str, now: datetime) -> list[DateMention]:
+    if not isinstance(text, str) or not text or not isinstance(now, datetime):
+        return []
+    scanned = text[:MAX_SCAN_CHARS]
+    view = fold(scanned)  # 週二 -> 周二, ９月１０日 -> 9月10日, same offsets
+    if len(view) != len(scanned):
+        view = scanned
+    base = _china_base(now)
+    mentions = []
+    for cand in _longest_first(list(_candidates(view))):
+        resolved = _resolve(cand, base, view)
+        if resolved is not None:
+            value, offset = resolved
+            mentions.append(
+                DateMention(cand.start, cand.end, text[cand.start : cand.end], value, offset)
+            )
+    return mentions
+
+
+def find_dates(text: str, now: datetime) -> list[DateMention]:
+    """Dates mentioned in `text`, resolved against `now` (taken in Asia/Shanghai).
+
+    Never raises: hostile or broken input yields []. Only the first MAX_SCAN_CHARS characters
+    are looked at and at most MAX_MENTIONS mentions are resolved.
+    """
+    try:
+        return _find_dates(text, now)
+    except Exception:  # a date finder must never take the NLU pipeline down
+        logger.debug(
+            "find_dates failed on %r", text[:80] if isinstance(text, str) else text, exc_info=True
+        )
+        return []
+
+
+def warm_up() -> None:
+    """Import jionlp and build its tables now, so the first visitor does not wait ~0.3 s."""
+    find_dates("9月10日 周二", datetime(2024, 9, 10, 10, 0, tzinfo=CHINA_TZ))

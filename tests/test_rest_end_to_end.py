@@ -1,0 +1,109 @@
+"""The issue's acceptance questions, asked over POST /webhooks/rest/webhook of a running bot.
+
+Expected facts are read from the seeded database, so the test checks that the answer carries
+what the database holds (not a string copied from the reply).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from datetime import date
+
+import pytest
+
+from bot.db import EventDB
+
+
+def ask(webhook: str, message: str, sender: str | None = None) -> str:
+    body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
+    request = urllib.request.Request(
+        webhook, data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        replies = json.loads(response.read())
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+@pytest.fixture(scope="module")
+def db(seeded_db_url: str) -> EventDB:
+    return EventDB(seeded_db_url)
+
+
+def test_opening_ceremony_venue_in_chinese(rasa_server: str, db: EventDB) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    reply = ask(rasa_server, "开幕式在哪里举行")
+    assert venue.name("zh") in reply
+
+
+def test_opening_ceremony_venue_in_english(rasa_server: str, db: EventDB) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    reply = ask(rasa_server, "Where is the opening ceremony?")
+    assert venue.name("en") in reply
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in reply), reply
+
+
+def test_tomorrows_theme_day_follows_the_fixed_clock(rasa_server: str, db: EventDB) -> None:
+    tomorrow = db.theme_day_on(date(2024, 9, 11))
+    assert tomorrow is not None and tomorrow.date_confirmed
+    assert tomorrow.name("zh") in ask(rasa_server, "明天是什么主题日")
+
+
+def test_sub_forums_are_listed(rasa_server: str, db: EventDB) -> None:
+    reply = ask(rasa_server, "有哪些分论坛")
+    for sub_forum in db.sub_forums():
+        assert sub_forum.title("zh") in reply
+
+
+def test_recruitment_jobs(rasa_server: str, db: EventDB) -> None:
+    jobs = db.fact("recruitment_jobs")
+    assert jobs is not None and jobs.confirmed
+    assert "数万" in ask(rasa_server, "招聘会提供多少岗位")
+
+
+def test_finance_day_is_reported_unconfirmed(rasa_server: str, db: EventDB) -> None:
+    finance_day = db.theme_day("finance_day")
+    assert finance_day is not None and not finance_day.date_confirmed
+    reply = ask(rasa_server, "金融日是哪天")
+    assert "尚未" in reply
+    assert "13" not in reply  # the inferred date is never stated
+
+
+def test_weather_gets_a_polite_scope_reply(rasa_server: str) -> None:
+    reply = ask(rasa_server, "今天广州天气怎么样")
+    assert "网络安全宣传周" in reply
+    assert "°" not in reply and "晴" not in reply
+
+
+def test_follow_up_keeps_context_per_sender(rasa_server: str, db: EventDB) -> None:
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "明天是什么主题日", sender)
+    day_after = db.theme_day_on(date(2024, 9, 12))
+    assert day_after is not None
+    assert day_after.name("zh") in ask(rasa_server, "后天呢", sender)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   \t\n ",
+        "😀😀😀",
+        "开幕式" * 3334,
+        "\x00\x07\x1b[31m开幕式\x7f",
+        "'; DROP TABLE events; --",
+        "1 OR 1=1; SELECT * FROM facts",
+        "<script>alert(1)</script>",
+    ],
+    ids=["empty", "whitespace", "emoji", "10k-chars", "control-chars", "sql-drop", "sql-or", "html"],
+)
+def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
+    rasa_server: str, db: EventDB, message: str
+) -> None:
+    before = db.table_counts()
+    reply = ask(rasa_server, message)
+    assert reply.strip(), f"no reply to {message[:40]!r}"
+    assert db.table_counts() == before
