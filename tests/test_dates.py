@@ -125,6 +125,9 @@ NOT_DATES = [
     "下周",  # a range
     "the 10th edition",
     "I sat in the sun",
+    "Sun Yat-sen University",
+    "Sun Yat-sen 大学",
+    "Sat down",
     "you know",
     "nowhere",
     "May I ask a question",
@@ -176,6 +179,9 @@ def test_false_positives_yield_nothing(text: str) -> None:
         ("What is on Sept 12?", "Sept 12", "2024-09-12"),
         ("anything on the 11th?", "the 11th", "2024-09-11"),
         ("what's on wed", "wed", "2024-09-11"),
+        ("and on Sat?", "Sat", "2024-09-14"),
+        ("what about Sun?", "Sun", "2024-09-15"),
+        ("this sun", "this sun", "2024-09-15"),
         ("明天下午三点", "明天", "2024-09-11"),
         ("what about the day after tomorrow?", "the day after tomorrow", "2024-09-12"),
         ("是tomorrow吗", "tomorrow", "2024-09-11"),  # English right next to Chinese

@@ -227,6 +227,16 @@ def test_tokenizer_is_registered_under_its_module_path() -> None:
 
 
 # ------------------------------------------------------------------------------ DateExtractor
+@pytest.mark.parametrize(
+    "path", ["bot.nlu.date_extractor.DateExtractor", "bot.nlu.dates.DateExtractor"]
+)
+def test_date_extractor_is_registered_under_both_paths(path: str) -> None:
+    registered = DefaultV1Recipe._from_registry(path)
+    assert registered.clazz is DateExtractor
+    assert registered.types == {DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR}
+    assert registered.is_trainable is False
+
+
 @pytest.fixture
 def date_extractor(monkeypatch: pytest.MonkeyPatch) -> DateExtractor:
     monkeypatch.setenv("CYBERWEEK_NOW", DEMO_NOW)

@@ -17,7 +17,7 @@ from bot.db.info import (
 )
 from bot.db.queries import DatabaseNotReady, EventDB
 from bot.db.seed import LoadReport, SeedError, check_seed, collect_names, load_seed
-from bot.db.tz import CHINA_TZ, china_date, china_now, local_datetime
+from bot.db.tz import CHINA_TZ, china_date, local_datetime
 
 __all__ = [
     "CHINA_TZ",
@@ -36,7 +36,6 @@ __all__ = [
     "WeekInfo",
     "check_seed",
     "china_date",
-    "china_now",
     "collect_names",
     "database_url",
     "load_seed",

@@ -8,29 +8,9 @@ with "now" or shows them to someone in another zone.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time
 
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-except ImportError:  # pragma: no cover - Python 3.10 always has zoneinfo
-    ZoneInfo = None  # type: ignore[assignment,misc]
-
-
-def _china_zone() -> tzinfo:
-    """Asia/Shanghai from the system's tz database, or a fixed +08:00 when it is missing.
-
-    Minimal containers often lack /usr/share/zoneinfo; China has had no DST since 1991, so
-    the fixed offset gives the same answers for every date this project deals with.
-    """
-    if ZoneInfo is not None:
-        try:
-            return ZoneInfo("Asia/Shanghai")
-        except ZoneInfoNotFoundError:
-            pass
-    return timezone(timedelta(hours=8), "CST")
-
-
-CHINA_TZ: tzinfo = _china_zone()
+from bot.clock import CHINA_TZ
 
 
 def local_datetime(day: date, at: time | None = None) -> datetime:
@@ -39,11 +19,6 @@ def local_datetime(day: date, at: time | None = None) -> datetime:
     Without a time the result is the start of that day in China.
     """
     return datetime.combine(day, (at or time(0, 0)).replace(tzinfo=None), tzinfo=CHINA_TZ)
-
-
-def china_now() -> datetime:
-    """The current moment, tz-aware in Asia/Shanghai."""
-    return datetime.now(CHINA_TZ)
 
 
 def china_date(moment: datetime) -> date:

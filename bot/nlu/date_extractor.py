@@ -47,10 +47,8 @@ class DateExtractor(GraphComponent, EntityExtractorMixin):
         """No options: entity names and resolution rules are the shared data keys."""
         return {}
 
-    @staticmethod
-    def required_packages() -> list[str]:
-        """jionlp resolves the Chinese date expressions."""
-        return ["jionlp"]
+    # No required_packages(): Rasa checks them by importing, and importing jionlp prints a
+    # banner to stdout; bot.nlu.dates imports it quietly and logs an error if it is missing.
 
     @classmethod
     def create(

@@ -269,12 +269,23 @@ def _resolve_en_ordinal(match: re.Match[str], base: datetime, view: str) -> Reso
         return None
 
 
-def _resolve_en_weekday(match: re.Match[str], base: datetime) -> Resolution | None:
+def _resolve_en_weekday(match: re.Match[str], base: datetime, view: str) -> Resolution | None:
     word = match["wd"]
-    if word in ("sat", "sun"):
-        return None  # lower-case "sat" and "sun" are English words, not weekdays
+    if word.lower() in ("sat", "sun") and not _plainly_a_weekday(match, view):
+        return None  # "I sat", "the sun", "Sun Yat-sen University"
     weeks = {"next": 1, "last": -1}.get((match["mod"] or "").lower(), 0)
     return _week_day(base.date(), _WEEKDAYS[word.lower()], weeks), None
+
+
+def _plainly_a_weekday(match: re.Match[str], view: str) -> bool:
+    """An ambiguous abbreviation counts only as "this/next sun", "on sat" or a capitalised
+    "Sun" that ends a phrase ("what about Sun?")."""
+    if match["mod"] or _ON_BEFORE.search(view[: match.start()]):
+        return True
+    if match["wd"].islower():
+        return False
+    rest = view[match.end() :].lstrip(" ")
+    return not rest or not (rest[0].isalnum() or rest[0] == "-")
 
 
 def _resolve_en_relative(match: re.Match[str], base: datetime) -> Resolution | None:
@@ -291,7 +302,6 @@ _RESOLVERS: dict[str, Callable[[re.Match[str], datetime], Resolution | None]] = 
     "today": _resolve_today,
     "offset": _resolve_offset,
     "en_month_day": _resolve_en_month_day,
-    "en_weekday": _resolve_en_weekday,
     "en_relative": _resolve_en_relative,
 }
 
@@ -325,6 +335,8 @@ def _china_base(now: datetime) -> datetime:
 def _resolve(cand: _Candidate, base: datetime, view: str) -> Resolution | None:
     if cand.kind == "en_ordinal":
         return _resolve_en_ordinal(cand.match, base, view)
+    if cand.kind == "en_weekday":
+        return _resolve_en_weekday(cand.match, base, view)
     return _RESOLVERS[cand.kind](cand.match, base)
 
 
@@ -365,3 +377,13 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
 def warm_up() -> None:
     """Import jionlp and build its tables now, so the first visitor does not wait ~0.3 s."""
     find_dates("9月10日 周二", datetime(2024, 9, 10, 10, 0, tzinfo=CHINA_TZ))
+
+
+def __getattr__(name: str) -> Any:
+    """`bot.nlu.dates.DateExtractor` also names the Rasa component (config.yml may use either
+    path); imported on demand so actions can use find_dates without loading Rasa."""
+    if name == "DateExtractor":
+        from bot.nlu.date_extractor import DateExtractor
+
+        return DateExtractor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
