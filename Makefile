@@ -8,12 +8,15 @@ BIN       := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATABASE  := var/cyberweek.db
 MODEL     := models/cyberweek.tar.gz
+WIDGET    := bot/channels/web
+# npm writes this file on every install: the stamp of the widget's npm packages.
+WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
 SEED      := $(wildcard data/event/*.yml)
 # Everything `rasa train` reads; the model is rebuilt when any of it is newer than the model.
 MODEL_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null) \
                 $(shell find bot/nlu -name '*.py' 2>/dev/null)
 
-.PHONY: help install db model run test lint eval bench clean
+.PHONY: help install db model widget browser run test lint eval bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,13 +42,25 @@ $(MODEL): $(INSTALLED) $(MODEL_INPUTS)
 
 model: $(MODEL) ## train the model when data/, domain.yml or config.yml changed
 
-run: $(DATABASE) $(MODEL) ## start the action server and Rasa (REST) in the foreground
+$(WIDGET_NPM): $(WIDGET)/package.json $(WIDGET)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+ (with npm)" >&2; exit 1; }
+	@echo "==> installing the chat widget's npm packages (package-lock.json)"
+	cd $(WIDGET) && npm ci --no-audit --no-fund
+	@touch $@
+
+widget: $(WIDGET_NPM) ## install the website widget's npm packages (socket.io-client)
+
+# Checked on every run (a fraction of a second when present), so a removed browser is noticed.
+browser: ## install Debian's chromium for the browser tests when missing (needs root)
+	@scripts/ensure-chromium
+
+run: $(DATABASE) $(MODEL) $(WIDGET_NPM) ## start the action server and Rasa (REST + website widget)
 	$(BIN)/cyberweek serve
 
 lint: $(INSTALLED) ## ruff
 	$(BIN)/ruff check bot actions tests
 
-test: $(DATABASE) $(MODEL) lint ## the whole test suite
+test: $(DATABASE) $(MODEL) $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
 	$(BIN)/python -m pytest
 
 clean: ## remove everything make builds (venv excepted)

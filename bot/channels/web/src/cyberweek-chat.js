@@ -1,0 +1,476 @@
+/*
+ * Cyber Security Week Assistant — website chat widget (网络安全宣传周智能助手).
+ *
+ * Embed with one script tag, configured by an optional object set before it:
+ *
+ *   <script>
+ *     window.CyberweekChatConfig = { lang: "zh", title: { zh: "宣传周智能助手", en: "Assistant" } };
+ *   </script>
+ *   <script src="https://ASSISTANT/webhooks/socketio/widget/cyberweek-chat.js" defer></script>
+ *
+ * Options: serverUrl (default: the origin this script came from), socketPath ("/socket.io"),
+ * lang ("zh" | "en"; default: the page's <html lang>), title (string or {zh, en}), open (bool).
+ *
+ * Talks to Rasa's socket.io channel (events user_uttered / bot_uttered, session_persistence).
+ * Safety: every text from the bot or the user is put in the page with textContent; links are
+ * built as <a> elements, http(s) only. Nothing is ever parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var BASE = script && script.src ? script.src.replace(/[^/]*$/, "") : "";
+  var STORE = "cyberweek-chat:";
+  var MAX_HISTORY = 100;
+  var MAX_INPUT = 1000;
+  var TYPING_TIMEOUT_MS = 20000;
+
+  var TEXT = {
+    zh: {
+      title: "宣传周智能助手",
+      launcher: "智能助手",
+      open: "打开智能助手对话",
+      close: "关闭对话",
+      switchLang: "Switch to English",
+      langButton: "EN",
+      placeholder: "请输入您的问题…",
+      inputLabel: "您的问题",
+      send: "发送",
+      you: "您：",
+      bot: "助手：",
+      typing: "助手正在输入…",
+      suggestions: "建议的问题",
+      connecting: "正在连接…",
+      online: "在线",
+      offline: "连接中断，正在重新连接…",
+      welcome: "您好！我是2024年国家网络安全宣传周智能助手，可以回答日程、场馆、主题日、论坛和招聘等问题。",
+      topics: [
+        ["日程", "/ask_schedule"],
+        ["场馆", "/ask_venue"],
+        ["主题日", "/ask_theme_day"],
+        ["招聘", "/ask_recruitment"]
+      ]
+    },
+    en: {
+      title: "Cyber Security Week Assistant",
+      launcher: "Ask us",
+      open: "Open the assistant chat",
+      close: "Close the chat",
+      switchLang: "切换到中文",
+      langButton: "中文",
+      placeholder: "Type your question…",
+      inputLabel: "Your question",
+      send: "Send",
+      you: "You: ",
+      bot: "Assistant: ",
+      typing: "The assistant is typing…",
+      suggestions: "Suggested questions",
+      connecting: "Connecting…",
+      online: "Online",
+      offline: "Connection lost, reconnecting…",
+      welcome: "Hello! I answer questions about the 2024 National Cyber Security Publicity Week: schedule, venues, theme days, forums and jobs.",
+      topics: [
+        ["Schedule", "/ask_schedule"],
+        ["Venues", "/ask_venue"],
+        ["Theme days", "/ask_theme_day"],
+        ["Jobs", "/ask_recruitment"]
+      ]
+    }
+  };
+
+  // ---- storage (localStorage may be disabled: then the widget works without memory) ----
+
+  function load(key, fallback) {
+    try {
+      var value = window.localStorage.getItem(STORE + key);
+      return value === null ? fallback : JSON.parse(value);
+    } catch (e) {
+      return fallback;
+    }
+  }
+
+  function save(key, value) {
+    try {
+      window.localStorage.setItem(STORE + key, JSON.stringify(value));
+    } catch (e) {
+      /* private mode or full: keep going */
+    }
+  }
+
+  function newSessionId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes); // works on plain http too, unlike randomUUID
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function pageLang() {
+    var lang = (document.documentElement.lang || navigator.language || "zh").toLowerCase();
+    return lang.indexOf("en") === 0 ? "en" : "zh";
+  }
+
+  // ---- DOM helpers: elements and text nodes only ----
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else if (name === "hidden") node.hidden = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(child);
+    });
+    return node;
+  }
+
+  var URL_PATTERN = /https?:\/\/[^\s<>"'，。；！？）》」]+/g;
+  var TRAILING_PUNCTUATION = /[.,;:!?)\]}'"]+$/;
+
+  /* Text with its http(s) links as <a> elements; everything else stays a text node. */
+  function linkified(text) {
+    var fragment = document.createDocumentFragment();
+    var last = 0;
+    text.replace(URL_PATTERN, function (match, offset) {
+      var url = match.replace(TRAILING_PUNCTUATION, "");
+      var href = safeHref(url);
+      if (!href) return match;
+      fragment.appendChild(document.createTextNode(text.slice(last, offset)));
+      fragment.appendChild(
+        el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow", text: url })
+      );
+      last = offset + url.length;
+      return match;
+    });
+    fragment.appendChild(document.createTextNode(text.slice(last)));
+    return fragment;
+  }
+
+  function safeHref(candidate) {
+    try {
+      var url = new URL(candidate);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // ---- the widget ----
+
+  function Widget(config) {
+    this.config = config;
+    this.serverUrl = config.serverUrl || (BASE ? new URL(BASE).origin : window.location.origin);
+    this.lang = load("lang", null) || (config.lang === "en" || config.lang === "zh" ? config.lang : pageLang());
+    this.sessionId = load("session", null) || newSessionId();
+    save("session", this.sessionId);
+    this.history = load("history", []);
+    if (!Array.isArray(this.history)) this.history = [];
+    this.ready = false; // session confirmed on the current connection
+    this.queue = []; // messages typed before that
+    this.typingTimer = null;
+    this.build();
+    this.renderHistory();
+    this.setLanguage(this.lang);
+    if (load("open", !!config.open)) this.open(false);
+    this.connect();
+  }
+
+  Widget.prototype.t = function (key) {
+    return TEXT[this.lang][key];
+  };
+
+  Widget.prototype.build = function () {
+    var ids = "cwc-" + Math.random().toString(36).slice(2, 8);
+    this.launcher = el("button", {
+      type: "button",
+      class: "cwc-launcher",
+      "aria-expanded": "false",
+      "aria-controls": ids + "-panel"
+    });
+    this.launcherLabel = el("span", { class: "cwc-launcher-label" });
+    this.launcher.appendChild(el("span", { class: "cwc-launcher-icon", "aria-hidden": "true", text: "💬" }));
+    this.launcher.appendChild(this.launcherLabel);
+
+    this.title = el("h2", { id: ids + "-title", class: "cwc-title" });
+    this.status = el("p", { class: "cwc-status", role: "status" });
+    this.langButton = el("button", { type: "button", class: "cwc-lang" });
+    this.closeButton = el("button", { type: "button", class: "cwc-close", text: "×" });
+    var header = el("header", { class: "cwc-header" }, [
+      el("div", { class: "cwc-heading" }, [this.title, this.status]),
+      this.langButton,
+      this.closeButton
+    ]);
+
+    this.log = el("div", {
+      class: "cwc-log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-relevant": "additions",
+      tabindex: "0"
+    });
+    this.typing = el("div", { class: "cwc-typing", hidden: true }, [
+      el("span", { class: "cwc-dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]),
+      el("span", { class: "cwc-typing-text" })
+    ]);
+    this.suggestions = el("div", { class: "cwc-suggestions", role: "group" });
+
+    this.input = el("input", {
+      id: ids + "-input",
+      class: "cwc-input",
+      type: "text",
+      maxlength: String(MAX_INPUT),
+      autocomplete: "off",
+      enterkeyhint: "send"
+    });
+    this.inputLabel = el("label", { for: ids + "-input", class: "cwc-sr-only" });
+    this.sendButton = el("button", { type: "submit", class: "cwc-send" });
+    this.form = el("form", { class: "cwc-form" }, [this.inputLabel, this.input, this.sendButton]);
+
+    this.panel = el(
+      "section",
+      { id: ids + "-panel", class: "cwc-panel", "aria-labelledby": ids + "-title", hidden: true },
+      [header, this.log, this.typing, this.suggestions, this.form]
+    );
+    this.root = el("div", { class: "cwc-root" }, [this.panel, this.launcher]);
+    document.body.appendChild(this.root);
+
+    var self = this;
+    this.launcher.addEventListener("click", function () {
+      self.panel.hidden ? self.open(true) : self.close();
+    });
+    this.closeButton.addEventListener("click", function () {
+      self.close();
+    });
+    this.langButton.addEventListener("click", function () {
+      self.setLanguage(self.lang === "zh" ? "en" : "zh");
+      save("lang", self.lang);
+    });
+    this.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") self.close();
+    });
+    this.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = self.input.value.trim();
+      if (!text) return;
+      self.input.value = "";
+      self.send(text, text);
+    });
+  };
+
+  Widget.prototype.setLanguage = function (lang) {
+    this.lang = lang;
+    var title = this.config.title;
+    this.root.setAttribute("lang", lang === "zh" ? "zh-CN" : "en");
+    this.title.textContent = (title && (typeof title === "string" ? title : title[lang])) || this.t("title");
+    this.launcherLabel.textContent = this.t("launcher");
+    this.launcher.setAttribute("aria-label", this.t("open"));
+    this.closeButton.setAttribute("aria-label", this.t("close"));
+    this.langButton.textContent = this.t("langButton");
+    this.langButton.setAttribute("aria-label", this.t("switchLang"));
+    this.input.placeholder = this.t("placeholder");
+    this.inputLabel.textContent = this.t("inputLabel");
+    this.sendButton.textContent = this.t("send");
+    this.typing.lastChild.textContent = this.t("typing");
+    this.suggestions.setAttribute("aria-label", this.t("suggestions"));
+    this.showStatus(this.statusKey || "connecting");
+    this.renderSuggestions();
+    if (this.welcome) this.welcome.lastChild.textContent = this.t("welcome");
+  };
+
+  Widget.prototype.open = function (focus) {
+    this.panel.hidden = false;
+    this.root.classList.add("cwc-is-open");
+    this.launcher.setAttribute("aria-expanded", "true");
+    save("open", true);
+    this.scrollToEnd();
+    if (focus) this.input.focus();
+  };
+
+  Widget.prototype.close = function () {
+    this.panel.hidden = true;
+    this.root.classList.remove("cwc-is-open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    save("open", false);
+    this.launcher.focus();
+  };
+
+  Widget.prototype.showStatus = function (key) {
+    this.statusKey = key;
+    this.status.textContent = this.t(key);
+    this.root.setAttribute("data-status", key);
+  };
+
+  // ---- messages ----
+
+  Widget.prototype.renderHistory = function () {
+    if (this.history.length === 0) {
+      this.welcome = this.renderMessage({ from: "bot", text: TEXT[this.lang].welcome }, true);
+      this.welcome.classList.add("cwc-welcome");
+    }
+    for (var i = 0; i < this.history.length; i++) this.renderMessage(this.history[i], false);
+  };
+
+  Widget.prototype.renderMessage = function (message, isWelcome) {
+    var who = message.from === "user" ? "user" : "bot";
+    var body = el("span", { class: "cwc-text" });
+    body.appendChild(who === "bot" ? linkified(String(message.text)) : document.createTextNode(String(message.text)));
+    var row = el("div", { class: "cwc-msg cwc-msg-" + who }, [
+      el("span", { class: "cwc-sr-only cwc-speaker", text: TEXT[this.lang][who === "user" ? "you" : "bot"] }),
+      body
+    ]);
+    this.log.appendChild(row);
+    if (!isWelcome) this.scrollToEnd();
+    return row;
+  };
+
+  Widget.prototype.remember = function (message) {
+    this.history.push(message);
+    if (this.history.length > MAX_HISTORY) this.history = this.history.slice(-MAX_HISTORY);
+    save("history", this.history);
+  };
+
+  Widget.prototype.scrollToEnd = function () {
+    this.log.scrollTop = this.log.scrollHeight;
+  };
+
+  /* Buttons of the latest bot message if it had any, else the four topics of the week. */
+  Widget.prototype.renderSuggestions = function () {
+    var latest = this.history.length ? this.history[this.history.length - 1] : null;
+    var buttons = latest && latest.from === "bot" && latest.buttons && latest.buttons.length
+      ? latest.buttons
+      : TEXT[this.lang].topics.map(function (topic) {
+          return { title: topic[0], payload: topic[1] };
+        });
+    var self = this;
+    this.suggestions.textContent = "";
+    buttons.forEach(function (button) {
+      var node = el("button", { type: "button", class: "cwc-chip", text: button.title });
+      node.addEventListener("click", function () {
+        self.send(button.title, button.payload);
+        self.input.focus();
+      });
+      self.suggestions.appendChild(node);
+    });
+  };
+
+  Widget.prototype.send = function (shown, payload) {
+    var text = String(shown).slice(0, MAX_INPUT);
+    var message = { from: "user", text: text };
+    this.renderMessage(message, false);
+    this.remember(message);
+    this.renderSuggestions();
+    this.setTyping(true);
+    var data = {
+      message: String(payload).slice(0, MAX_INPUT),
+      session_id: this.sessionId,
+      metadata: { language: this.lang }
+    };
+    if (this.ready) this.socket.emit("user_uttered", data);
+    else this.queue.push(data);
+  };
+
+  Widget.prototype.receive = function (data) {
+    if (!data || typeof data !== "object") return;
+    var text = typeof data.text === "string" ? data.text : "";
+    var attachment = data.attachment && data.attachment.payload;
+    if (!text && attachment && typeof attachment.src === "string" && safeHref(attachment.src)) {
+      text = attachment.src; // an image arrives as its link (rendered safely like any text)
+    }
+    var buttons = (Array.isArray(data.quick_replies) ? data.quick_replies : data.buttons || [])
+      .filter(function (b) {
+        return b && typeof b.title === "string" && typeof b.payload === "string";
+      })
+      .map(function (b) {
+        return { title: b.title, payload: b.payload };
+      });
+    if (!text && !buttons.length) return;
+    this.setTyping(false);
+    var message = { from: "bot", text: text, buttons: buttons };
+    if (text) this.renderMessage(message, false);
+    this.remember(message);
+    this.renderSuggestions();
+  };
+
+  Widget.prototype.setTyping = function (on) {
+    var self = this;
+    clearTimeout(this.typingTimer);
+    this.typing.hidden = !on;
+    if (on) {
+      this.scrollToEnd();
+      this.typingTimer = setTimeout(function () {
+        self.typing.hidden = true;
+      }, TYPING_TIMEOUT_MS);
+    }
+  };
+
+  // ---- connection ----
+
+  Widget.prototype.connect = function () {
+    var self = this;
+    var socket = window.io(this.serverUrl, {
+      path: this.config.socketPath || "/socket.io",
+      transports: ["websocket", "polling"],
+      reconnectionDelayMax: 5000
+    });
+    this.socket = socket;
+    socket.on("connect", function () {
+      self.ready = false;
+      socket.emit("session_request", { session_id: self.sessionId });
+    });
+    socket.on("session_confirm", function (sessionId) {
+      if (typeof sessionId === "string" && sessionId) {
+        self.sessionId = sessionId;
+        save("session", sessionId);
+      }
+      self.ready = true;
+      self.showStatus("online");
+      var queued = self.queue.splice(0);
+      queued.forEach(function (data) {
+        data.session_id = self.sessionId;
+        socket.emit("user_uttered", data);
+      });
+    });
+    socket.on("bot_uttered", function (data) {
+      self.receive(data);
+    });
+    socket.on("disconnect", function () {
+      self.ready = false;
+      self.showStatus("offline");
+    });
+    socket.on("connect_error", function () {
+      self.showStatus("offline");
+    });
+  };
+
+  // ---- start: load socket.io-client from the same place as this file, then the widget ----
+
+  function addStylesheet() {
+    if (!BASE || document.querySelector("link[data-cyberweek-chat]")) return;
+    var link = el("link", { rel: "stylesheet", href: BASE + "cyberweek-chat.css", "data-cyberweek-chat": "" });
+    document.head.appendChild(link);
+  }
+
+  function withSocketIo(callback) {
+    if (typeof window.io === "function") return callback();
+    var tag = el("script", { src: BASE + "socket.io.min.js" });
+    tag.addEventListener("load", callback);
+    tag.addEventListener("error", function () {
+      console.error("cyberweek-chat: could not load " + BASE + "socket.io.min.js");
+    });
+    document.head.appendChild(tag);
+  }
+
+  function start() {
+    if (window.CyberweekChat && window.CyberweekChat.widget) return; // embedded twice
+    var config = window.CyberweekChatConfig || {};
+    addStylesheet();
+    withSocketIo(function () {
+      window.CyberweekChat.widget = new Widget(config);
+    });
+  }
+
+  window.CyberweekChat = window.CyberweekChat || {};
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,291 @@
+"""WeChat Official Account (公众号) channel: /webhooks/wechat/webhook.
+
+WeChat pushes each follower message as signed (and in safe mode encrypted) XML, waits 5 s for
+a passive reply and otherwise retries, up to three times. This channel
+
+- checks the signature (and msg_signature) and the timestamp of every request before reading
+  anything else, and refuses DTDs, oversized and malformed bodies (wechat_protocol);
+- runs each message through Rasa exactly once, keyed by MsgId (FromUserName + CreateTime for
+  events), however many retries arrive or when (`_turns`);
+- answers passively when Rasa is done within the reply budget, and otherwise answers "success"
+  at once and delivers the answer through the customer-service API (wechat_api);
+- turns Rasa's messages and buttons into one text reply with numbered options (wechat_render).
+
+Configuration: credentials.yml `bot.channels.wechat.WeChatInput:` plus WECHAT_* environment
+variables (wechat_config, docs/wechat.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from wechatpy.crypto import WeChatCrypto
+
+from bot.channels.wechat_api import CustomerServiceApi
+from bot.channels.wechat_cache import TtlCache
+from bot.channels.wechat_config import WeChatSettings, load_settings
+from bot.channels.wechat_protocol import (
+    Inbound,
+    PushParams,
+    Rejected,
+    authenticate,
+    open_push,
+    parse_inbound,
+    seal,
+    text_reply,
+)
+from bot.channels.wechat_render import (
+    Answer,
+    Option,
+    chosen_payload,
+    render,
+    split_text,
+    truncate_text,
+    utf8_size,
+)
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+SUCCESS = "success"  # tells WeChat "received, no passive reply, do not retry"
+# WeChat retries within ~15 s; remember turns long enough for slow networks, not forever.
+TURN_TTL_S = 300.0
+OPTIONS_TTL_S = 24 * 3600.0
+MAX_REMEMBERED = 10_000
+
+NOT_TEXT_REPLY = (
+    "目前我只能阅读文字消息，请用文字提问，例如：“开幕式在哪里举行？”\n"
+    'I can only read text messages. Please type your question, e.g. "Where is the opening '
+    'ceremony?"'
+)
+ERROR_REPLY = (
+    "抱歉，系统暂时无法回答，请稍后再试。\nSorry, I can't answer right now. Please try again later."
+)
+
+
+@dataclass
+class Turn:
+    """One WeChat message's single run through the bot, shared by all its deliveries."""
+
+    task: asyncio.Task[Answer]
+    pushed: bool = False  # the answer goes (went) through the customer-service API
+
+
+class WeChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(load_settings(credentials))
+
+    def __init__(self, settings: WeChatSettings) -> None:
+        self.settings = settings
+        self._crypto = (
+            WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+            if settings.enabled and settings.accepts_encrypted
+            else None
+        )
+        self._api = CustomerServiceApi(settings) if settings.enabled and settings.can_push else None
+        self._turns: TtlCache[str, Turn] = TtlCache(TURN_TTL_S, MAX_REMEMBERED)
+        # Signed query strings already used, and for which message: a replay of one with a
+        # different body (plain mode signs no body) is refused.
+        self._seen_queries: TtlCache[str, str] = TtlCache(
+            2 * settings.max_timestamp_skew_s, 5 * MAX_REMEMBERED
+        )
+        self._options: TtlCache[str, tuple[Option, ...]] = TtlCache(OPTIONS_TTL_S, MAX_REMEMBERED)
+        self._deliveries: set[asyncio.Task[None]] = set()
+        if not settings.enabled:
+            logger.warning(
+                "WeChat channel is off: set WECHAT_TOKEN (see docs/wechat.md); "
+                "its webhook answers 503 until then."
+            )
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        module = inspect.getmodule(self)
+        webhook = Blueprint(
+            f"wechat_webhook_{type(self).__name__}", module.__name__ if module else None
+        )
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "enabled": self.settings.enabled})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            return self._verify_url(request)
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        @webhook.listener("before_server_stop")
+        async def close(*_: Any) -> None:
+            await self.close()
+
+        return webhook
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _verify_url(self, request: Request) -> HTTPResponse:
+        """WeChat's one-time URL check when the server address is saved in its console."""
+        if not self.settings.enabled:
+            return response.text("WeChat channel not configured", status=503)
+        params = PushParams.from_query(request.args)
+        try:
+            self._authenticate(params)
+        except Rejected as rejection:
+            return self._refuse(request, rejection)
+        return response.text(params.echostr)
+
+    async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        started = time.monotonic()
+        if not self.settings.enabled:
+            return response.text("WeChat channel not configured", status=503)
+        params = PushParams.from_query(request.args)
+        try:
+            self._authenticate(params)
+            raw = await _read_limited(request, self.settings.max_body_bytes)
+            document = open_push(raw, params, self.settings.accepts_plain, self._crypto)
+            inbound = parse_inbound(document)
+            self._check_not_replayed(params, inbound)
+        except Rejected as rejection:
+            return self._refuse(request, rejection)
+        deadline = started + self.settings.reply_budget_s
+        reply = await self._reply_to(inbound, on_new_message, deadline)
+        if reply is None:
+            return response.text(SUCCESS)
+        crypto = self._crypto if params.encrypted else None
+        sealed = seal(text_reply(reply, inbound), crypto, params.nonce)
+        return response.text(sealed, content_type="application/xml; charset=utf-8")
+
+    def _authenticate(self, params: PushParams) -> None:
+        s = self.settings
+        authenticate(params, s.token, s.max_timestamp_skew_s, time.time())
+
+    def _check_not_replayed(self, params: PushParams, inbound: Inbound) -> None:
+        first_use = self._seen_queries.get(params.replay_key)
+        if first_use is not None and first_use != inbound.dedupe_key:
+            raise Rejected(403, "signature already used for another message")
+        self._seen_queries.put(params.replay_key, inbound.dedupe_key)
+
+    @staticmethod
+    def _refuse(request: Request, rejection: Rejected) -> HTTPResponse:
+        logger.warning(
+            "wechat.rejected %s from %s: %s", rejection.status, request.ip, rejection.reason
+        )
+        return response.text(rejection.reason, status=rejection.status)
+
+    # -- answering -----------------------------------------------------------------------
+
+    async def _reply_to(
+        self, inbound: Inbound, on_new_message: OnNewMessage, deadline: float
+    ) -> str | None:
+        """The passive reply's text, or None for "success" (nothing, or sent separately)."""
+        turn = self._turns.get(inbound.dedupe_key)
+        if turn is None:
+            turn = Turn(asyncio.create_task(self._answer(inbound, on_new_message)))
+            self._turns.put(inbound.dedupe_key, turn)
+        answer = await _result_by(turn.task, deadline)
+        if turn.pushed:  # an earlier delivery of this message already went the slow way
+            return None
+        if answer is None or utf8_size(answer.text) > self.settings.reply_limit_bytes:
+            if self._push(turn, inbound.openid):
+                return None
+        if answer is None:
+            logger.error("wechat.reply.lost: no customer-service API to deliver a slow answer")
+            return None
+        return truncate_text(answer.text, self.settings.reply_limit_bytes) or None
+
+    async def _answer(self, inbound: Inbound, on_new_message: OnNewMessage) -> Answer:
+        if inbound.kind == "event":
+            if inbound.is_subscribe:
+                return await self._ask_bot(inbound, self.settings.welcome_payload, on_new_message)
+            return Answer("")  # unsubscribe, menu clicks, ...: nothing to say
+        if inbound.text.strip():
+            options = self._options.get(inbound.openid) or ()
+            text = chosen_payload(inbound.text, options) or inbound.text
+            return await self._ask_bot(inbound, text, on_new_message)
+        return Answer(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
+
+    async def _ask_bot(self, inbound: Inbound, text: str, on_new_message: OnNewMessage) -> Answer:
+        """One run through Rasa with the follower's OpenID as the conversation."""
+        collector = CollectingOutputChannel()
+        message = UserMessage(
+            text,
+            collector,
+            inbound.openid,
+            input_channel=self.name(),
+            message_id=inbound.dedupe_key,
+        )
+        try:
+            await on_new_message(message)
+        except Exception:  # the follower still gets an answer; the log gets the details
+            logger.exception("wechat.bot.failed for message %s", inbound.dedupe_key)
+            return Answer(ERROR_REPLY)
+        answer = render(collector.messages)
+        if answer.options:
+            self._options.put(inbound.openid, answer.options)
+        else:
+            self._options.pop(inbound.openid)
+        return answer
+
+    # -- slow answers --------------------------------------------------------------------
+
+    def _push(self, turn: Turn, openid: str) -> bool:
+        """Hand the answer to the customer-service API once it is ready; False if unavailable."""
+        if self._api is None:
+            return False
+        turn.pushed = True
+        delivery = asyncio.create_task(self._deliver(turn.task, openid))
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
+        return True
+
+    async def _deliver(self, answer: asyncio.Task[Answer], openid: str) -> None:
+        assert self._api is not None
+        text = (await answer).text
+        for part in split_text(text, self.settings.reply_limit_bytes):
+            if not await self._api.send_text(openid, part):
+                return  # logged; later parts would make no sense without this one
+
+    async def close(self) -> None:
+        """Let answers under way reach their followers (briefly), then release connections."""
+        if self._deliveries:
+            await asyncio.wait(set(self._deliveries), timeout=10)
+        if self._api is not None:
+            await self._api.close()
+
+
+async def _result_by(task: asyncio.Task[Answer], deadline: float) -> Answer | None:
+    """The task's result if it is ready by `deadline` (monotonic); the task runs on regardless."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), max(0.0, deadline - time.monotonic()))
+    except asyncio.TimeoutError:
+        return None
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it grows past `limit` (never buffered beyond it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Rejected(400, f"body larger than {limit} bytes")
+    body = bytearray()
+    if request.stream is not None:
+        async for chunk in request.stream:
+            body += chunk
+            if len(body) > limit:
+                raise Rejected(400, f"body larger than {limit} bytes")
+    return bytes(body)

@@ -1,0 +1,218 @@
+"""The customer-service message API (message/custom/send), for answers too slow for a passive reply.
+
+Runs on Sanic's event loop, so every call is aiohttp with a timeout; failures WeChat calls
+transient (system busy, network, 5xx) are retried with back-off, an expired access token is
+replaced once. The access token is cached until shortly before it expires: WeChat limits how
+often it may be fetched, and a new token invalidates the old one, so with several Rasa
+processes it is shared through Redis when REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import time
+from typing import Any, Protocol
+
+import aiohttp
+
+from bot.channels.wechat_config import WeChatSettings
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PATH = "/cgi-bin/token"
+SEND_PATH = "/cgi-bin/message/custom/send"
+# Refresh this long before WeChat's expiry, so a token never dies in flight.
+TOKEN_MARGIN_S = 300
+# WeChat error codes: the access token is invalid or expired -> fetch a new one.
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+# "System busy, retry later".
+TRANSIENT_ERRORS = frozenset({-1})
+
+
+class ApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"WeChat API error {errcode}: {errmsg}")
+        self.errcode = errcode
+
+
+class TokenStore(Protocol):
+    async def load(self) -> str | None: ...
+
+    async def save(self, token: str, ttl_s: float) -> None: ...
+
+    async def forget(self, token: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """The token in this process only."""
+
+    def __init__(self) -> None:
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    async def load(self) -> str | None:
+        return self._token if time.monotonic() < self._expires_at else None
+
+    async def save(self, token: str, ttl_s: float) -> None:
+        self._token, self._expires_at = token, time.monotonic() + ttl_s
+
+    async def forget(self, token: str) -> None:
+        if self._token == token:
+            self._token, self._expires_at = None, 0.0
+
+
+class RedisTokenStore:
+    """The token shared by every process of the account; falls back to memory if Redis fails,
+    because a missing cache must not stop answers."""
+
+    def __init__(self, url: str, app_id: str) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(
+            url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
+        )
+        self._key = f"cyberweek:wechat:access_token:{app_id}"
+        self._memory = MemoryTokenStore()
+
+    async def load(self) -> str | None:
+        try:
+            return await self._redis.get(self._key)
+        except Exception as error:  # noqa: BLE001 - any Redis failure means "use memory"
+            logger.warning("wechat.token.redis_unavailable: %s", error)
+            return await self._memory.load()
+
+    async def save(self, token: str, ttl_s: float) -> None:
+        await self._memory.save(token, ttl_s)
+        try:
+            await self._redis.set(self._key, token, ex=max(1, int(ttl_s)))
+        except Exception as error:  # noqa: BLE001
+            logger.warning("wechat.token.redis_unavailable: %s", error)
+
+    async def forget(self, token: str) -> None:
+        await self._memory.forget(token)
+        try:
+            if await self._redis.get(self._key) == token:
+                await self._redis.delete(self._key)
+        except Exception as error:  # noqa: BLE001
+            logger.warning("wechat.token.redis_unavailable: %s", error)
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    NEW_TOKEN = "new token"
+    GIVE_UP = "give up"
+
+
+class CustomerServiceApi:
+    def __init__(self, settings: WeChatSettings, store: TokenStore | None = None) -> None:
+        self._settings = settings
+        self._base = settings.api_base_url.rstrip("/")
+        self._store: TokenStore = store or (
+            RedisTokenStore(settings.redis_url, settings.app_id)
+            if settings.redis_url
+            else MemoryTokenStore()
+        )
+        self._token_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def send_text(self, openid: str, content: str) -> bool:
+        """Deliver one text message; False (logged) when WeChat would not take it."""
+        body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        for attempt in range(1, self._settings.api_attempts + 1):
+            outcome = await self._attempt(body)
+            if outcome is _Outcome.SENT:
+                return True
+            if outcome is _Outcome.GIVE_UP:
+                break
+            if outcome is _Outcome.RETRY and attempt < self._settings.api_attempts:
+                await asyncio.sleep(self._settings.api_backoff_s * 2 ** (attempt - 1))
+        logger.error("wechat.send.failed: a reply to %s could not be delivered", openid)
+        return False
+
+    async def _attempt(self, body: dict[str, Any]) -> _Outcome:
+        token = ""
+        try:
+            token = await self._access_token()
+            result = await self._call("POST", SEND_PATH, {"access_token": token}, body)
+        except ApiError as error:  # fetching the token failed
+            logger.warning("wechat.token.failed: %s", error)
+            return _Outcome.RETRY if error.errcode in TRANSIENT_ERRORS else _Outcome.GIVE_UP
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            logger.warning("wechat.send.retry: %s", type(error).__name__)
+            return _Outcome.RETRY
+        errcode = int(result.get("errcode") or 0)
+        if errcode == 0:
+            return _Outcome.SENT
+        logger.warning("wechat.send.error %s: %s", errcode, result.get("errmsg", ""))
+        if errcode in TOKEN_ERRORS:
+            await self._store.forget(token)
+            return _Outcome.NEW_TOKEN
+        return _Outcome.RETRY if errcode in TRANSIENT_ERRORS else _Outcome.GIVE_UP
+
+    async def _access_token(self) -> str:
+        token = await self._store.load()
+        if token:
+            return token
+        async with self._token_lock:  # one fetch, however many sends wait for it
+            token = await self._store.load()
+            if token:
+                return token
+            result = await self._call(
+                "GET",
+                TOKEN_PATH,
+                {
+                    "grant_type": "client_credential",
+                    "appid": self._settings.app_id,
+                    "secret": self._settings.app_secret,
+                },
+            )
+            token = result.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise ApiError(int(result.get("errcode") or -1), str(result.get("errmsg", "")))
+            expires_in = float(result.get("expires_in") or 7200)
+            await self._store.save(token, max(60.0, expires_in - TOKEN_MARGIN_S))
+            return token
+
+    async def _call(
+        self, method: str, path: str, params: dict[str, str], body: Any = None
+    ) -> dict[str, Any]:
+        """One HTTP call; the query (which holds secrets) is never logged."""
+        data = None
+        headers = {}
+        if body is not None:
+            # WeChat shows \\uXXXX escapes literally: send real UTF-8.
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        session = self._client()
+        async with session.request(
+            method, self._base + path, params=params, data=data, headers=headers
+        ) as response:
+            if response.status >= 500:
+                raise aiohttp.ClientResponseError(
+                    response.request_info, (), status=response.status
+                )
+            result = await response.json(content_type=None)
+        if not isinstance(result, dict):
+            raise ValueError("WeChat API answered with something other than a JSON object")
+        return result
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop (Sanic's), never at import.
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=self._settings.api_timeout_s)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        closer = getattr(self._store, "close", None)
+        if closer is not None:
+            await closer()

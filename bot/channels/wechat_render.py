@@ -1,0 +1,110 @@
+"""Rasa's responses as WeChat text: one message, numbered options, within WeChat's size limit.
+
+WeChat accepts a single passive reply per push and has no buttons for Official Account text,
+so the bot's several messages are joined, buttons become "1. 日程" lines whose payloads are
+remembered per follower, and a reply of "1" is turned back into that payload.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+TRUNCATION_MARK = "\n…"
+_CHOICE = re.compile(r"[0-9]{1,2}")
+
+
+@dataclass(frozen=True)
+class Option:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the follower gets for one message: the text and the options it offers."""
+
+    text: str
+    options: tuple[Option, ...] = field(default=())
+
+
+def render(messages: Iterable[Mapping[str, Any]]) -> Answer:
+    """Join Rasa's collected messages; buttons are numbered across the whole answer."""
+    parts: list[str] = []
+    options: list[Option] = []
+    for message in messages:
+        lines = [_content_of(message)]
+        for button in message.get("buttons") or message.get("quick_replies") or []:
+            option = _option(button)
+            if option is not None:
+                options.append(option)
+                lines.append(f"{len(options)}. {option.title}")
+        part = "\n".join(line for line in lines if line)
+        if part:
+            parts.append(part)
+    return Answer("\n\n".join(parts), tuple(options))
+
+
+def _content_of(message: Mapping[str, Any]) -> str:
+    """Text, or the link of an image or attachment (WeChat text cannot embed either)."""
+    for key in ("text", "image", "attachment"):
+        value = message.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _option(button: Any) -> Option | None:
+    if not isinstance(button, Mapping):
+        return None
+    title = str(button.get("title") or "").strip()
+    payload = str(button.get("payload") or title).strip()
+    return Option(title, payload) if title and payload else None
+
+
+def chosen_payload(text: str, options: Sequence[Option]) -> str | None:
+    """The payload of option N when the follower answered just "N" (full-width digits too)."""
+    choice = unicodedata.normalize("NFKC", text).strip().rstrip(".。、")
+    if not _CHOICE.fullmatch(choice):
+        return None
+    index = int(choice)
+    return options[index - 1].payload if 1 <= index <= len(options) else None
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def split_text(text: str, limit_bytes: int) -> list[str]:
+    """Pieces of at most `limit_bytes` UTF-8 bytes, cut at line ends where possible,
+    for delivery as several customer-service messages with nothing lost."""
+    chunks: list[str] = []
+    current = ""
+    for piece in _pieces(text, limit_bytes):
+        if current and utf8_size(current + piece) > limit_bytes:
+            chunks.append(current)
+            current = ""
+        current += piece
+    chunks.append(current)
+    return [chunk.strip("\n") for chunk in chunks if chunk.strip()]
+
+
+def _pieces(text: str, limit_bytes: int) -> Iterable[str]:
+    """Lines, with a line too long for one message cut at a character boundary."""
+    for line in text.splitlines(keepends=True):
+        while utf8_size(line) > limit_bytes:
+            head = line.encode("utf-8")[:limit_bytes].decode("utf-8", "ignore")
+            yield head
+            line = line[len(head) :]
+        yield line
+
+
+def truncate_text(text: str, limit_bytes: int) -> str:
+    """`text` if it fits, else its first piece and a mark that something was cut."""
+    if utf8_size(text) <= limit_bytes:
+        return text
+    head = split_text(text, limit_bytes - utf8_size(TRUNCATION_MARK))
+    return (head[0] if head else "") + TRUNCATION_MARK

@@ -1,0 +1,242 @@
+"""The website widget in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The page is the demo page that the running assistant serves itself (`rasa_server` fixture, the
+socket.io channel of credentials.yml); the expected facts are read from the seeded database.
+Screenshots go to test-artifacts/ (desktop and 360 px wide).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+from actions.messages import format_span
+from bot import paths
+from bot.db import EventDB
+
+CHROMIUM = Path(os.environ.get("CYBERWEEK_CHROMIUM", "/usr/bin/chromium"))
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = paths.REPO_ROOT / "test-artifacts"
+REPLY_TIMEOUT_MS = 30_000
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run scripts/ensure-chromium (as root; `make test` runs it "
+            "first), or set CYBERWEEK_CHROMIUM to a Chromium binary"
+        )
+    with sync_playwright() as playwright:
+        # Playwright starts it with a fresh, throw-away profile (--user-data-dir) every time.
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(rasa_server: str) -> str:
+    return rasa_server.replace("/webhooks/rest/webhook", "/webhooks/socketio/demo/")
+
+
+@pytest.fixture(scope="module")
+def db(seeded_db_url: str) -> EventDB:
+    return EventDB(seeded_db_url)
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """Every alert/confirm/prompt a page opened (none may ever open)."""
+    return []
+
+
+def new_page(browser: Browser, dialogs: list[str], width: int = 1280, height: int = 800) -> Page:
+    """A page in a fresh browser context: empty localStorage, so a new visitor."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
+    page = new_page(browser, dialogs)
+    yield page
+    page.context.close()
+
+
+def open_widget(page: Page, url: str) -> None:
+    page.goto(url)
+    page.locator(".cwc-launcher").click()
+    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
+
+
+def bot_messages(page: Page) -> list[str]:
+    return page.locator(".cwc-msg-bot:not(.cwc-welcome) .cwc-text").all_inner_texts()
+
+
+def wait_for_reply(page: Page, before: int) -> str:
+    """The bot's new messages once they stop arriving (a reply may come in several parts)."""
+    expect(page.locator(".cwc-msg-bot:not(.cwc-welcome)")).not_to_have_count(
+        before, timeout=REPLY_TIMEOUT_MS
+    )
+    seen, stable_since = len(bot_messages(page)), time.monotonic()
+    while time.monotonic() - stable_since < 0.5:
+        page.wait_for_timeout(100)
+        if (count := len(bot_messages(page))) != seen:
+            seen, stable_since = count, time.monotonic()
+    return "\n".join(bot_messages(page)[before:])
+
+
+def ask(page: Page, question: str) -> str:
+    before = len(bot_messages(page))
+    box = page.get_by_role("textbox")
+    box.fill(question)
+    box.press("Enter")
+    return wait_for_reply(page, before)
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / name)
+
+
+def test_chinese_and_english_questions_are_answered_from_the_database(
+    page: Page, demo_url: str, db: EventDB
+) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    open_widget(page, demo_url)
+    expect(page.locator(".cwc-send")).to_have_text("发送")  # the page is in Chinese
+
+    assert venue.name("zh") in ask(page, "开幕式在哪里举行")
+    assert venue.name("en") in ask(page, "Where is the opening ceremony?")
+    screenshot(page, "widget-desktop.png")
+
+
+def test_a_suggestion_button_gets_an_answer(page: Page, demo_url: str, db: EventDB) -> None:
+    open_widget(page, demo_url)
+    chips = page.locator(".cwc-chip")
+    expect(chips).to_have_text(["日程", "场馆", "主题日", "招聘"])
+
+    before = len(bot_messages(page))
+    chips.first.click()
+    reply = wait_for_reply(page, before)
+    expect(page.locator(".cwc-msg-user").last).to_have_text("日程")
+    assert format_span(*db.week_span(), "zh") in reply  # the week's dates, in Chinese
+
+
+def test_the_bots_buttons_become_suggestions_after_a_fallback(page: Page, demo_url: str) -> None:
+    open_widget(page, demo_url)
+    ask(page, "Blorp quantum flamingo?")
+    expect(page.locator(".cwc-chip")).to_have_text(["Schedule", "Venues", "Theme days", "Jobs"])
+
+
+def test_history_and_context_survive_a_reload(page: Page, demo_url: str, db: EventDB) -> None:
+    day_after = db.theme_day_on(date(2024, 9, 12))  # CYBERWEEK_NOW is Tuesday 10 September
+    assert day_after is not None
+    open_widget(page, demo_url)
+    first_reply = ask(page, "明天是什么主题日")
+
+    page.reload()
+    expect(page.locator(".cwc-panel")).to_be_visible()  # still open
+    expect(page.locator(".cwc-msg-user")).to_have_text(["明天是什么主题日"])
+    assert "\n".join(bot_messages(page)) == first_reply
+    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
+    # The same conversation on the server: the follow-up still knows what "the day after" means.
+    assert day_after.name("zh") in ask(page, "后天呢")
+
+
+def test_html_in_a_message_is_shown_as_text(page: Page, demo_url: str, dialogs: list[str]) -> None:
+    open_widget(page, demo_url)
+    assert ask(page, XSS).strip()
+    expect(page.locator(".cwc-msg-user").last).to_have_text(XSS)
+    page.wait_for_timeout(500)  # an onerror handler would have fired by now
+    assert page.locator("img").count() == 0
+    assert dialogs == []
+
+
+def test_bot_links_are_clickable_and_only_http(page: Page, demo_url: str) -> None:
+    open_widget(page, demo_url)
+    page.evaluate(
+        """window.CyberweekChat.widget.receive({text:
+            "Programme: https://example.cn/week?id=1. Bad: javascript:alert(1) <a href=x>y</a>"})"""
+    )
+    last = page.locator(".cwc-msg-bot").last
+    links = last.locator("a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://example.cn/week?id=1")
+    expect(links).to_have_attribute("rel", "noopener noreferrer nofollow")
+    expect(last).to_contain_text("javascript:alert(1) <a href=x>y</a>")
+
+
+def test_keyboard_and_screen_reader(page: Page, demo_url: str) -> None:
+    page.goto(demo_url)
+    launcher = page.locator(".cwc-launcher")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_label("您的问题")).to_be_focused()  # a labelled input, focused on open
+    expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
+    page.keyboard.press("Escape")
+    expect(page.locator(".cwc-panel")).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_language_follows_the_page_and_the_toggle(page: Page, demo_url: str) -> None:
+    open_widget(page, demo_url + "?lang=en")
+    expect(page.locator(".cwc-send")).to_have_text("Send")
+    expect(page.locator(".cwc-chip").first).to_have_text("Schedule")
+    page.get_by_role("button", name="切换到中文").click()
+    expect(page.locator(".cwc-send")).to_have_text("发送")
+    expect(page.locator(".cwc-chip").first).to_have_text("日程")
+    page.reload()  # the visitor's choice outranks the page's language
+    expect(page.locator(".cwc-send")).to_have_text("发送")
+
+
+def test_phone_layout(browser: Browser, dialogs: list[str], demo_url: str, db: EventDB) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    page = new_page(browser, dialogs, width=360, height=740)
+    try:
+        open_widget(page, demo_url)
+        panel = page.locator(".cwc-panel").bounding_box()
+        assert panel is not None and panel["width"] == 360  # full screen
+        assert venue.name("zh") in ask(page, "开幕式在哪里举行")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"the page scrolls sideways ({width} px)"
+        screenshot(page, "widget-mobile-360.png")
+    finally:
+        page.context.close()
+
+
+def test_reconnects_after_the_connection_drops(page: Page, demo_url: str, db: EventDB) -> None:
+    """What the widget sees when the server restarts: the transport closes, then comes back."""
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    open_widget(page, demo_url)
+    page.evaluate("window.CyberweekChat.widget.socket.io.engine.close()")
+    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "offline")
+    expect(page.locator(".cwc-root")).to_have_attribute(
+        "data-status", "online", timeout=REPLY_TIMEOUT_MS
+    )
+    assert venue.name("en") in ask(page, "Where is the opening ceremony?")
