@@ -8,6 +8,8 @@ from pathlib import Path
 
 from bot import paths
 
+STORIES = paths.REPO_ROOT / "tests" / "test_stories.yml"
+
 
 def test_conversation_stories_pass(
     trained_model: Path, endpoints_file: Path, server_env: dict[str, str], tmp_path: Path
@@ -16,7 +18,7 @@ def test_conversation_stories_pass(
         [
             sys.executable, "-m", "rasa", "test", "core",
             "--model", str(trained_model),
-            "--stories", str(paths.REPO_ROOT / "tests" / "test_stories.yml"),
+            "--stories", str(STORIES),
             "--endpoints", str(endpoints_file),
             "--out", str(tmp_path),
             "--e2e",
@@ -30,3 +32,7 @@ def test_conversation_stories_pass(
     failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else result.stdout[-4000:] + result.stderr[-4000:]
     assert result.returncode == 0, f"conversation tests failed:\n{details}"
+    # Rasa silently evaluates nothing when it does not take a file for test stories.
+    expected = STORIES.read_text(encoding="utf-8").count("- story:")
+    assert expected > 0
+    assert f"Evaluating {expected} stories" in result.stdout + result.stderr
