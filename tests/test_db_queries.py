@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, update
 
 from bot import paths
 from bot.db import (
@@ -18,8 +18,10 @@ from bot.db import (
     china_date,
     load_seed,
     local_datetime,
+    make_engine,
+    session_scope,
 )
-from bot.db.models import metadata
+from bot.db.models import Fact, metadata
 
 INJECTION = "x' OR '1'='1"
 SUB_FORUM_KEYS = {
@@ -321,3 +323,14 @@ def test_china_time_helpers() -> None:
     assert moment.astimezone(timezone.utc).hour == 1
     assert china_date(datetime(2024, 9, 9, 17, 0, tzinfo=timezone.utc)) == date(2024, 9, 10)
     assert china_date(datetime(2024, 9, 9, 23, 0)) == date(2024, 9, 9)  # naive = China time
+
+
+def test_content_digest_is_stable_and_sees_any_change(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    load_seed(paths.SEED_DIR, url=url)
+    db = EventDB(url)
+    first = db.content_digest()
+    assert db.content_digest() == first
+    with session_scope(make_engine(url)) as session:
+        session.execute(update(Fact).where(Fact.key == "theme").values(text_en="changed"))
+    assert db.content_digest() != first
