@@ -6,15 +6,9 @@ SHELL := /bin/bash
 VENV      := .venv
 BIN       := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-DATABASE  := var/cyberweek.db
-MODEL     := models/cyberweek.tar.gz
 WIDGET    := bot/channels/web
 # npm writes this file on every install: the stamp of the widget's npm packages.
 WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
-SEED      := $(wildcard data/event/*.yml)
-# Everything `rasa train` reads; the model is rebuilt when any of it is newer than the model.
-MODEL_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null) \
-                $(shell find bot/nlu -name '*.py' 2>/dev/null)
 
 .PHONY: help install db model widget browser run test lint eval bench clean
 
@@ -25,22 +19,16 @@ $(INSTALLED): pyproject.toml requirements.lock
 	@PY=$$(scripts/find-python310) || exit 1; \
 	  if [ ! -x $(BIN)/python ]; then echo "==> creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV); fi
 	@echo "==> installing dependencies (first run takes about 2 minutes)"
-	$(BIN)/python -m pip install --progress-bar on -q --upgrade pip
 	$(BIN)/python -m pip install -c requirements.lock -e '.[dev]'
 	@touch $@
 
 install: $(INSTALLED) ## create the venv and install the pinned dependencies
 
-$(DATABASE): $(INSTALLED) $(SEED)
+db: $(INSTALLED) ## validate and load data/event into the event database (idempotent)
 	$(BIN)/cyberweek db load
-	@touch $@
 
-db: $(DATABASE) ## validate and load the event database (data/event -> var/cyberweek.db)
-
-$(MODEL): $(INSTALLED) $(MODEL_INPUTS)
+model: db ## train the model if data/, domain.yml, config.yml or bot/nlu changed (else skip)
 	$(BIN)/cyberweek train
-
-model: $(MODEL) ## train the model when data/, domain.yml or config.yml changed
 
 $(WIDGET_NPM): $(WIDGET)/package.json $(WIDGET)/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+ (with npm)" >&2; exit 1; }
@@ -54,13 +42,13 @@ widget: $(WIDGET_NPM) ## install the website widget's npm packages (socket.io-cl
 browser: ## install Debian's chromium for the browser tests when missing (needs root)
 	@scripts/ensure-chromium
 
-run: $(DATABASE) $(MODEL) $(WIDGET_NPM) ## start the action server and Rasa (REST + website widget)
+run: model $(WIDGET_NPM) ## start the action server and Rasa (REST + website widget)
 	$(BIN)/cyberweek serve
 
 lint: $(INSTALLED) ## ruff
 	$(BIN)/ruff check bot actions tests
 
-test: $(DATABASE) $(MODEL) $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
+test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
 	$(BIN)/python -m pytest
 
 clean: ## remove everything make builds (venv excepted)

@@ -20,6 +20,20 @@ class ValidateSlotMappings(ValidationAction):
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        # An emoji-only or digits-only message keeps the language the visitor used before.
-        detected = detect_language(tracker.latest_message.get("text") or "")
-        return {"language": detected or tracker.get_slot("language") or "zh"}
+        # An emoji-only or digits-only message keeps the language the visitor used before, and
+        # so does a button's payload (/ask_venue{...}: chosen, not written, by the visitor) —
+        # unless the channel says which language its buttons were shown in (the web widget).
+        text = tracker.latest_message.get("text") or ""
+        previous = tracker.get_slot("language")
+        if text.lstrip().startswith("/"):
+            return {"language": language_in_metadata(tracker) or previous or "zh"}
+        return {"language": detect_language(text) or previous or "zh"}
+
+
+def language_in_metadata(tracker: Tracker) -> str | None:
+    """metadata.language of the latest user message, as the website widget sends it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            language = (event.get("metadata") or {}).get("language")
+            return language if language in ("zh", "en") else None
+    return None

@@ -12,9 +12,11 @@ import urllib.request
 from dataclasses import dataclass
 
 from bot import paths
+from bot.channels.cors import OriginError, allowed_origins
 
 READY_TIMEOUT_S = 240
 ACTIONS_PORT = 5055  # endpoints.yml points Rasa here
+WIDGET_DEMO_PATH = "/webhooks/socketio/demo/"  # served by bot/channels/webchat.py
 
 
 @dataclass
@@ -88,10 +90,15 @@ def _answers(url: str) -> bool:
 
 
 def print_usage(host: str, port: int) -> None:
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/webhooks/rest/webhook"
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    url = f"{base}/webhooks/rest/webhook"
     print(
         f"""
-The assistant is running. Talk to it over the REST channel:
+The assistant is running. Open the event site's demo page and chat with the widget:
+
+  {base}{WIDGET_DEMO_PATH}          (English page: add ?lang=en)
+
+or talk to it over the REST channel:
 
   curl -s {url} \\
        -H 'Content-Type: application/json' \\
@@ -107,6 +114,11 @@ Press Ctrl-C to stop both servers.
 def serve(rasa_port: int, host: str, actions_port: int = ACTIONS_PORT) -> int:
     if not paths.MODEL_PATH.exists():
         print("error: no trained model; run `make run` (it trains first)", file=sys.stderr)
+        return 1
+    try:
+        allowed_origins()  # the widget's channel reads it too: a bad value stops us here
+    except OriginError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     services = [action_server(actions_port), rasa_server(rasa_port, host)]
     print("==> starting the action server and Rasa (loading the model takes ~30 s)", flush=True)

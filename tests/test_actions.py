@@ -194,3 +194,16 @@ def test_language_slot_follows_each_message(text: str, previous: str | None, exp
     track = tracker(text, "greet", {}, {"language": previous})
     result = asyncio.run(ValidateSlotMappings().extract_language(CollectingDispatcher(), track, {}))
     assert result == {"language": expected}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "previous", "expected"),
+    [({"language": "en"}, "zh", "en"), ({}, "en", "en"), ({}, None, "zh"), ({"language": "fr"}, "en", "en")],
+)
+def test_a_button_payload_keeps_or_takes_the_channels_language(
+    metadata: dict[str, str], previous: str | None, expected: str
+) -> None:
+    track = tracker("/ask_schedule", "ask_schedule", {}, {"language": previous})
+    track.events.append({"event": "user", "text": "/ask_schedule", "metadata": metadata})
+    result = asyncio.run(ValidateSlotMappings().extract_language(CollectingDispatcher(), track, {}))
+    assert result == {"language": expected}

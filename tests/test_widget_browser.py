@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
 
 from actions.messages import format_span
 from bot import paths
@@ -29,6 +29,7 @@ CHROMIUM_FLAGS = [
 ARTIFACTS = paths.REPO_ROOT / "test-artifacts"
 REPLY_TIMEOUT_MS = 30_000
 XSS = "<img src=x onerror=alert(1)>"
+AXE = paths.REPO_ROOT / "bot/channels/web/node_modules/axe-core/axe.min.js"  # a devDependency
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,11 @@ def bot_messages(page: Page) -> list[str]:
     return page.locator(".cwc-msg-bot:not(.cwc-welcome) .cwc-text").all_inner_texts()
 
 
+def user_messages(page: Page) -> Locator:
+    # .cwc-text: without the speaker's name ("您：") that only screen readers read out
+    return page.locator(".cwc-msg-user .cwc-text")
+
+
 def wait_for_reply(page: Page, before: int) -> str:
     """The bot's new messages once they stop arriving (a reply may come in several parts)."""
     expect(page.locator(".cwc-msg-bot:not(.cwc-welcome)")).not_to_have_count(
@@ -132,22 +138,38 @@ def test_chinese_and_english_questions_are_answered_from_the_database(
     screenshot(page, "widget-desktop.png")
 
 
-def test_a_suggestion_button_gets_an_answer(page: Page, demo_url: str, db: EventDB) -> None:
-    open_widget(page, demo_url)
-    chips = page.locator(".cwc-chip")
-    expect(chips).to_have_text(["日程", "场馆", "主题日", "招聘"])
-
+def click_suggestion(page: Page, title: str) -> str:
     before = len(bot_messages(page))
-    chips.first.click()
+    page.locator(".cwc-chip", has_text=title).click()
     reply = wait_for_reply(page, before)
-    expect(page.locator(".cwc-msg-user").last).to_have_text("日程")
-    assert format_span(*db.week_span(), "zh") in reply  # the week's dates, in Chinese
+    expect(user_messages(page).last).to_have_text(title)
+    return reply
 
 
-def test_the_bots_buttons_become_suggestions_after_a_fallback(page: Page, demo_url: str) -> None:
-    open_widget(page, demo_url)
-    ask(page, "Blorp quantum flamingo?")
+def test_a_suggestion_button_gets_an_answer(page: Page, demo_url: str, db: EventDB) -> None:
+    open_widget(page, demo_url + "?lang=en")
     expect(page.locator(".cwc-chip")).to_have_text(["Schedule", "Venues", "Theme days", "Jobs"])
+    reply = click_suggestion(page, "Schedule")
+    assert format_span(*db.week_span(), "en") in reply  # the week's dates, from the database
+
+
+def test_a_chinese_suggestion_is_answered_in_chinese(
+    page: Page, demo_url: str, db: EventDB
+) -> None:
+    open_widget(page, demo_url)
+    expect(page.locator(".cwc-chip")).to_have_text(["日程", "场馆", "主题日", "招聘"])
+    assert format_span(*db.week_span(), "zh") in click_suggestion(page, "日程")
+
+
+def test_the_bots_buttons_become_suggestions_after_a_fallback(
+    page: Page, demo_url: str, db: EventDB
+) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    open_widget(page, demo_url + "?lang=en")
+    ask(page, "/nlu_fallback")  # what a message the NLU is unsure of becomes (rules.yml)
+    expect(page.locator(".cwc-chip")).to_have_text(["Schedule", "Venues", "Theme days", "Jobs"])
+    assert venue.name("en") in click_suggestion(page, "Venues")
 
 
 def test_history_and_context_survive_a_reload(page: Page, demo_url: str, db: EventDB) -> None:
@@ -158,7 +180,7 @@ def test_history_and_context_survive_a_reload(page: Page, demo_url: str, db: Eve
 
     page.reload()
     expect(page.locator(".cwc-panel")).to_be_visible()  # still open
-    expect(page.locator(".cwc-msg-user")).to_have_text(["明天是什么主题日"])
+    expect(user_messages(page)).to_have_text(["明天是什么主题日"])
     assert "\n".join(bot_messages(page)) == first_reply
     expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
     # The same conversation on the server: the follow-up still knows what "the day after" means.
@@ -168,7 +190,7 @@ def test_history_and_context_survive_a_reload(page: Page, demo_url: str, db: Eve
 def test_html_in_a_message_is_shown_as_text(page: Page, demo_url: str, dialogs: list[str]) -> None:
     open_widget(page, demo_url)
     assert ask(page, XSS).strip()
-    expect(page.locator(".cwc-msg-user").last).to_have_text(XSS)
+    expect(user_messages(page).last).to_have_text(XSS)
     page.wait_for_timeout(500)  # an onerror handler would have fired by now
     assert page.locator("img").count() == 0
     assert dialogs == []
@@ -202,11 +224,24 @@ def test_keyboard_and_screen_reader(page: Page, demo_url: str) -> None:
     expect(launcher).to_be_focused()
 
 
+def test_no_accessibility_violations_found_by_axe(page: Page, demo_url: str) -> None:
+    """axe-core's WCAG 2.1 A/AA rules over the open widget with a conversation in it."""
+    open_widget(page, demo_url)
+    ask(page, "开幕式在哪里举行")
+    page.add_script_tag(path=AXE)
+    violations = page.evaluate(
+        """async () => (await axe.run(document.querySelector(".cyberweek-chat"),
+            {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})).violations
+            .map(v => `${v.id}: ${v.help}: ${v.nodes.map(n => n.html).join(" ")}`)"""
+    )
+    assert violations == []
+
+
 def test_language_follows_the_page_and_the_toggle(page: Page, demo_url: str) -> None:
     open_widget(page, demo_url + "?lang=en")
     expect(page.locator(".cwc-send")).to_have_text("Send")
     expect(page.locator(".cwc-chip").first).to_have_text("Schedule")
-    page.get_by_role("button", name="切换到中文").click()
+    page.get_by_role("button", name="中文").click()
     expect(page.locator(".cwc-send")).to_have_text("发送")
     expect(page.locator(".cwc-chip").first).to_have_text("日程")
     page.reload()  # the visitor's choice outranks the page's language

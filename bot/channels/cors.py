@@ -1,9 +1,10 @@
-"""Which web origins may embed the chat widget: CYBERWEEK_CORS_ORIGINS, read by serve and channel.
+"""Which other web origins may embed the chat widget: CYBERWEEK_CORS_ORIGINS.
 
-Unset or empty means "the assistant's own origin only" — enough for the demo page, which Rasa
-serves itself. A site that embeds the widget lists its origins, separated by spaces or commas:
+The assistant's own origin (its demo page) is always allowed; that is all when the variable is
+unset. A site that embeds the widget lists its origins, separated by spaces or commas:
 `CYBERWEEK_CORS_ORIGINS="https://www.example.cn https://example.cn"`; `*` allows every origin.
-Kept free of Rasa imports so `cyberweek serve` can read it without loading Rasa.
+Read by the widget's channel (bot/channels/webchat.py) and checked early by `cyberweek serve`,
+so this module imports nothing of Rasa.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class OriginError(ValueError):
 
 
 def allowed_origins(environ: dict[str, str] | None = None) -> list[str] | None:
-    """The configured origins, `["*"]` for any, or None for the same origin only."""
+    """The listed origins, `["*"]` for any, or None for none besides the assistant's own."""
     raw = (os.environ if environ is None else environ).get(ENV_VAR, "")
     origins = [_normalise(item) for item in re.split(r"[\s,]+", raw) if item]
     if "*" in origins:

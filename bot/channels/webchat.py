@@ -1,11 +1,19 @@
-"""The website widget's channel: Rasa's socket.io channel, plus an origin allow-list and the
-widget's own files.
+"""The website widget's channel: Rasa's socket.io channel, mended, with an origin allow-list
+and the widget's own files.
 
-Rasa 3.6's `SocketIOInput` builds its socket.io server with `cors_allowed_origins=[]`, which
-turns python-engineio's origin check off: any web page could open a WebSocket to the assistant,
-whatever `rasa run --cors` says (browsers apply CORS to HTTP requests, not to WebSockets). This
-subclass keeps everything else of Rasa's channel (events, `session_persistence`, JWT) and sets
-the allowed origins from CYBERWEEK_CORS_ORIGINS (default: the assistant's own origin).
+Rasa 3.6.21's `SocketIOInput` keeps its events, JWT check and `session_persistence`, but:
+- it calls `sio.enter_room()` without `await`; python-socketio 5.10+ made that a coroutine, so
+  with `session_persistence: true` the socket never joins its session's room and no reply ever
+  reaches the browser (RasaHQ/rasa#13027, fix not released). `session_request` is replaced here.
+- it builds its socket.io server with `cors_allowed_origins=[]`, which turns python-engineio's
+  origin check off: any web page could open a WebSocket to the assistant, whatever
+  `rasa run --cors` says (browsers apply CORS to HTTP requests, not to WebSockets). Here the
+  assistant's own origin (the demo page) and those in CYBERWEEK_CORS_ORIGINS are allowed, and
+  engineio sends the CORS headers of the polling transport itself. (Rasa's `--cors` must stay
+  off: its Sanic-CORS would add a second Access-Control-Allow-Origin header to those responses,
+  which browsers reject.)
+- it takes `session_id`, `message` and `metadata` from the client as they come; here a message
+  whose fields have the wrong type or size is dropped (and logged) instead.
 
 It also serves the widget (bot/channels/web) from the same server, so a site embeds it with one
 script tag pointing at the assistant, and the demo page needs no second web server:
@@ -19,11 +27,13 @@ script tag pointing at the assistant, and the demo page needs no second web serv
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -42,6 +52,24 @@ WIDGET_FILES = {
 DEMO_PAGE = WEB_DIR / "demo" / "index.html"
 # Revalidate on every load, so a visitor never runs a widget older than the server.
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+# A session id becomes the conversation's sender id: the widget makes 32 hex digits.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MAX_MESSAGE_CHARS = 10_000  # the NLU normaliser cuts further; this only bounds the payload
+
+
+def valid_session_id(value: Any) -> bool:
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
+
+
+def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
+    """engineio's origin test: the server's own origin (as the browser sees it) or a listed one."""
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        scheme = environ.get("wsgi.url_scheme", "http")  # X-Forwarded-Proto when proxied
+        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
+        return origin == f"{scheme}://{host.split(',')[0].strip()}" or origin in listed
+
+    return allowed
 
 
 class WebChatInput(SocketIOInput):
@@ -54,15 +82,53 @@ class WebChatInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         assert self.sio is not None
-        # None is python-engineio's "same origin only"; it checks the Origin of WebSockets too.
-        self.sio.eio.cors_allowed_origins = allowed_origins()
-        logger.info(
-            "socket.io accepts origins: %s", self.sio.eio.cors_allowed_origins or "same origin"
-        )
+        origins = allowed_origins()
+        # engineio checks the Origin of WebSockets too, and answers polling with CORS headers.
+        self.sio.eio.cors_allowed_origins = "*" if origins == ["*"] else origin_check(origins or [])
+        logger.info("socket.io accepts the assistant's own origin and: %s", origins or "no other")
         missing = [str(path) for path in WIDGET_FILES.values() if not path.is_file()]
         if missing:
             logger.error("widget files missing (run `npm ci` in %s): %s", WEB_DIR, missing)
+        self._replace_handlers(on_new_message)
+        self._add_widget_routes(blueprint)
+        return blueprint
 
+    def _replace_handlers(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Rasa's `session_request` and message handlers, with the fixes the module names."""
+        sio = self.sio
+        assert sio is not None
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message", ""), str):
+                logger.warning("socket.io: dropped a message that is not {'message': str, ...}")
+                return
+            sender_id = sid
+            if self.session_persistence:
+                sender_id = data.get("session_id")
+                if not valid_session_id(sender_id):
+                    logger.warning("socket.io: dropped a message without a valid session_id")
+                    return
+            metadata = data.get(self.metadata_key)
+            message = UserMessage(
+                data.get("message", "")[:MAX_MESSAGE_CHARS],
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+            await on_new_message(message)
+
+    @staticmethod
+    def _add_widget_routes(blueprint: Blueprint) -> None:
         @blueprint.route(DEMO_PATH, methods=["GET"])
         async def demo_page(_: Request) -> HTTPResponse:
             return await response.file(DEMO_PAGE, headers=NO_CACHE)
@@ -73,5 +139,3 @@ class WebChatInput(SocketIOInput):
             if path is None or not path.is_file():
                 return response.text("not found", status=404)
             return await response.file(path, headers=NO_CACHE)
-
-        return blueprint

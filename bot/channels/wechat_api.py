@@ -195,9 +195,7 @@ class CustomerServiceApi:
             method, self._base + path, params=params, data=data, headers=headers
         ) as response:
             if response.status >= 500:
-                raise aiohttp.ClientResponseError(
-                    response.request_info, (), status=response.status
-                )
+                raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
             result = await response.json(content_type=None)
         if not isinstance(result, dict):
             raise ValueError("WeChat API answered with something other than a JSON object")

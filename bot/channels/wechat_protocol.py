@@ -219,14 +219,23 @@ def parse_inbound(document: str) -> Inbound:
     if not (_DIGITS.fullmatch(msg_id) or _DIGITS.fullmatch(created)):
         raise Rejected(400, "neither a MsgId nor a CreateTime")
     is_event = str(fields.get("MsgType") or "").lower() == "event"
+    event = str(fields.get("Event") or "").lower()
     return Inbound(
         message=message,
         openid=openid,
         kind="event" if is_event else message.type,
-        event=str(fields.get("Event") or "").lower() if is_event else "",
+        event=event if is_event else "",
         text=_text_of(message),
-        dedupe_key=msg_id if _DIGITS.fullmatch(msg_id) and not is_event else f"{openid}:{created}",
+        dedupe_key=_dedupe_key(openid, msg_id, created, event if is_event else None),
     )
+
+
+def _dedupe_key(openid: str, msg_id: str, created: str, event: str | None) -> str:
+    """MsgId; for events (which have none) FromUserName + CreateTime, as WeChat advises, plus
+    the event name, so that e.g. subscribe and a menu click in the same second stay two."""
+    if event is None and _DIGITS.fullmatch(msg_id):
+        return msg_id
+    return f"{openid}:{created}:{event or ''}"
 
 
 def _root_fields(document: str) -> dict[str, Any]:

@@ -29,10 +29,9 @@
     zh: {
       title: "宣传周智能助手",
       launcher: "智能助手",
-      open: "打开智能助手对话",
       close: "关闭对话",
-      switchLang: "Switch to English",
-      langButton: "EN",
+      otherLang: "en",
+      langButton: "English",
       placeholder: "请输入您的问题…",
       inputLabel: "您的问题",
       send: "发送",
@@ -53,10 +52,9 @@
     },
     en: {
       title: "Cyber Security Week Assistant",
-      launcher: "Ask us",
-      open: "Open the assistant chat",
+      launcher: "Ask the assistant",
       close: "Close the chat",
-      switchLang: "切换到中文",
+      otherLang: "zh-CN",
       langButton: "中文",
       placeholder: "Type your question…",
       inputLabel: "Your question",
@@ -103,6 +101,10 @@
     return Array.prototype.map.call(bytes, function (b) {
       return ("0" + b.toString(16)).slice(-2);
     }).join("");
+  }
+
+  function oneOf(value, allowed) {
+    return allowed.indexOf(value) >= 0 ? value : null;
   }
 
   function pageLang() {
@@ -156,13 +158,29 @@
     }
   }
 
+  /* A speech bubble, drawn rather than an emoji: phones and servers lack emoji fonts. */
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "cwc-launcher-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
   // ---- the widget ----
 
   function Widget(config) {
     this.config = config;
     this.serverUrl = config.serverUrl || (BASE ? new URL(BASE).origin : window.location.origin);
-    this.lang = load("lang", null) || (config.lang === "en" || config.lang === "zh" ? config.lang : pageLang());
-    this.sessionId = load("session", null) || newSessionId();
+    this.lang = oneOf(load("lang", null), ["zh", "en"]) || oneOf(config.lang, ["zh", "en"]) || pageLang();
+    var stored = load("session", null);
+    this.sessionId = typeof stored === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(stored) ? stored : newSessionId();
     save("session", this.sessionId);
     this.history = load("history", []);
     if (!Array.isArray(this.history)) this.history = [];
@@ -189,7 +207,7 @@
       "aria-controls": ids + "-panel"
     });
     this.launcherLabel = el("span", { class: "cwc-launcher-label" });
-    this.launcher.appendChild(el("span", { class: "cwc-launcher-icon", "aria-hidden": "true", text: "💬" }));
+    this.launcher.appendChild(chatIcon());
     this.launcher.appendChild(this.launcherLabel);
 
     this.title = el("h2", { id: ids + "-title", class: "cwc-title" });
@@ -233,7 +251,7 @@
       [header, this.log, this.typing, this.suggestions, this.form]
     );
     this.root = el("div", { class: "cwc-root" }, [this.panel, this.launcher]);
-    document.body.appendChild(this.root);
+    this.attach();
 
     var self = this;
     this.launcher.addEventListener("click", function () {
@@ -258,16 +276,34 @@
     });
   };
 
+  /* Inside a shadow root: the page's CSS cannot restyle the widget, nor the widget the page. */
+  Widget.prototype.attach = function () {
+    var host = el("div", { class: "cyberweek-chat" });
+    var shadow = host.attachShadow({ mode: "open" });
+    var root = this.root;
+    if (BASE) {
+      root.style.visibility = "hidden"; // until styled, so it never flashes unstyled
+      var show = function () {
+        root.style.visibility = "";
+      };
+      var css = el("link", { rel: "stylesheet", href: BASE + "cyberweek-chat.css" });
+      css.addEventListener("load", show);
+      css.addEventListener("error", show);
+      shadow.appendChild(css);
+    }
+    shadow.appendChild(root);
+    document.body.appendChild(host);
+  };
+
   Widget.prototype.setLanguage = function (lang) {
     this.lang = lang;
     var title = this.config.title;
     this.root.setAttribute("lang", lang === "zh" ? "zh-CN" : "en");
     this.title.textContent = (title && (typeof title === "string" ? title : title[lang])) || this.t("title");
     this.launcherLabel.textContent = this.t("launcher");
-    this.launcher.setAttribute("aria-label", this.t("open"));
     this.closeButton.setAttribute("aria-label", this.t("close"));
     this.langButton.textContent = this.t("langButton");
-    this.langButton.setAttribute("aria-label", this.t("switchLang"));
+    this.langButton.setAttribute("lang", this.t("otherLang")); // a screen reader says "English" in English
     this.input.placeholder = this.t("placeholder");
     this.inputLabel.textContent = this.t("inputLabel");
     this.sendButton.textContent = this.t("send");
@@ -275,7 +311,11 @@
     this.suggestions.setAttribute("aria-label", this.t("suggestions"));
     this.showStatus(this.statusKey || "connecting");
     this.renderSuggestions();
-    if (this.welcome) this.welcome.lastChild.textContent = this.t("welcome");
+    if (this.welcome) {
+      this.welcome.firstChild.textContent = this.t("bot");
+      this.welcome.lastChild.textContent = this.t("welcome");
+      this.welcome.lastChild.lang = this.root.getAttribute("lang");
+    }
   };
 
   Widget.prototype.open = function (focus) {
@@ -313,10 +353,13 @@
 
   Widget.prototype.renderMessage = function (message, isWelcome) {
     var who = message.from === "user" ? "user" : "bot";
-    var body = el("span", { class: "cwc-text" });
-    body.appendChild(who === "bot" ? linkified(String(message.text)) : document.createTextNode(String(message.text)));
+    var text = String(message.text);
+    // Each message says its own language, so that screen readers pronounce it right.
+    var body = el("span", { class: "cwc-text", lang: /[\u3400-\u9fff]/.test(text) ? "zh-CN" : "en" });
+    body.appendChild(who === "bot" ? linkified(text) : document.createTextNode(text));
+    var speaker = TEXT[this.lang][who === "user" ? "you" : "bot"];
     var row = el("div", { class: "cwc-msg cwc-msg-" + who }, [
-      el("span", { class: "cwc-sr-only cwc-speaker", text: TEXT[this.lang][who === "user" ? "you" : "bot"] }),
+      el("span", { class: "cwc-sr-only", text: speaker }),
       body
     ]);
     this.log.appendChild(row);
@@ -337,7 +380,7 @@
   /* Buttons of the latest bot message if it had any, else the four topics of the week. */
   Widget.prototype.renderSuggestions = function () {
     var latest = this.history.length ? this.history[this.history.length - 1] : null;
-    var buttons = latest && latest.from === "bot" && latest.buttons && latest.buttons.length
+    var buttons = latest && latest.from === "bot" && Array.isArray(latest.buttons) && latest.buttons.length
       ? latest.buttons
       : TEXT[this.lang].topics.map(function (topic) {
           return { title: topic[0], payload: topic[1] };
@@ -443,13 +486,7 @@
     });
   };
 
-  // ---- start: load socket.io-client from the same place as this file, then the widget ----
-
-  function addStylesheet() {
-    if (!BASE || document.querySelector("link[data-cyberweek-chat]")) return;
-    var link = el("link", { rel: "stylesheet", href: BASE + "cyberweek-chat.css", "data-cyberweek-chat": "" });
-    document.head.appendChild(link);
-  }
+  // ---- start: socket.io-client (from where this file came), then the widget ----
 
   function withSocketIo(callback) {
     if (typeof window.io === "function") return callback();
@@ -464,7 +501,6 @@
   function start() {
     if (window.CyberweekChat && window.CyberweekChat.widget) return; // embedded twice
     var config = window.CyberweekChatConfig || {};
-    addStylesheet();
     withSocketIo(function () {
       window.CyberweekChat.widget = new Widget(config);
     });
