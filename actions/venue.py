@@ -11,8 +11,9 @@ TOPIC = "venue"
 MAIN_EVENT = "opening_ceremony"  # "会场在哪里" with nothing named means the main venue
 
 
-def describe_venue(venue: VenueInfo, lang: messages.Lang) -> str:
-    parts = [_location(venue, lang)]
+def describe_venue(venue: VenueInfo, lang: messages.Lang, named: bool = False) -> str:
+    """Where the venue is and what is known of getting there; `named`: the name was said."""
+    parts = [_location(venue, lang, named)]
     address = venue.address(lang)
     transport = venue.transport(lang)
     if address:
@@ -25,12 +26,12 @@ def describe_venue(venue: VenueInfo, lang: messages.Lang) -> str:
     return "\n".join(parts)
 
 
-def _location(venue: VenueInfo, lang: messages.Lang) -> str:
+def _location(venue: VenueInfo, lang: messages.Lang, named: bool) -> str:
     district = venue.district(lang) or ""
     if lang == "zh":
-        return f"{venue.name(lang)}，位于{venue.city(lang)}{district}。"
+        return f"{'该场馆' if named else venue.name(lang)}位于{venue.city(lang)}{district}。"
     place = ", ".join(part for part in (district, venue.city(lang)) if part)
-    return f"{venue.name(lang)}, {place}."
+    return f"It is in {place}." if named else f"{venue.name(lang)}, {place}."
 
 
 def event_venue(request: Request, event: EventInfo) -> Answer:
@@ -47,7 +48,7 @@ def event_venue(request: Request, event: EventInfo) -> Answer:
         head = f"{title}在{venue.name(lang)}举行" + (f"，时间：{when}。" if when else "。")
     else:
         head = f"The {title} takes place at the {venue.name(lang)}" + (f"; {when}." if when else ".")
-    return Answer(head + "\n" + describe_venue(venue, lang), TOPIC, slots)
+    return Answer(head + "\n" + describe_venue(venue, lang, named=True), TOPIC, slots)
 
 
 def answer_venue(request: Request) -> Answer:

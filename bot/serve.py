@@ -111,6 +111,10 @@ Press Ctrl-C to stop both servers.
     )
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(rasa_port: int, host: str, actions_port: int = ACTIONS_PORT) -> int:
     if not paths.MODEL_PATH.exists():
         print("error: no trained model; run `make run` (it trains first)", file=sys.stderr)
@@ -121,6 +125,8 @@ def serve(rasa_port: int, host: str, actions_port: int = ACTIONS_PORT) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     services = [action_server(actions_port), rasa_server(rasa_port, host)]
+    # `kill <pid>` (or a supervisor's stop) must stop the children too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     print("==> starting the action server and Rasa (loading the model takes ~30 s)", flush=True)
     try:
         for service in services:
