@@ -8,10 +8,11 @@ expressions, so keys and dates from visitors' messages are always bound paramete
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
@@ -95,7 +96,7 @@ class EventDB:
             return None
         with self._read() as session:
             row = session.execute(select(Event).where(Event.key == key)).scalar_one_or_none()
-            return _event_info(row) if row else None
+            return _info(EventInfo, row) if row else None
 
     def all_events(self) -> tuple[EventInfo, ...]:
         """Every event, dated ones in date order first."""
@@ -143,7 +144,7 @@ class EventDB:
             return None
         with self._read() as session:
             row = session.execute(select(Venue).where(Venue.key == key)).scalar_one_or_none()
-            return _venue_info(row) if row else None
+            return _info(VenueInfo, row) if row else None
 
     def venue_of_event(self, key: str) -> VenueInfo | None:
         """The venue record of an event; None when the event has none (or does not exist)."""
@@ -152,7 +153,7 @@ class EventDB:
         query = select(Venue).join(Event, Event.venue_key == Venue.key).where(Event.key == key)
         with self._read() as session:
             row = session.execute(query).scalar_one_or_none()
-            return _venue_info(row) if row else None
+            return _info(VenueInfo, row) if row else None
 
     def forum_topic(self, key: str) -> ForumTopicInfo | None:
         if not _is_key(key):
@@ -160,12 +161,12 @@ class EventDB:
         with self._read() as session:
             query = select(ForumTopic).where(ForumTopic.key == key)
             row = session.execute(query).scalar_one_or_none()
-            return _forum_topic_info(row) if row else None
+            return _info(ForumTopicInfo, row) if row else None
 
     def forum_topics(self) -> tuple[ForumTopicInfo, ...]:
         with self._read() as session:
             rows = session.execute(select(ForumTopic).order_by(ForumTopic.position)).scalars()
-            return tuple(_forum_topic_info(row) for row in rows)
+            return tuple(_info(ForumTopicInfo, row) for row in rows)
 
     def theme_day(self, key: str) -> ThemeDayInfo | None:
         if not _is_key(key):
@@ -173,7 +174,7 @@ class EventDB:
         with self._read() as session:
             query = select(ThemeDay).where(ThemeDay.key == key)
             row = session.execute(query).scalar_one_or_none()
-            return _theme_day_info(row) if row else None
+            return _info(ThemeDayInfo, row) if row else None
 
     def theme_day_on(self, day: date) -> ThemeDayInfo | None:
         """The theme day dated `day` — check `date_confirmed` before stating it as fact."""
@@ -184,13 +185,13 @@ class EventDB:
         )
         with self._read() as session:
             row = session.execute(query).scalars().first()
-            return _theme_day_info(row) if row else None
+            return _info(ThemeDayInfo, row) if row else None
 
     def theme_days(self) -> tuple[ThemeDayInfo, ...]:
         """All theme days, dated ones in date order, then the undated ones."""
         query = select(ThemeDay).order_by(ThemeDay.date.is_(None), ThemeDay.date, ThemeDay.position)
         with self._read() as session:
-            return tuple(_theme_day_info(row) for row in session.execute(query).scalars())
+            return tuple(_info(ThemeDayInfo, row) for row in session.execute(query).scalars())
 
     # --- facts, organisers, names, the week ----------------------------------------------
 
@@ -199,19 +200,19 @@ class EventDB:
             return None
         with self._read() as session:
             row = session.execute(select(Fact).where(Fact.key == key)).scalar_one_or_none()
-            return _fact_info(row) if row else None
+            return _info(FactInfo, row) if row else None
 
     def facts(self, category: str | None = None) -> tuple[FactInfo, ...]:
         query = select(Fact).order_by(Fact.position)
         if category is not None:
             query = query.where(Fact.category == category)
         with self._read() as session:
-            return tuple(_fact_info(row) for row in session.execute(query).scalars())
+            return tuple(_info(FactInfo, row) for row in session.execute(query).scalars())
 
     def organisers(self) -> tuple[OrganiserInfo, ...]:
         with self._read() as session:
             rows = session.execute(select(Organiser).order_by(Organiser.position)).scalars()
-            return tuple(_organiser_info(row) for row in rows)
+            return tuple(_info(OrganiserInfo, row) for row in rows)
 
     def names(self) -> tuple[NameEntry, ...]:
         """Every name and alias (entity, key, text): the gazetteer for the NLU."""
@@ -224,14 +225,7 @@ class EventDB:
     def week(self) -> WeekInfo:
         with self._read() as session:
             row = session.execute(select(Week)).scalars().one()
-            return WeekInfo(
-                key=row.key,
-                name_zh=row.name_zh,
-                name_en=row.name_en,
-                start_date=row.start_date,
-                end_date=row.end_date,
-                source=row.source,
-            )
+            return _info(WeekInfo, row)
 
     def week_span(self) -> tuple[date, date]:
         """First and last day of the week proper (the national dates, 9-15 Sept)."""
@@ -256,7 +250,7 @@ class EventDB:
     def _events(self, query: Any) -> tuple[EventInfo, ...]:
         with self._read() as session:
             rows = session.execute(query.order_by(*_EVENT_ORDER)).scalars()
-            return tuple(_event_info(row) for row in rows)
+            return tuple(_info(EventInfo, row) for row in rows)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -308,96 +302,13 @@ class EventDB:
         )
 
 
-def _event_info(row: Event) -> EventInfo:
-    return EventInfo(
-        key=row.key,
-        kind=row.kind,
-        title_zh=row.title_zh,
-        title_en=row.title_en,
-        description_zh=row.description_zh,
-        description_en=row.description_en,
-        date_precision=row.date_precision,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        part_of_day=row.part_of_day,
-        venue_key=row.venue_key,
-        location_zh=row.location_zh,
-        location_en=row.location_en,
-        topic=row.topic,
-        parent_key=row.parent_key,
-        source=row.source,
-        confirmed=row.confirmed,
-        note_zh=row.note_zh,
-        note_en=row.note_en,
-    )
+InfoT = TypeVar("InfoT")
 
 
-def _venue_info(row: Venue) -> VenueInfo:
-    return VenueInfo(
-        key=row.key,
-        name_zh=row.name_zh,
-        name_en=row.name_en,
-        city_zh=row.city_zh,
-        city_en=row.city_en,
-        district_zh=row.district_zh,
-        district_en=row.district_en,
-        address_zh=row.address_zh,
-        address_en=row.address_en,
-        transport_zh=row.transport_zh,
-        transport_en=row.transport_en,
-        source=row.source,
-        confirmed=row.confirmed,
-        note_zh=row.note_zh,
-        note_en=row.note_en,
-    )
+def _info(info_class: type[InfoT], row: Any) -> InfoT:
+    """A frozen info object from a row: every dataclass field is the column of the same name.
 
-
-def _forum_topic_info(row: ForumTopic) -> ForumTopicInfo:
-    return ForumTopicInfo(
-        key=row.key,
-        name_zh=row.name_zh,
-        name_en=row.name_en,
-        source=row.source,
-        confirmed=row.confirmed,
-    )
-
-
-def _theme_day_info(row: ThemeDay) -> ThemeDayInfo:
-    return ThemeDayInfo(
-        key=row.key,
-        name_zh=row.name_zh,
-        name_en=row.name_en,
-        date=row.date,
-        date_confirmed=row.date_confirmed,
-        source=row.source,
-        note_zh=row.note_zh,
-        note_en=row.note_en,
-    )
-
-
-def _fact_info(row: Fact) -> FactInfo:
-    return FactInfo(
-        key=row.key,
-        category=row.category,
-        subject_zh=row.subject_zh,
-        subject_en=row.subject_en,
-        text_zh=row.text_zh,
-        text_en=row.text_en,
-        source=row.source,
-        confirmed=row.confirmed,
-        note_zh=row.note_zh,
-        note_en=row.note_en,
-    )
-
-
-def _organiser_info(row: Organiser) -> OrganiserInfo:
-    return OrganiserInfo(
-        key=row.key,
-        name_zh=row.name_zh,
-        name_en=row.name_en,
-        role=row.role,
-        source=row.source,
-        confirmed=row.confirmed,
-    )
+    Copying by field name keeps the info classes and the models in step without a hand-written
+    converter per table; a renamed column fails here at once rather than silently.
+    """
+    return info_class(**{f.name: getattr(row, f.name) for f in fields(info_class)})
