@@ -51,5 +51,8 @@ lint: $(INSTALLED) ## ruff
 test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
 	$(BIN)/python -m pytest
 
+eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers -> docs/evaluation.md
+	$(BIN)/cyberweek eval
+
 clean: ## remove everything make builds (venv excepted)
 	rm -rf var models build .rasa results test-artifacts .pytest_cache

@@ -41,6 +41,12 @@ def _train(args: argparse.Namespace) -> int:
     return train_model(force=args.force)
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import run_from_args
+
+    return run_from_args(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot.serve import serve
 
@@ -70,8 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="train even if the model is current")
     train.set_defaults(handler=_train)
 
+    evaluate = commands.add_parser(
+        "eval",
+        help="score our pipeline and Rasa's default on the held-out set, plus end-to-end answers",
+    )
+    from bot.evaluation import add_arguments as add_eval_arguments
+
+    add_eval_arguments(evaluate)
+    evaluate.set_defaults(handler=_eval)
+
     serve = commands.add_parser(
-        "serve", help="run the action server and Rasa (REST channel) until Ctrl-C"
+        "serve", help="run the action server and Rasa (REST, website widget, WeChat) until Ctrl-C"
     )
     serve.add_argument("--port", type=int, default=5005, help="Rasa port (default 5005)")
     serve.add_argument(

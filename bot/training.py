@@ -8,6 +8,8 @@ fingerprint of the inputs is stored beside the model.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +21,8 @@ from bot import paths
 
 LOOKUP_DIR = paths.BUILD_DIR / "lookups"
 FINGERPRINT_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.fingerprint"
+# How long the last training took (read by `cyberweek eval`, which reuses a current model).
+TRAIN_INFO_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.train.json"
 
 
 def training_inputs() -> list[Path]:
@@ -83,8 +87,12 @@ def train_model(force: bool = False) -> int:
     if result.returncode != 0:
         print("error: training failed (see the output above)", file=sys.stderr)
         return result.returncode
+    seconds = time.monotonic() - started
     FINGERPRINT_FILE.write_text(current)
-    print(f"==> trained {paths.MODEL_PATH} in {time.monotonic() - started:.0f} s", flush=True)
+    TRAIN_INFO_FILE.write_text(
+        json.dumps({"fingerprint": current, "seconds": round(seconds, 1), "cpus": os.cpu_count()})
+    )
+    print(f"==> trained {paths.MODEL_PATH} in {seconds:.0f} s", flush=True)
     return 0
 
 

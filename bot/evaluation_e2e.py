@@ -1,0 +1,456 @@
+"""End-to-end answer accuracy: questions through the REST channel of a running assistant.
+
+`cyberweek eval` (and `python -m bot.evaluation_e2e --model M`) starts the action server and
+`rasa run` on free loopback ports, with the clock fixed (CYBERWEEK_NOW) and a freshly seeded
+event database, sends every question of tests/e2e_questions.yml (a list of messages is one
+conversation: the checks apply to the last reply), and checks each reply.
+
+Expectations name facts in the event database, not reply strings: `venue_of_event:
+opening_ceremony` means "the reply contains the name, in the visitor's language, of the venue
+the database holds for the opening ceremony". So the checks stay right when the organisers
+change the data, and a reply that only sounds right does not pass. Checks:
+
+  contains / not_contains   literal text (a string or a list)
+  venue_of_event: KEY       name of the event's venue          venue: KEY     the venue's name
+  event: KEY                the event's title                  event_day: KEY its first day
+  theme_day: KEY            its name and date, or "not announced" (the inferred date absent)
+  theme_day_on: ISO         the theme day's name (or "not announced" if unconfirmed)
+  theme_days: true          every theme day's name             sub_forums: true  every title
+  events_on: ISO            the title of every event held exactly that day
+  day: ISO                  the day itself (9月15日 / 15 September)
+  fact: KEY                 the fact's text, or "not announced" when unconfirmed
+  response: UTTER           the domain.yml response for the visitor's language
+  clarify: true             a clarifying question: at least two buttons
+An English question must also get an English answer (quoted Chinese names aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import yaml
+
+from bot import paths
+
+DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
+QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOT_ANNOUNCED = {
+    "zh": re.compile(r"尚未|待公布"),
+    "en": re.compile(r"not (?:officially )?announced"),
+}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    messages: list[str]
+    reply: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class E2EReport:
+    total: int
+    passed: int
+    failures: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+
+def language_of(text: str) -> str:
+    """The language the assistant answers in: zh when the message has any Chinese."""
+    return "zh" if _CJK.search(text) else "en"
+
+
+def day_pattern(day: date, lang: str) -> re.Pattern[str]:
+    """A day as a reply may write it: 9月11日 / 11 September, September 11, 9–11 September."""
+    if lang == "zh":
+        return re.compile(rf"(?<!\d){day.month}月{day.day}日")
+    month = MONTHS[day.month - 1]
+    return re.compile(
+        rf"(?<!\d){day.day}(?:st|nd|rd|th)?(?:\s*[–-]\s*\d+)?\s+{month}|{month}\s+{day.day}(?!\d)"
+    )
+
+
+class Expectations:
+    """Turns one question's `expect:` mapping into problems found in a reply."""
+
+    def __init__(self, db: Any, domain_file: Path = paths.DOMAIN_FILE) -> None:
+        self.db = db
+        self.responses = yaml.safe_load(domain_file.read_text(encoding="utf-8"))["responses"]
+        self.checks: dict[str, Callable[[Any, str, Reply], list[str]]] = {
+            "contains": self._contains,
+            "not_contains": self._not_contains,
+            "venue_of_event": self._venue_of_event,
+            "venue": self._venue,
+            "event": self._event,
+            "event_day": self._event_day,
+            "theme_day": self._theme_day,
+            "theme_day_on": self._theme_day_on,
+            "theme_days": self._theme_days,
+            "sub_forums": self._sub_forums,
+            "events_on": self._events_on,
+            "day": self._day,
+            "fact": self._fact,
+            "response": self._response,
+            "clarify": self._clarify,
+        }
+
+    def problems(self, expect: dict[str, Any], lang: str, reply: Reply) -> list[str]:
+        found = []
+        for name, argument in expect.items():
+            check = self.checks.get(name)
+            if check is None:
+                found.append(f"unknown check {name!r}")
+                continue
+            try:
+                found += check(argument, lang, reply)
+            except LookupError as error:
+                found.append(f"{name}: {error}")
+        if lang == "en" and not _mostly_english(reply.text):
+            found.append("an English question got a Chinese answer")
+        return found
+
+    @staticmethod
+    def _need(text: str, reply: Reply, what: str) -> list[str]:
+        return [] if text in reply.text else [f"missing {what}: {text!r}"]
+
+    def _not_announced(self, lang: str, reply: Reply, what: str) -> list[str]:
+        return (
+            []
+            if _NOT_ANNOUNCED[lang].search(reply.text)
+            else [f"{what} not said to be unannounced"]
+        )
+
+    def _contains(self, arg: Any, lang: str, reply: Reply) -> list[str]:
+        return [p for text in _as_list(arg) for p in self._need(str(text), reply, "text")]
+
+    def _not_contains(self, arg: Any, lang: str, reply: Reply) -> list[str]:
+        return [f"must not contain {t!r}" for t in _as_list(arg) if str(t) in reply.text]
+
+    def _venue_of_event(self, key: str, lang: str, reply: Reply) -> list[str]:
+        venue = self.db.venue_of_event(key)
+        if venue is None:
+            return self._not_announced(lang, reply, f"venue of {key}")
+        return self._need(venue.name(lang), reply, f"venue of {key}")
+
+    def _venue(self, key: str, lang: str, reply: Reply) -> list[str]:
+        return self._need(_found(self.db.venue(key), key).name(lang), reply, "venue name")
+
+    def _event(self, key: str, lang: str, reply: Reply) -> list[str]:
+        return self._need(_found(self.db.event(key), key).title(lang), reply, "event title")
+
+    def _event_day(self, key: str, lang: str, reply: Reply) -> list[str]:
+        event = _found(self.db.event(key), key)
+        if event.start_date is None or event.date_precision == "unknown":
+            return self._not_announced(lang, reply, f"date of {key}")
+        if day_pattern(event.start_date, lang).search(reply.text):
+            return []
+        return [f"missing the day of {key} ({event.start_date})"]
+
+    def _theme_day(self, key: str, lang: str, reply: Reply) -> list[str]:
+        theme_day = _found(self.db.theme_day(key), key)
+        if theme_day.date is None or not theme_day.date_confirmed:
+            problems = self._not_announced(lang, reply, f"date of {key}")
+            if theme_day.date and day_pattern(theme_day.date, lang).search(reply.text):
+                problems.append(f"states the unconfirmed date of {key}")
+            return problems
+        problems = self._need(theme_day.name(lang), reply, "theme day")
+        if not day_pattern(theme_day.date, lang).search(reply.text):
+            problems.append(f"missing the date of {key} ({theme_day.date})")
+        return problems
+
+    def _theme_day_on(self, iso: Any, lang: str, reply: Reply) -> list[str]:
+        day = date.fromisoformat(str(iso))
+        theme_day = self.db.theme_day_on(day)
+        if theme_day is None:
+            named = [t.name(lang) for t in self.db.theme_days() if t.name(lang) in reply.text]
+            return [f"names a theme day for {day}, which has none"] if len(named) == 1 else []
+        if not theme_day.date_confirmed:
+            return self._not_announced(lang, reply, f"theme day of {day}")
+        return self._need(theme_day.name(lang), reply, f"theme day of {day}")
+
+    def _theme_days(self, _: Any, lang: str, reply: Reply) -> list[str]:
+        return [
+            p for t in self.db.theme_days() for p in self._need(t.name(lang), reply, "theme day")
+        ]
+
+    def _sub_forums(self, _: Any, lang: str, reply: Reply) -> list[str]:
+        return [
+            p for s in self.db.sub_forums() for p in self._need(s.title(lang), reply, "sub-forum")
+        ]
+
+    def _events_on(self, iso: Any, lang: str, reply: Reply) -> list[str]:
+        day = date.fromisoformat(str(iso))
+        exact = [e for e in self.db.events_on(day) if e.date_precision == "exact"]
+        if not exact:
+            return []
+        return [p for e in exact for p in self._need(e.title(lang), reply, f"event on {day}")]
+
+    def _day(self, iso: Any, lang: str, reply: Reply) -> list[str]:
+        day = date.fromisoformat(str(iso))
+        return [] if day_pattern(day, lang).search(reply.text) else [f"missing the day {day}"]
+
+    def _fact(self, key: str, lang: str, reply: Reply) -> list[str]:
+        fact = _found(self.db.fact(key), key)
+        if not fact.confirmed:
+            return self._not_announced(lang, reply, f"fact {key}")
+        return self._need(fact.text(lang), reply, f"fact {key}")
+
+    def _response(self, name: str, lang: str, reply: Reply) -> list[str]:
+        variations = self.responses.get(name)
+        if not variations:
+            raise LookupError(f"no response {name} in domain.yml")
+        for variation in variations:
+            conditions = variation.get("condition") or []
+            if any(c.get("name") == "language" and c.get("value") == lang for c in conditions):
+                return self._need(variation["text"], reply, name)
+        return self._need(variations[-1]["text"], reply, name)
+
+    def _clarify(self, _: Any, lang: str, reply: Reply) -> list[str]:
+        if len(reply.buttons) >= 2:
+            return []
+        return [f"expected a clarifying question with buttons, got {len(reply.buttons)} buttons"]
+
+
+def _mostly_english(text: str) -> bool:
+    """An English answer may quote a Chinese name or slogan, but must not be Chinese."""
+    return len(_CJK.findall(text)) <= 0.2 * len(re.findall(r"[A-Za-z]", text))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _found(record: Any, key: str) -> Any:
+    if record is None:
+        raise LookupError(f"{key!r} is not in the event database")
+    return record
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> list[dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    questions = data["questions"]
+    for number, question in enumerate(questions, 1):
+        if "ask" not in question or not isinstance(question.get("expect"), dict):
+            raise ValueError(f"{path}: question {number} needs `ask` and an `expect` mapping")
+    return questions
+
+
+# ------------------------------------------------------------------------- the servers
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ask(webhook: str, sender: str, message: str) -> Reply:
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(
+        webhook, data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        replies = json.loads(response.read())
+    text = "\n".join(r.get("text") or "" for r in replies)
+    buttons = tuple(str(b.get("title")) for r in replies for b in r.get("buttons") or [])
+    return Reply(text, buttons)
+
+
+class RunningAssistant:
+    """The action server and `rasa run` (REST channel) on free loopback ports."""
+
+    def __init__(self, model: Path, env: dict[str, str], workdir: Path, log: Path) -> None:
+        from bot.serve import Service
+
+        self.log = log
+        actions_port, rasa_port = free_port(), free_port()
+        endpoints = workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        )
+        self.webhook = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        self.services = [
+            Service(
+                "action server",
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(actions_port),
+                ],
+                f"http://127.0.0.1:{actions_port}/health",
+                {**env, "SANIC_HOST": "127.0.0.1"},
+            ),
+            Service(
+                "Rasa",
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "run",
+                    "--model",
+                    str(model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(paths.CREDENTIALS_FILE),
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(rasa_port),
+                ],  # fmt: skip
+                f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
+                env,
+            ),
+        ]
+
+    def __enter__(self) -> RunningAssistant:
+        from bot.serve import wait_until_ready
+
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as log:
+            try:
+                for service in self.services:
+                    # Own process group (stopped as a group), output to the log, not the report.
+                    service.process = subprocess.Popen(
+                        service.command, cwd=paths.REPO_ROOT, env=service.env,
+                        start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
+                    )  # fmt: skip
+                if not wait_until_ready(self.services):
+                    raise RuntimeError(f"the assistant did not become ready; see {self.log}")
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+
+def run_questions(
+    webhook: str, questions: Sequence[dict[str, Any]], expectations: Expectations
+) -> list[Outcome]:
+    outcomes = []
+    for number, question in enumerate(questions, 1):
+        messages = [str(m) for m in _as_list(question["ask"])]
+        sender = f"e2e-{uuid.uuid4().hex[:12]}"
+        reply = Reply("", ())
+        try:
+            for message in messages:
+                reply = ask(webhook, sender, message)
+        except OSError as error:
+            outcomes.append(Outcome(messages, "", [f"request failed: {error}"]))
+            continue
+        written = [m for m in messages if not m.lstrip().startswith("/")]  # payloads: buttons
+        lang = str(question.get("lang") or language_of(written[-1] if written else ""))
+        outcomes.append(
+            Outcome(messages, reply.text, expectations.problems(question["expect"], lang, reply))
+        )
+        if number % 20 == 0 or number == len(questions):
+            print(f"    asked {number}/{len(questions)}", flush=True)
+    return outcomes
+
+
+def evaluate(
+    model: Path, db_url: str, questions_file: Path = QUESTIONS_FILE, now: str = DEMO_NOW
+) -> E2EReport:
+    """Starts the assistant on `model`, asks every question, stops it."""
+    from bot.db import EventDB
+
+    started = time.monotonic()
+    questions = load_questions(questions_file)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "CYBERWEEK_NOW": now,
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    db = EventDB(db_url)
+    try:
+        expectations = Expectations(db)
+        with tempfile.TemporaryDirectory(prefix="cyberweek-e2e-") as workdir:
+            print(f"    starting the assistant on {model.name} (about a minute)", flush=True)
+            log = paths.BUILD_DIR / "eval" / "e2e-servers.log"
+            with RunningAssistant(model, env, Path(workdir), log) as assistant:
+                outcomes = run_questions(assistant.webhook, questions, expectations)
+    finally:
+        db.dispose()
+    failures = [
+        {"ask": o.messages, "problems": o.problems, "reply": o.reply[:300]}
+        for o in outcomes
+        if not o.ok
+    ]
+    return E2EReport(len(outcomes), len(outcomes) - len(failures), failures,
+                     time.monotonic() - started)  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="End-to-end answer accuracy over REST.")
+    parser.add_argument("--model", type=Path, default=paths.MODEL_PATH)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS_FILE)
+    parser.add_argument("--db-url", help="event database (default: a fresh seeded SQLite copy)")
+    parser.add_argument("--json", type=Path, help="write the report here")
+    args = parser.parse_args(argv)
+    db_url = args.db_url or seeded_database(paths.BUILD_DIR / "eval" / "event.db")
+    report = evaluate(args.model, db_url, args.questions)
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report.__dict__, ensure_ascii=False, indent=1))
+    return 0
+
+
+def seeded_database(file: Path) -> str:
+    """A SQLite copy of the seed of the evaluation's own (loading is idempotent)."""
+    from bot.db.seed import load_seed
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{file}"
+    load_seed(paths.SEED_DIR, url=url)
+    return url
+
+
+def print_report(report: E2EReport) -> None:
+    print(f"end-to-end: {report.passed}/{report.total} answered correctly ({report.accuracy:.1%})")
+    for failure in report.failures:
+        print(f"  ✗ {' → '.join(failure['ask'])}: {'; '.join(failure['problems'])}")
+        print(f"      reply: {failure['reply'][:160]!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
