@@ -268,6 +268,7 @@ _METHOD = [
     "- Intent: the pipeline's final intent (after the FallbackClassifier); accuracy over all "
     "held-out questions, macro-F1 averaged over the intents of the held-out set.",
     "- Entities: the pipeline's final output, all extractors together (DIET, synonym mapper, "
+    "EntityResolver, "
     "DateExtractor, DatabaseGazetteer), compared with the gold annotations as (entity, value) "
     "pairs per question; the value is what the actions use (database key, ISO date, +1/-1), so "
     "a right span with an unmapped value counts as wrong. Dates are annotated in the held-out "
