@@ -76,7 +76,7 @@ class _Match:
     name: _Name
 
 
-class _EventDBNames:
+class EventDBNames:
     """Default provider: `EventDB(url).names()`, the database object kept between refreshes.
 
     Imported lazily so the NLU package loads (and its tests run) without the DB layer.
@@ -181,7 +181,7 @@ class DatabaseGazetteer(GraphComponent, EntityExtractorMixin):
     ) -> None:
         """`names_provider` and `monotonic` are injectable for tests."""
         self._config = {**self.get_default_config(), **config}
-        self._provider = names_provider or _EventDBNames(self._config["database_url"])
+        self._provider = names_provider or EventDBNames(self._config["database_url"])
         self._monotonic = monotonic
         self._index: NameIndex | None = None
         self._next_load = 0.0

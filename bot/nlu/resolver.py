@@ -44,7 +44,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.gazetteer import NameLike, NamesProvider, _EventDBNames
+from bot.nlu.gazetteer import EventDBNames, NameLike, NamesProvider
 from bot.nlu.text import fold
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class EntityResolver(GraphComponent, EntityExtractorMixin):
         """`names_provider` and `monotonic` are injectable for tests."""
         self._config = {**self.get_default_config(), **config}
         self._entities = set(self._config["entities"])
-        self._provider = names_provider or _EventDBNames(self._config["database_url"])
+        self._provider = names_provider or EventDBNames(self._config["database_url"])
         self._monotonic = monotonic
         self._table: NameTable | None = None
         self._next_load = 0.0
