@@ -117,6 +117,9 @@ NOT_DATES = [
     "2月30号",
     "网安周日程",  # "week schedule", not Sunday
     "一周一次",  # "once a week", not Monday
+    "这次宣传周一共几天",  # 一共 "in all", not Monday
+    "安全周一起去看看",  # 一起 "together"
+    "宣传周一般几天",  # 一般 "usually"
     "最后一天",  # "the last day", not an offset
     "提前一天",  # "a day ahead"
     "第一天",  # context-relative ordinal, not today
@@ -183,6 +186,8 @@ def test_false_positives_yield_nothing(text: str) -> None:
         ("what about Sun?", "Sun", "2024-09-15"),
         ("this sun", "this sun", "2024-09-15"),
         ("明天下午三点", "明天", "2024-09-11"),
+        ("宣传周周一下午有什么", "周一", "2024-09-09"),
+        ("周一一共几场活动", "周一", "2024-09-09"),
         ("what about the day after tomorrow?", "the day after tomorrow", "2024-09-12"),
         ("是tomorrow吗", "tomorrow", "2024-09-11"),  # English right next to Chinese
         ("电话13812345678，9月12日来", "9月12日", "2024-09-12"),

@@ -81,10 +81,12 @@ _ZH_DAY = re.compile(
     rf"(?<![\dA-Za-z〇零一二两三四五六七八九十百千万第几月./\-])"
     rf"(?P<day>{_D_AR}|{_D_CN})\s*(?P<suffix>[日号])(?![{_NOT_AFTER_DAY}])"
 )
-# 周日程 is "week schedule", 一周一次 "once a week": not weekdays.
+# 周日程 is "week schedule", 一周一次 "once a week", 宣传周一共 "the week in all" (一共, 一起,
+# 一下子 ... are words of their own): not weekdays. 周一下午 is Monday afternoon.
 _ZH_WEEKDAY = re.compile(
     r"(?:下下|上上|下个|上个|这个|下|上|这|本)?(?:周|星期|礼拜)"
-    r"(?:[一二三四五六](?![次遍回个])|[日天](?![程期常志报记子]))"
+    r"(?:一(?![次遍回个共起定直般些样切同旦]|下(?!午))|[二三四五六](?![次遍回个])"
+    r"|[日天](?![程期常志报记子]))"
 )
 _ZH_RELATIVE = re.compile(r"大后天|大前天|今天|明天|后天|昨天|前天|今日|明日|昨日")
 _ZH_NOW = re.compile(r"现在|目前")
