@@ -78,6 +78,46 @@ def test_weather_gets_a_polite_scope_reply(rasa_server: str) -> None:
     assert "°" not in reply and "晴" not in reply
 
 
+def _titles_on(db: EventDB, day: date, lang: str) -> set[str]:
+    return {event.title(lang) for event in db.events_on(day)}
+
+
+def test_follow_up_another_theme_day(rasa_server: str, db: EventDB) -> None:
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "校园日是几号", sender)
+    telecom_day = db.theme_day("telecom_day")
+    assert telecom_day is not None and telecom_day.date_confirmed
+    assert telecom_day.name("zh") in ask(rasa_server, "那电信日呢", sender)
+
+
+def test_follow_up_where_after_when(rasa_server: str, db: EventDB) -> None:
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "主论坛什么时候", sender)
+    venue = db.venue_of_event("main_forum")
+    assert venue is not None
+    assert venue.name("zh") in ask(rasa_server, "在哪里", sender)
+
+
+def test_follow_up_what_about_friday(rasa_server: str, db: EventDB) -> None:
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "what's on Thursday?", sender)
+    friday_only = _titles_on(db, date(2024, 9, 13), "en")
+    thursday_only = _titles_on(db, date(2024, 9, 12), "en") - friday_only
+    assert friday_only and thursday_only
+    reply = ask(rasa_server, "what about Friday?", sender)
+    assert all(title in reply for title in friday_only), reply
+    assert not any(title in reply for title in thursday_only), reply
+
+
+def test_follow_up_the_day_after(rasa_server: str, db: EventDB) -> None:
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "What's on September 10?", sender)
+    new_next_day = _titles_on(db, date(2024, 9, 11), "en") - _titles_on(db, date(2024, 9, 10), "en")
+    assert new_next_day
+    reply = ask(rasa_server, "and the day after?", sender)
+    assert all(title in reply for title in new_next_day), reply
+
+
 def test_follow_up_keeps_context_per_sender(rasa_server: str, db: EventDB) -> None:
     sender = uuid.uuid4().hex
     ask(rasa_server, "明天是什么主题日", sender)
