@@ -7,6 +7,7 @@ what the database holds (not a string copied from the reply).
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 from datetime import date
@@ -147,3 +148,46 @@ def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
     reply = ask(rasa_server, message)
     assert reply.strip(), f"no reply to {message[:40]!r}"
     assert db.content_digest() == before
+
+
+def post_raw(webhook: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        webhook, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {"replies": json.loads(response.read())}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'["message", "hi"]',
+        b'"hi"',
+        b"{}",
+        b'{"sender": "a", "message": 42}',
+        b'{"sender": "a", "message": null}',
+        b'{"sender": {"id": 1}, "message": "hi"}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "a", "message": "hi", "metadata": [1]}',
+        json.dumps({"sender": "a", "message": "x" * 100_001}).encode(),
+    ],
+    ids=[
+        "not-json", "list", "list-of-strings", "string", "no-message", "number-message",
+        "null-message", "object-sender", "empty-sender", "list-metadata", "100k-message",
+    ],
+)  # fmt: skip
+def test_malformed_rest_body_gets_a_400_that_says_why(rasa_server: str, body: bytes) -> None:
+    status, payload = post_raw(rasa_server, body)
+    assert status == 400, payload
+    assert payload.get("error"), payload
+
+
+def test_well_formed_rest_body_still_answered(rasa_server: str) -> None:
+    body = {"sender": uuid.uuid4().hex, "message": "hi", "metadata": {"language": "en"}}
+    status, payload = post_raw(rasa_server, json.dumps(body).encode())
+    assert status == 200 and payload["replies"], payload
