@@ -306,7 +306,7 @@ def summary_line(report: NluReport) -> str:
 def _default_holdout() -> Path:
     from bot import paths
 
-    return paths.REPO_ROOT / "tests" / "nlu_holdout.yml"
+    return paths.HOLDOUT_DIR
 
 
 if __name__ == "__main__":

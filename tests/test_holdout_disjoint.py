@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_DIR = ROOT / "data" / "nlu"
-HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
+HOLDOUT = ROOT / "tests" / "nlu_holdout"
 
 _T2S = opencc.OpenCC("t2s")
 # \W covers ASCII and CJK punctuation (，。？！“” …) and whitespace; "_" is a word character.

@@ -32,7 +32,7 @@ def test_holdout_scores_above_floors(
             "--model",
             str(trained_model),
             "--holdout",
-            str(paths.REPO_ROOT / "tests" / "nlu_holdout.yml"),
+            str(paths.HOLDOUT_DIR),
             "--json",
             str(out),
             "--quiet",
