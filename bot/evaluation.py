@@ -39,7 +39,6 @@ from bot.training import TRAIN_INFO_FILE
 EVAL_DIR = paths.BUILD_DIR / "eval"
 DEFAULT_DIR = EVAL_DIR / "default"
 DOC_FILE = paths.REPO_ROOT / "docs" / "evaluation.md"
-HOLDOUT_DIR = paths.HOLDOUT_DIR
 
 DEFAULT_CONFIG = """\
 # Rasa's default pipeline, as `rasa init` writes config.yml: no pipeline and no policies, so
@@ -166,7 +165,7 @@ def score(model: Path, name: str, db_url: str) -> NluReport:
     out = EVAL_DIR / f"{name}.nlu.json"
     command = [
         sys.executable, "-m", "bot.evaluation_nlu",
-        "--model", str(model), "--holdout", str(HOLDOUT_DIR), "--json", str(out),
+        "--model", str(model), "--holdout", str(paths.HOLDOUT_DIR), "--json", str(out),
     ]  # fmt: skip
     result = subprocess.run(command, cwd=paths.REPO_ROOT, env=_env(db_url))
     if result.returncode != 0:
@@ -259,7 +258,7 @@ def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) ->
             "it got before any tuning on it.", "",
             "| batch | questions | " + " | ".join(row.name for row in rows) + " |",
             "|---|---|" + "---|" * len(rows)]  # fmt: skip
-    batches = batch_texts(HOLDOUT_DIR)
+    batches = batch_texts(paths.HOLDOUT_DIR)
     for batch, texts in batches.items():
         cells = [pct(ok / n) if n else "–" for ok, n in (_accuracy_on(row.report, texts) for row in rows)]
         out.append(f"| {batch} | {len(texts)} | " + " | ".join(cells) + " |")
@@ -434,7 +433,7 @@ def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = 
             "Rasa default", "`recipe: default.v1`, auto-configured pipeline (as `rasa init`)",
             default_model, default_seconds, "`rasa train nlu`",
         ))  # fmt: skip
-    step(4, total, f"scoring on the held-out set ({HOLDOUT_DIR.name}/)")
+    step(4, total, f"scoring on the held-out set ({paths.HOLDOUT_DIR.name}/)")
     rows = []
     for name, description, path, train_s, train_note in rows_in:
         print(f"    {name}: {path}", flush=True)
@@ -451,7 +450,7 @@ def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = 
         (EVAL_DIR / "e2e.json").write_text(json.dumps(e2e.__dict__, ensure_ascii=False, indent=1))
     step(6, total, "the report")
     save_run(rows, e2e)
-    write_report(rows, e2e, len(load_holdout(HOLDOUT_DIR)), doc)
+    write_report(rows, e2e, len(load_holdout(paths.HOLDOUT_DIR)), doc)
     print(f"    ({time.monotonic() - started:.0f} s in all)")
     return 0
 

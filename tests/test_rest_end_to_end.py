@@ -17,14 +17,22 @@ import pytest
 from bot.db import EventDB
 
 
-def ask(webhook: str, message: str, sender: str | None = None) -> str:
-    body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
+def post_raw(webhook: str, body: bytes) -> tuple[int, dict]:
     request = urllib.request.Request(
         webhook, data=body, headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        replies = json.loads(response.read())
-    return "\n".join(reply.get("text", "") for reply in replies)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {"replies": json.loads(response.read())}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def ask(webhook: str, message: str, sender: str | None = None) -> str:
+    body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
+    status, payload = post_raw(webhook, body)
+    assert status == 200, payload
+    return "\n".join(reply.get("text", "") for reply in payload["replies"])
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +156,6 @@ def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
     reply = ask(rasa_server, message)
     assert reply.strip(), f"no reply to {message[:40]!r}"
     assert db.content_digest() == before
-
-
-def post_raw(webhook: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        webhook, data=body, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, {"replies": json.loads(response.read())}
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 @pytest.mark.parametrize(
