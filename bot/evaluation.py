@@ -38,6 +38,9 @@ from bot.training import TRAIN_INFO_FILE
 
 EVAL_DIR = paths.BUILD_DIR / "eval"
 DEFAULT_DIR = EVAL_DIR / "default"
+OURS_DESCRIPTION = (
+    "config.yml (`bot/nlu` components, jieba, DIET blended with a logistic regression)"
+)
 DOC_FILE = paths.REPO_ROOT / "docs" / "evaluation.md"
 
 DEFAULT_CONFIG = """\
@@ -422,7 +425,7 @@ def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = 
     else:
         seconds, note = None, f"not measured (given model {model})"
     rows_in: list[tuple[str, str, Path, float | None, str]] = [
-        ("ours", "config.yml (`bot/nlu` components, jieba, DIET)", model, seconds, note)
+        ("ours", OURS_DESCRIPTION, model, seconds, note)
     ]
     step(3, total, "Rasa's default pipeline (NLU only) on the same training data")
     if skip_default:

@@ -14,12 +14,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot import paths
 
 LOOKUP_DIR = paths.BUILD_DIR / "lookups"
+# The tokenizer's dictionary directory (config.yml): data/jieba plus the seed's Chinese names.
+JIEBA_BUILD_DIR = paths.BUILD_DIR / "jieba"
 FINGERPRINT_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.fingerprint"
 # How long the last training took (read by `cyberweek eval`, which reuses a current model).
 TRAIN_INFO_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.train.json"
@@ -66,12 +69,58 @@ def write_lookup_tables(seed_dir: Path = paths.SEED_DIR, out_dir: Path = LOOKUP_
     return out_file
 
 
+def write_jieba_dictionary(
+    seed_dir: Path = paths.SEED_DIR,
+    hand_dir: Path = paths.JIEBA_DIR,
+    out_dir: Path = JIEBA_BUILD_DIR,
+) -> Path:
+    """The tokenizer's user dictionary directory: the hand-written files of data/jieba, plus
+    the seed's short Chinese names that jieba would cut a single character off.
+
+    网博会 becomes 网 / 博会 and 车联网 becomes 车 / 联网 without an entry: pieces DIET never saw
+    next to the expo or the forum. Longer names are left out on purpose; jieba already cuts
+    them into meaningful words (宣传周 / 开幕式), which the training data shares.
+    Names are compared after the TextNormalizer's folding, since the tokenizer only sees
+    normalised text. No frequency is written, so jieba picks one just high enough to keep
+    the word whole.
+    """
+    import jieba
+
+    from bot.db.seed import collect_names
+    from bot.nlu.text import normalize
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*"):
+        stale.unlink()
+    segmenter = jieba.Tokenizer()
+    for hand_file in sorted(p for p in hand_dir.glob("*") if p.is_file()):
+        (out_dir / hand_file.name).write_bytes(hand_file.read_bytes())
+        segmenter.load_userdict(str(hand_file))
+    names = {normalize(entry.text).text for entry in collect_names(seed_dir)}
+    added = []
+    for name in sorted(names, key=lambda name: (len(name), name)):  # 车联网 before 车联网安全
+        if _cut_badly(name, segmenter):
+            segmenter.add_word(name)
+            added.append(name)
+    (out_dir / "event_names.txt").write_text("".join(f"{name}\n" for name in added), "utf-8")
+    return out_dir
+
+
+def _cut_badly(name: str, segmenter: Any) -> bool:
+    """A short all-Han name that jieba cuts into pieces, one of them a lone character."""
+    if not 2 <= len(name) <= 5 or not all("\u4e00" <= char <= "\u9fff" for char in name):
+        return False
+    pieces = segmenter.lcut(name)
+    return len(pieces) > 1 and any(len(piece) == 1 for piece in pieces)
+
+
 def train_model(force: bool = False) -> int:
     current = fingerprint(training_inputs())
     if not force and paths.MODEL_PATH.exists() and _stored_fingerprint() == current:
         print(f"==> model is current ({paths.MODEL_PATH.name}); skipping training", flush=True)
         return 0
     lookup_file = write_lookup_tables()
+    write_jieba_dictionary()
     print("==> training the Rasa model (about 2-3 minutes on 2 cores)", flush=True)
     started = time.monotonic()
     command = [

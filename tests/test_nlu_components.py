@@ -23,6 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import paths
+from bot.training import write_jieba_dictionary
 from bot.nlu.date_extractor import DateExtractor
 from bot.nlu.gazetteer import DatabaseGazetteer
 from bot.nlu.normalizer import TextNormalizer
@@ -146,7 +147,8 @@ def test_normalizer_ignores_messages_without_text(normalizer: TextNormalizer) ->
 # ------------------------------------------------------------------------------ JiebaTokenizer
 @pytest.fixture
 def tokenizer(tmp_path: Path) -> JiebaTokenizer:
-    config = {**JiebaTokenizer.get_default_config(), "dictionary_path": str(paths.JIEBA_DIR)}
+    dictionary = write_jieba_dictionary(out_dir=tmp_path / "jieba")
+    config = {**JiebaTokenizer.get_default_config(), "dictionary_path": str(dictionary)}
     return JiebaTokenizer.create(
         config,
         LocalModelStorage(tmp_path),
@@ -200,6 +202,9 @@ def test_tokenizer_offsets_for_mixed_text(tokenizer: JiebaTokenizer) -> None:
         ("人工智能安全治理框架是什么", "人工智能安全治理框架"),
         ("穗好办有多少服务", "穗好办"),
         ("智能网联汽车安全分论坛", "智能网联汽车"),
+        # from the seed's names, not data/jieba: jieba alone cuts 网 / 博会 and 车 / 联网
+        ("网博会几点开门", "网博会"),
+        ("车联网分论坛在哪", "车联网"),
     ],
 )
 def test_user_dictionary_keeps_domain_terms_whole(
@@ -211,6 +216,18 @@ def test_user_dictionary_keeps_domain_terms_whole(
 def test_user_dictionary_does_not_swallow_ordinary_words(tokenizer: JiebaTokenizer) -> None:
     assert tokens(tokenizer, "金融日报") == ["金融", "日报"]
     assert "日常" in tokens(tokenizer, "青少年日常活动")
+
+
+def test_generated_dictionary_adds_only_short_names_jieba_would_break(tmp_path: Path) -> None:
+    out_dir = write_jieba_dictionary(out_dir=tmp_path / "jieba")
+    hand_files = sorted(p.name for p in paths.JIEBA_DIR.iterdir())
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*hand_files, "event_names.txt"])
+    added = (out_dir / "event_names.txt").read_text(encoding="utf-8").split()
+    assert "网博会" in added
+    assert "车联网" in added
+    assert "车联网安全" not in added  # 车联网 / 安全 once 车联网 is known
+    assert "宣传周开幕式" not in added  # jieba's 宣传周 / 开幕式 are the words training shares
+    assert "开幕式" not in added  # already in data/jieba
 
 
 def test_tokenizer_sets_tokens_in_training_data(tokenizer: JiebaTokenizer) -> None:

@@ -2,9 +2,9 @@
 
 Rasa 3.6.21's own JiebaTokenizer passes jieba's whitespace tokens through: "opening ceremony
 在哪" becomes ["opening", " ", "ceremony", "在", "哪"], and those blank tokens break entity
-alignment and featurization in training (Rasa issue #7910). This subclass drops them, and by
-default loads the domain user dictionary in data/jieba so 网络安全博览会 or 个人信息保护日 stay
-one token.
+alignment and featurization in training (Rasa issue #7910). This subclass drops them, and loads
+the domain user dictionary (config.yml points at build/jieba, which `cyberweek train` fills from
+data/jieba and the event seed) so 网络安全博览会 or 网博会 stay one token.
 
 Note on the name: Rasa's recipe registry is keyed by class name, so importing this module makes
 the plain name "JiebaTokenizer" resolve to this class as well. Configure it by its full path,
