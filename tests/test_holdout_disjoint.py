@@ -14,9 +14,10 @@ import opencc
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-ROOT = Path(__file__).resolve().parents[1]
-TRAIN_DIR = ROOT / "data" / "nlu"
-HOLDOUT = ROOT / "tests" / "nlu_holdout"
+from bot import paths
+
+TRAIN_DIR = paths.DATA_DIR / "nlu"
+HOLDOUT = paths.HOLDOUT_DIR
 
 _T2S = opencc.OpenCC("t2s")
 # \W covers ASCII and CJK punctuation (，。？！“” …) and whitespace; "_" is a word character.

@@ -148,6 +148,14 @@ def test_survives_persist_and_load(
     assert _parse(loaded, featurizer, "agenda for friday").get(INTENT)["name"] == "ask_schedule"
 
 
+def test_a_message_without_features_gets_a_ranking_instead_of_an_error(
+    trained: BlendedLogisticRegressionClassifier,
+) -> None:
+    message = Message(data={TEXT: ""})
+    trained.process([message])
+    assert message.get(INTENT)["name"] in TRAINING
+
+
 def test_rejects_a_blend_weight_outside_zero_to_one(storage: LocalModelStorage) -> None:
     with pytest.raises(ValueError, match="blend_weight"):
         BlendedLogisticRegressionClassifier.create(

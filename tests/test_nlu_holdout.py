@@ -16,8 +16,8 @@ from pathlib import Path
 from bot import paths
 from bot.evaluation_nlu import report_from_json
 
-INTENT_ACCURACY_FLOOR = 0.93  # measured 0.947 over base + blind_1 + blind_2 (1262)
-ENTITY_F1_FLOOR = 0.97  # measured 0.986
+INTENT_ACCURACY_FLOOR = 0.955  # measured 0.972 over base + blind_1..3 (1576 questions)
+ENTITY_F1_FLOOR = 0.97  # measured 0.984
 
 
 def test_holdout_scores_above_floors(
