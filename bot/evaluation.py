@@ -103,20 +103,15 @@ def our_training_seconds() -> tuple[float | None, str]:
 def train_candidate(out_dir: Path, db_url: str) -> tuple[Path, float]:
     """Our config and data trained into `out_dir` (full `rasa train`, timed), leaving the
     served model in models/ alone: for trying a change before committing to it."""
-    from bot.training import write_lookup_tables
+    from bot.training import cold_cache_env, rasa_train_command
 
-    lookups = write_lookup_tables()
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"    training a candidate model into {out_dir} (full `rasa train`)", flush=True)
     started = time.monotonic()
-    command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", str(paths.CONFIG_FILE), "--domain", str(paths.DOMAIN_FILE),
-        "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
-        str(paths.DATA_DIR / "stories"), str(lookups),
-        "--out", str(out_dir), "--fixed-model-name", "candidate",
-    ]  # fmt: skip
-    if subprocess.run(command, cwd=paths.REPO_ROOT, env=_env(db_url)).returncode != 0:
+    command = rasa_train_command(out_dir, "candidate")
+    with cold_cache_env(_env(db_url)) as env:
+        result = subprocess.run(command, cwd=paths.REPO_ROOT, env=env)
+    if result.returncode != 0:
         raise RuntimeError("training the candidate failed (see the output above)")
     seconds = time.monotonic() - started
     (out_dir / "train.json").write_text(json.dumps({"seconds": seconds, "cpus": os.cpu_count()}))
@@ -125,7 +120,7 @@ def train_candidate(out_dir: Path, db_url: str) -> tuple[Path, float]:
 
 def train_default(db_url: str) -> tuple[Path, float | None]:
     """Rasa's default pipeline, NLU only, on our training data; reused when current."""
-    from bot.training import write_lookup_tables
+    from bot.training import cold_cache_env, write_lookup_tables
 
     lookups = write_lookup_tables()
     data_dir = DEFAULT_DIR / "data"
@@ -147,14 +142,18 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
         return model, info.get("seconds")
     config = DEFAULT_DIR / "config.yml"
     config.write_text(DEFAULT_CONFIG)
-    print("    training Rasa's default pipeline (NLU only, 100 epochs: about 8-12 minutes on 2 cores)", flush=True)
+    print(
+        "    training Rasa's default pipeline (NLU only, 100 epochs: about 8-12 minutes on 2 cores)",
+        flush=True,
+    )
     started = time.monotonic()
     command = [
         sys.executable, "-m", "rasa", "train", "nlu",
         "--config", str(config), "--nlu", str(data_dir),
         "--out", str(DEFAULT_DIR), "--fixed-model-name", "default",
     ]  # fmt: skip
-    result = subprocess.run(command, cwd=paths.REPO_ROOT, env=_env(db_url))
+    with cold_cache_env(_env(db_url)) as env:
+        result = subprocess.run(command, cwd=paths.REPO_ROOT, env=env)
     if result.returncode != 0:
         raise RuntimeError("training the default pipeline failed (see the output above)")
     seconds = time.monotonic() - started
