@@ -540,3 +540,15 @@ def test_components_form_a_valid_rasa_graph(tmp_path: Path) -> None:
         "run_bot.nlu.tokenizer.JiebaTokenizer1"
     )
     assert "run_bot.nlu.normalizer.TextNormalizer0" in model_config.train_schema.nodes
+
+
+# ------------------------------------------------------------------------------ training
+def test_every_training_starts_from_an_empty_rasa_cache() -> None:
+    from bot.training import cold_cache_env
+
+    with cold_cache_env({"KEEP": "1"}) as env:
+        cache = Path(env["RASA_CACHE_DIRECTORY"])
+        assert env["KEEP"] == "1"
+        assert cache.is_dir() and not any(cache.iterdir())
+        (cache / "entry").write_text("cached")
+    assert not cache.exists()  # nothing carries over to the next training
