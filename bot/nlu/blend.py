@@ -60,8 +60,7 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
         model_storage: ModelStorage,
         resource: Resource,
     ) -> None:
-        super().__init__(config, name, model_storage, resource)
-        self.config = {**self.get_default_config(), **config}
+        super().__init__(config, name, model_storage, resource)  # merges get_default_config()
         weight = float(self.config["blend_weight"])
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"blend_weight must be between 0 and 1, got {weight}")
@@ -87,10 +86,11 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
         if not messages:
             return messages
         probabilities = self.clf.predict_proba(self._create_X(messages))
+        weight = float(self.config["blend_weight"])
+        length = int(self.config[RANKING_LENGTH])
         for message, row in zip(messages, probabilities):
             own = {str(intent): float(p) for intent, p in zip(self.clf.classes_, row)}
-            ranking = blend(_ranking_of(message), own, float(self.config["blend_weight"]))
-            length = int(self.config[RANKING_LENGTH])
+            ranking = blend(_ranking_of(message), own, weight)
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(
                 INTENT_RANKING_KEY, ranking[:length] if length > 0 else ranking, add_to_output=True
