@@ -21,11 +21,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
+from bot.nlu.text import CJK_CHAR
 
 logger = logging.getLogger(__name__)
 
 Lang = Literal["zh", "en"]
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -35,7 +35,7 @@ def detect_language(text: str) -> Lang | None:
     Mixed messages ("opening ceremony在哪") count as Chinese: a visitor who types Chinese
     at all reads Chinese. Messages with neither (emoji, digits) say nothing.
     """
-    if _CJK.search(text):
+    if CJK_CHAR.search(text):
         return "zh"
     if _LATIN.search(text):
         return "en"

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bot import paths
 from bot.evaluation_e2e import DEMO_NOW, E2EReport, seeded_database
+from bot.nlu.text import CJK_CHAR
 from bot.evaluation_nlu import NluReport, load_holdout, report_from_json, report_to_json
 from bot.training import TRAIN_INFO_FILE
 
@@ -297,7 +298,6 @@ _METHOD = [
 
 
 SCRIPTS = ("Simplified Chinese", "Traditional Chinese", "English", "mixed zh/en", "other")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -305,7 +305,7 @@ def script_of(text: str) -> str:
     """How a question is written: the held-out set's slices by script."""
     from bot.nlu.text import to_simplified
 
-    cjk, latin = bool(_CJK.search(text)), bool(_LATIN.search(text))
+    cjk, latin = bool(CJK_CHAR.search(text)), bool(_LATIN.search(text))
     if cjk and latin:
         return "mixed zh/en"
     if cjk:

@@ -45,10 +45,10 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from bot import paths
+from bot.nlu.text import CJK_CHAR
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
     "en": re.compile(r"not (?:officially )?announced"),
@@ -88,7 +88,7 @@ class E2EReport:
 
 def language_of(text: str) -> str:
     """The language the assistant answers in: zh when the message has any Chinese."""
-    return "zh" if _CJK.search(text) else "en"
+    return "zh" if CJK_CHAR.search(text) else "en"
 
 
 def day_pattern(day: date, lang: str) -> re.Pattern[str]:
@@ -244,7 +244,7 @@ class Expectations:
 
 def _mostly_english(text: str) -> bool:
     """An English answer may quote a Chinese name or slogan, but must not be Chinese."""
-    return len(_CJK.findall(text)) <= 0.2 * len(re.findall(r"[A-Za-z]", text))
+    return len(CJK_CHAR.findall(text)) <= 0.2 * len(re.findall(r"[A-Za-z]", text))
 
 
 def _as_list(value: Any) -> list[Any]:

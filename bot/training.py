@@ -111,8 +111,10 @@ def write_jieba_dictionary(
 
 
 def _cut_badly(name: str, segmenter: Any) -> bool:
-    """A short all-Han name that jieba cuts into pieces, one of them a lone character."""
-    if not 2 <= len(name) <= 5 or not all("\u4e00" <= char <= "\u9fff" for char in name):
+    """A short all-Chinese name that jieba cuts into pieces, one of them a lone character."""
+    from bot.nlu.text import CJK_CHAR
+
+    if not 2 <= len(name) <= 5 or not all(CJK_CHAR.match(char) for char in name):
         return False
     pieces = segmenter.lcut(name)
     return len(pieces) > 1 and any(len(piece) == 1 for piece in pieces)
