@@ -46,6 +46,7 @@ import yaml
 
 from bot import paths
 from bot.nlu.text import CJK_CHAR
+from bot.rasa_main import RASA_COMMAND
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
@@ -316,9 +317,7 @@ class RunningAssistant:
             Service(
                 "Rasa",
                 [
-                    sys.executable,
-                    "-m",
-                    "rasa",
+                    *RASA_COMMAND,
                     "run",
                     "--model",
                     str(model),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot import paths
 from bot.channels.cors import OriginError, allowed_origins
+from bot.rasa_main import RASA_COMMAND
 
 READY_TIMEOUT_S = 240
 ACTIONS_PORT = 5055  # endpoints.yml points Rasa here
@@ -57,7 +58,7 @@ def action_server(port: int) -> Service:
 
 def rasa_server(port: int, host: str) -> Service:
     command = [
-        sys.executable, "-m", "rasa", "run",
+        *RASA_COMMAND, "run",
         "--model", str(paths.MODEL_PATH),
         "--endpoints", str(paths.ENDPOINTS_FILE),
         "--credentials", str(paths.CREDENTIALS_FILE),

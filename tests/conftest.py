@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot import paths
+from bot.rasa_main import RASA_COMMAND
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 
@@ -104,7 +105,7 @@ def rasa_server(
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "rasa", "run",
+            *RASA_COMMAND, "run",
             "--model", str(trained_model),
             "--endpoints", str(endpoints_file),
             "--credentials", str(paths.CREDENTIALS_FILE),

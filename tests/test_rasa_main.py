@@ -1,0 +1,56 @@
+"""bot.rasa_main: Rasa with skops imported first and each training-data schema checked once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import rasa.shared.utils.validation as validation
+from rasa.shared.exceptions import SchemaValidationError
+from rasa.shared.nlu.training_data.schemas import data_schema as schemas
+
+from bot import paths
+from bot.rasa_main import RASA_COMMAND, install_fast_training_data_validation
+
+
+@pytest.fixture()
+def fast_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "validate_training_data", validation.validate_training_data)
+    install_fast_training_data_validation()
+
+
+def test_valid_annotation_passes(fast_validation: None) -> None:
+    validation.validate_training_data(
+        {"entity": "event", "value": "expo"}, schemas.entity_dict_schema()
+    )
+
+
+def test_invalid_annotation_raises_rasas_error(fast_validation: None) -> None:
+    with pytest.raises(SchemaValidationError, match="Failed to validate data"):
+        validation.validate_training_data({"value": "expo"}, schemas.entity_dict_schema())
+
+
+def test_installing_twice_wraps_once(fast_validation: None) -> None:
+    installed = validation.validate_training_data
+    install_fast_training_data_validation()
+    assert validation.validate_training_data is installed
+
+
+def test_training_data_loads_the_same(fast_validation: None) -> None:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(paths.DATA_DIR / "nlu" / "follow_up.yml"))
+    assert {e["entity"] for m in data.entity_examples for e in m.get("entities")} >= {
+        "event",
+        "theme_day",
+    }
+
+
+def test_entry_point_runs_rasa() -> None:
+    result = subprocess.run(
+        [*RASA_COMMAND, "--version"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Rasa Version" in result.stdout and "3.6.21" in result.stdout
+    assert RASA_COMMAND[0] == sys.executable
