@@ -104,14 +104,13 @@ def our_training_seconds() -> tuple[float | None, str]:
 def train_candidate(out_dir: Path, db_url: str) -> tuple[Path, float]:
     """Our config and data trained into `out_dir` (full `rasa train`, timed), leaving the
     served model in models/ alone: for trying a change before committing to it."""
-    from bot.training import cold_cache_env, rasa_train_command
+    from bot.training import rasa_train_command, uncached_env
 
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"    training a candidate model into {out_dir} (full `rasa train`)", flush=True)
     started = time.monotonic()
     command = rasa_train_command(out_dir, "candidate")
-    with cold_cache_env(_env(db_url)) as env:
-        result = subprocess.run(command, cwd=paths.REPO_ROOT, env=env)
+    result = subprocess.run(command, cwd=paths.REPO_ROOT, env=uncached_env(_env(db_url)))
     if result.returncode != 0:
         raise RuntimeError("training the candidate failed (see the output above)")
     seconds = time.monotonic() - started
@@ -121,7 +120,7 @@ def train_candidate(out_dir: Path, db_url: str) -> tuple[Path, float]:
 
 def train_default(db_url: str) -> tuple[Path, float | None]:
     """Rasa's default pipeline, NLU only, on our training data; reused when current."""
-    from bot.training import cold_cache_env, write_lookup_tables
+    from bot.training import uncached_env, write_lookup_tables
 
     lookups = write_lookup_tables()
     data_dir = DEFAULT_DIR / "data"
@@ -149,12 +148,11 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
     )
     started = time.monotonic()
     command = [
-        sys.executable, "-m", "rasa", "train", "nlu",
+        sys.executable, "-m", "rasa", "train", "nlu", "--force",
         "--config", str(config), "--nlu", str(data_dir),
         "--out", str(DEFAULT_DIR), "--fixed-model-name", "default",
     ]  # fmt: skip
-    with cold_cache_env(_env(db_url)) as env:
-        result = subprocess.run(command, cwd=paths.REPO_ROOT, env=env)
+    result = subprocess.run(command, cwd=paths.REPO_ROOT, env=uncached_env(_env(db_url)))
     if result.returncode != 0:
         raise RuntimeError("training the default pipeline failed (see the output above)")
     seconds = time.monotonic() - started

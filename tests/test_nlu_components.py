@@ -543,12 +543,10 @@ def test_components_form_a_valid_rasa_graph(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ training
-def test_every_training_starts_from_an_empty_rasa_cache() -> None:
-    from bot.training import cold_cache_env
+def test_every_training_is_full_and_leaves_no_rasa_cache() -> None:
+    from bot.training import rasa_train_command, uncached_env
 
-    with cold_cache_env({"KEEP": "1"}) as env:
-        cache = Path(env["RASA_CACHE_DIRECTORY"])
-        assert env["KEEP"] == "1"
-        assert cache.is_dir() and not any(cache.iterdir())
-        (cache / "entry").write_text("cached")
-    assert not cache.exists()  # nothing carries over to the next training
+    env = uncached_env({"KEEP": "1"})
+    assert env == {"KEEP": "1", "RASA_MAX_CACHE_SIZE": "0"}
+    command = rasa_train_command(Path("out"), "name")
+    assert command[command.index("train") + 1] == "--force"
