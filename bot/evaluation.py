@@ -148,7 +148,7 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
     )
     started = time.monotonic()
     command = [
-        sys.executable, "-m", "rasa", "train", "nlu", "--force",
+        sys.executable, "-m", "rasa", "train", "nlu",
         "--config", str(config), "--nlu", str(data_dir),
         "--out", str(DEFAULT_DIR), "--fixed-model-name", "default",
     ]  # fmt: skip
