@@ -16,8 +16,8 @@ from pathlib import Path
 from bot import paths
 from bot.evaluation_nlu import report_from_json
 
-INTENT_ACCURACY_FLOOR = 0.955  # measured 0.972 over base + blind_1..3 (1576 questions)
-ENTITY_F1_FLOOR = 0.97  # measured 0.984
+INTENT_ACCURACY_FLOOR = 0.955  # measured 0.972 over base + blind_1..4 (1867 questions)
+ENTITY_F1_FLOOR = 0.96  # measured 0.973 (0.984 before blind_4 was added)
 
 
 def test_holdout_scores_above_floors(
