@@ -125,8 +125,8 @@ def rasa_train_command(out_dir: Path, model_name: str) -> list[str]:
     lookup_file = write_lookup_tables()
     write_jieba_dictionary()
     return [
-        # every node trained afresh, and no fingerprint run of the graph (~20 s of hashing
-        # the featurised training data) to look for cached results that never exist
+        # every node trained afresh, without Rasa's fingerprint run of the whole graph, which
+        # only looks for cached results that never exist here (see uncached_env)
         *RASA_COMMAND, "train", "--force",
         "--config", str(paths.CONFIG_FILE),
         "--domain", str(paths.DOMAIN_FILE),
