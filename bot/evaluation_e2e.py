@@ -46,7 +46,6 @@ import yaml
 
 from bot import paths
 from bot.nlu.text import CJK_CHAR
-from bot.rasa_main import RASA_COMMAND
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
@@ -290,7 +289,7 @@ class RunningAssistant:
     """The action server and `rasa run` (REST channel) on free loopback ports."""
 
     def __init__(self, model: Path, env: dict[str, str], workdir: Path, log: Path) -> None:
-        from bot.serve import Service
+        from bot.serve import Service, action_server_command, rasa_run_command
 
         self.log = log
         actions_port, rasa_port = free_port(), free_port()
@@ -302,34 +301,13 @@ class RunningAssistant:
         self.services = [
             Service(
                 "action server",
-                [
-                    sys.executable,
-                    "-m",
-                    "rasa_sdk",
-                    "--actions",
-                    "actions",
-                    "--port",
-                    str(actions_port),
-                ],
+                action_server_command(actions_port),
                 f"http://127.0.0.1:{actions_port}/health",
                 {**env, "SANIC_HOST": "127.0.0.1"},
             ),
             Service(
                 "Rasa",
-                [
-                    *RASA_COMMAND,
-                    "run",
-                    "--model",
-                    str(model),
-                    "--endpoints",
-                    str(endpoints),
-                    "--credentials",
-                    str(paths.CREDENTIALS_FILE),
-                    "--interface",
-                    "127.0.0.1",
-                    "--port",
-                    str(rasa_port),
-                ],  # fmt: skip
+                rasa_run_command(model, endpoints, "127.0.0.1", rasa_port),
                 f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
                 env,
             ),

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot import paths
 from bot.channels.cors import OriginError, allowed_origins
@@ -50,20 +51,30 @@ class Service:
             self.process.wait()
 
 
+def action_server_command(port: int) -> list[str]:
+    """The rasa-sdk action server for actions/ (bind it to loopback with SANIC_HOST)."""
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_run_command(model: Path, endpoints: Path, host: str, port: int) -> list[str]:
+    """`rasa run` of `model` with the channels in credentials.yml."""
+    return [
+        *RASA_COMMAND, "run",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(paths.CREDENTIALS_FILE),
+        "--interface", host, "--port", str(port),
+    ]  # fmt: skip
+
+
 def action_server(port: int) -> Service:
     env = {**os.environ, "SANIC_HOST": "127.0.0.1"}  # only Rasa needs to reach it
-    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    command = action_server_command(port)
     return Service("action server", command, f"http://127.0.0.1:{port}/health", env)
 
 
 def rasa_server(port: int, host: str) -> Service:
-    command = [
-        *RASA_COMMAND, "run",
-        "--model", str(paths.MODEL_PATH),
-        "--endpoints", str(paths.ENDPOINTS_FILE),
-        "--credentials", str(paths.CREDENTIALS_FILE),
-        "--interface", host, "--port", str(port),
-    ]  # fmt: skip
+    command = rasa_run_command(paths.MODEL_PATH, paths.ENDPOINTS_FILE, host, port)
     return Service("Rasa", command, f"http://127.0.0.1:{port}/webhooks/rest/", dict(os.environ))
 
 

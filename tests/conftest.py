@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot import paths
-from bot.rasa_main import RASA_COMMAND
+from bot.serve import action_server_command, rasa_run_command
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 
@@ -79,7 +78,7 @@ def action_server(server_env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     env = {**server_env, "SANIC_HOST": "127.0.0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        action_server_command(port),
         cwd=paths.REPO_ROOT,
         env=env,
     )
@@ -104,13 +103,7 @@ def rasa_server(
     """`rasa run` with the REST channel; yields the webhook URL."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            *RASA_COMMAND, "run",
-            "--model", str(trained_model),
-            "--endpoints", str(endpoints_file),
-            "--credentials", str(paths.CREDENTIALS_FILE),
-            "--interface", "127.0.0.1", "--port", str(port),
-        ],  # fmt: skip
+        rasa_run_command(trained_model, endpoints_file, "127.0.0.1", port),
         cwd=paths.REPO_ROOT,
         env=server_env,
     )
