@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -21,12 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
-from bot.nlu.text import CJK_CHAR
+from bot.nlu.text import CJK_CHAR, LATIN_LETTER
 
 logger = logging.getLogger(__name__)
 
 Lang = Literal["zh", "en"]
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def detect_language(text: str) -> Lang | None:
@@ -37,7 +35,7 @@ def detect_language(text: str) -> Lang | None:
     """
     if CJK_CHAR.search(text):
         return "zh"
-    if _LATIN.search(text):
+    if LATIN_LETTER.search(text):
         return "en"
     return None
 

@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,8 +32,8 @@ from pathlib import Path
 
 from bot import paths
 from bot.evaluation_e2e import DEMO_NOW, E2EReport, seeded_database
-from bot.nlu.text import CJK_CHAR
 from bot.evaluation_nlu import NluReport, load_holdout, report_from_json, report_to_json
+from bot.nlu.text import CJK_CHAR, LATIN_LETTER
 from bot.training import TRAIN_INFO_FILE
 
 EVAL_DIR = paths.BUILD_DIR / "eval"
@@ -296,14 +295,13 @@ _METHOD = [
 
 
 SCRIPTS = ("Simplified Chinese", "Traditional Chinese", "English", "mixed zh/en", "other")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def script_of(text: str) -> str:
     """How a question is written: the held-out set's slices by script."""
     from bot.nlu.text import to_simplified
 
-    cjk, latin = bool(CJK_CHAR.search(text)), bool(_LATIN.search(text))
+    cjk, latin = bool(CJK_CHAR.search(text)), bool(LATIN_LETTER.search(text))
     if cjk and latin:
         return "mixed zh/en"
     if cjk:

@@ -45,7 +45,7 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from bot import paths
-from bot.nlu.text import CJK_CHAR
+from bot.nlu.text import CJK_CHAR, LATIN_LETTER
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
@@ -244,7 +244,7 @@ class Expectations:
 
 def _mostly_english(text: str) -> bool:
     """An English answer may quote a Chinese name or slogan, but must not be Chinese."""
-    return len(CJK_CHAR.findall(text)) <= 0.2 * len(re.findall(r"[A-Za-z]", text))
+    return len(CJK_CHAR.findall(text)) <= 0.2 * len(LATIN_LETTER.findall(text))
 
 
 def _as_list(value: Any) -> list[Any]:

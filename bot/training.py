@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot import paths
+from bot.nlu.text import CJK_CHAR
 from bot.rasa_main import RASA_COMMAND
 
 LOOKUP_DIR = paths.BUILD_DIR / "lookups"
@@ -111,8 +112,6 @@ def write_jieba_dictionary(
 
 def _cut_badly(name: str, segmenter: Any) -> bool:
     """A short all-Chinese name that jieba cuts into pieces, one of them a lone character."""
-    from bot.nlu.text import CJK_CHAR
-
     if not 2 <= len(name) <= 5 or not all(CJK_CHAR.match(char) for char in name):
         return False
     pieces = segmenter.lcut(name)
