@@ -160,7 +160,8 @@ def train_model(force: bool = False) -> int:
 def uncached_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a `rasa train` that neither reads nor writes Rasa's graph cache.
 
-    Every training here is a full one (`--force`): `train_model`'s fingerprint already skips
+    Every training here is a full one (`rasa train --force`; `rasa train nlu` has no such flag
+    but, with the cache off, nothing to reuse either): `train_model`'s fingerprint already skips
     needless trainings, and a cache warmed by an earlier run would make the recorded training
     time depend on what ran before (a retrain after a small change took 46 s instead of
     150 s). With nothing ever read back, writing the cache (`RASA_MAX_CACHE_SIZE=0` turns it
