@@ -46,7 +46,7 @@ run: model $(WIDGET_NPM) ## start the action server and Rasa (REST + website wid
 	$(BIN)/cyberweek serve
 
 lint: $(INSTALLED) ## ruff
-	$(BIN)/ruff check bot actions tests
+	$(BIN)/ruff check bot actions ops evaluation tests
 
 test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
 	$(BIN)/python -m pytest

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,31 +20,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
-from bot.nlu.text import CJK_CHAR, LATIN_LETTER
+from bot.lang import Lang, as_lang, language_of
 
 logger = logging.getLogger(__name__)
 
-Lang = Literal["zh", "en"]
-
-
-def detect_language(text: str) -> Lang | None:
-    """zh when the message has any Chinese character, en when it has Latin letters only.
-
-    Mixed messages ("opening ceremony在哪") count as Chinese: a visitor who types Chinese
-    at all reads Chinese. Messages with neither (emoji, digits) say nothing.
-    """
-    if CJK_CHAR.search(text):
-        return "zh"
-    if LATIN_LETTER.search(text):
-        return "en"
-    return None
-
-
-def language_of(tracker: Tracker) -> Lang:
-    slot = tracker.get_slot("language")
-    if slot in ("zh", "en"):
-        return slot
-    return detect_language(tracker.latest_message.get("text") or "") or "zh"
+def conversation_language(tracker: Tracker) -> Lang:
+    """The `language` slot, else the language of the latest message."""
+    return as_lang(tracker.get_slot("language")) or language_of(
+        tracker.latest_message.get("text") or ""
+    )
 
 
 @lru_cache(maxsize=1)
@@ -131,7 +115,7 @@ class DatabaseAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        lang = language_of(tracker)
+        lang = conversation_language(tracker)
         try:
             request = Request(lang=lang, tracker=tracker, db=event_db())
             # Queries are synchronous SQLAlchemy: keep them off the action server's event loop.

@@ -6,12 +6,13 @@ unconfirmed one withheld, the same way everywhere.
 
 from __future__ import annotations
 
+from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
 from bot.db import FactInfo
 
 
-def render_fact(fact: FactInfo, lang: messages.Lang) -> str:
+def render_fact(fact: FactInfo, lang: Lang) -> str:
     """A confirmed fact is stated; an unconfirmed one only as "not announced yet"."""
     if fact.confirmed:
         return fact.text(lang)

@@ -25,7 +25,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import Lang, language_of
+from actions.common import conversation_language
+from bot.lang import Lang
 
 FALLBACK_INTENT = "nlu_fallback"
 DENY_INTENT = "out_of_scope"  # what Rasa's TwoStageFallback takes as "none of these"
@@ -132,7 +133,7 @@ class ActionAskAffirmation(Action):
     ) -> list[EventType]:
         message = tracker.latest_message or {}
         topics = likeliest_topics(message.get("intent_ranking") or [])
-        lang = language_of(tracker)
+        lang = conversation_language(tracker)
         if not topics:
             buttons = [{"title": titles[lang], "payload": f"/{t}"} for t, titles in MAIN_TOPICS]
             dispatcher.utter_message(text=NOT_UNDERSTOOD[lang], buttons=buttons)
@@ -153,7 +154,7 @@ class ActionAskRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=REPHRASE[language_of(tracker)])
+        dispatcher.utter_message(text=REPHRASE[conversation_language(tracker)])
         return []
 
 
@@ -166,5 +167,5 @@ class ActionHelpDesk(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=HELP_DESK[language_of(tracker)])
+        dispatcher.utter_message(text=HELP_DESK[conversation_language(tracker)])
         return [UserUtteranceReverted()]

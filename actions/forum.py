@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
 from actions.facts import answer_from_facts
@@ -31,7 +32,7 @@ def forum_list(request: Request) -> Answer:
     return Answer(f"{head}\n{body}{tail}", TOPIC)
 
 
-def _forum_line(event: EventInfo | None, lang: messages.Lang) -> str:
+def _forum_line(event: EventInfo | None, lang: Lang) -> str:
     if event is None:
         return ""
     when = describe_when(event, lang)

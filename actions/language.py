@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
-from actions.common import detect_language
+from bot.lang import as_lang, detect_language
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -35,5 +35,5 @@ def language_in_metadata(tracker: Tracker) -> str | None:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             language = (event.get("metadata") or {}).get("language")
-            return language if language in ("zh", "en") else None
+            return as_lang(language)
     return None

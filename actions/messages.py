@@ -7,9 +7,7 @@ need values from the database, which Rasa's response templates cannot look up.
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
-
-Lang = Literal["zh", "en"]
+from bot.lang import Lang
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 PART_OF_DAY = {

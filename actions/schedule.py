@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
 from bot.db import EventInfo
@@ -11,7 +12,7 @@ from bot.db import EventInfo
 TOPIC = "schedule"
 
 
-def describe_when(event: EventInfo, lang: messages.Lang) -> str | None:
+def describe_when(event: EventInfo, lang: Lang) -> str | None:
     """When an event happens, as precisely as the database knows — None if not announced."""
     if event.date_precision == "unknown" or event.start_date is None:
         return None
@@ -59,7 +60,7 @@ def event_schedule(request: Request, event: EventInfo) -> Answer:
     return Answer(messages.sentence([text, _unconfirmed_note(event, lang)], lang), TOPIC, slots)
 
 
-def _unconfirmed_note(event: EventInfo, lang: messages.Lang) -> str:
+def _unconfirmed_note(event: EventInfo, lang: Lang) -> str:
     note = event.note(lang)
     if not note:
         return ""
@@ -86,7 +87,7 @@ def _without_grouped(events: tuple[EventInfo, ...]) -> list[EventInfo]:
     return [event for event in events if event.parent_key not in listed]
 
 
-def _day_line(event: EventInfo, lang: messages.Lang) -> str:
+def _day_line(event: EventInfo, lang: Lang) -> str:
     if event.date_precision == "window":
         clock = "具体日期待公布" if lang == "zh" else "exact date to be announced"
     else:

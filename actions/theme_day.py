@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
 from bot.db import ThemeDayInfo
@@ -11,7 +12,7 @@ from bot.db import ThemeDayInfo
 TOPIC = "theme_day"
 
 
-def describe_theme_day(theme_day: ThemeDayInfo, lang: messages.Lang) -> str:
+def describe_theme_day(theme_day: ThemeDayInfo, lang: Lang) -> str:
     name = theme_day.name(lang)
     if theme_day.date is None or not theme_day.date_confirmed:
         subject = f"2024年{name}的日期" if lang == "zh" else f"The 2024 date of {name}"
@@ -59,7 +60,7 @@ def theme_day_list(request: Request) -> Answer:
     return Answer(head + "\n" + messages.bullet_lines(lines), TOPIC)
 
 
-def _list_line(theme_day: ThemeDayInfo, lang: messages.Lang) -> str:
+def _list_line(theme_day: ThemeDayInfo, lang: Lang) -> str:
     if theme_day.date and theme_day.date_confirmed:
         when = messages.format_day(theme_day.date, lang)
     else:
@@ -67,7 +68,7 @@ def _list_line(theme_day: ThemeDayInfo, lang: messages.Lang) -> str:
     return messages.labelled(theme_day.name(lang), when, lang)
 
 
-def _schedule_hint(confirmed: list[ThemeDayInfo], lang: messages.Lang) -> str:
+def _schedule_hint(confirmed: list[ThemeDayInfo], lang: Lang) -> str:
     if not confirmed:
         return ""
     listing = messages.join_list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
 from actions.schedule import describe_when, requested_event
@@ -11,7 +12,7 @@ TOPIC = "venue"
 MAIN_EVENT = "opening_ceremony"  # "会场在哪里" with nothing named means the main venue
 
 
-def describe_venue(venue: VenueInfo, lang: messages.Lang, named: bool = False) -> str:
+def describe_venue(venue: VenueInfo, lang: Lang, named: bool = False) -> str:
     """Where the venue is and what is known of getting there; `named`: the name was said."""
     parts = [_location(venue, lang, named)]
     address = venue.address(lang)
@@ -26,7 +27,7 @@ def describe_venue(venue: VenueInfo, lang: messages.Lang, named: bool = False) -
     return "\n".join(parts)
 
 
-def _location(venue: VenueInfo, lang: messages.Lang, named: bool) -> str:
+def _location(venue: VenueInfo, lang: Lang, named: bool) -> str:
     district = venue.district(lang) or ""
     if lang == "zh":
         return f"{'该场馆' if named else venue.name(lang)}位于{venue.city(lang)}{district}。"

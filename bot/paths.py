@@ -14,5 +14,5 @@ CONFIG_FILE = REPO_ROOT / "config.yml"
 DOMAIN_FILE = REPO_ROOT / "domain.yml"
 ENDPOINTS_FILE = REPO_ROOT / "endpoints.yml"
 CREDENTIALS_FILE = REPO_ROOT / "credentials.yml"
-# Held-out NLU questions, one file per batch; never used for training.
-HOLDOUT_DIR = REPO_ROOT / "tests" / "nlu_holdout"
+# What `make eval` reads (held-out NLU batches, end-to-end questions); never used for training.
+EVALUATION_DATA_DIR = DATA_DIR / "evaluation"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot import paths
-from bot.serve import action_server_command, rasa_run_command
+from ops.serve import action_server_command, rasa_run_command
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from bot.db.tz import local_datetime
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
+from bot.lang import Lang
 
 T = TypeVar("T")
 

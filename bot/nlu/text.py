@@ -14,7 +14,6 @@ one of two kinds:
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import unicodedata
 from bisect import bisect_left
@@ -23,10 +22,6 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# A Chinese character: CJK unified ideographs (with extension A) and compatibility ideographs.
-CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# A letter of the English alphabet: with CJK_CHAR, what tells Chinese, English and mixed text apart.
-LATIN_LETTER = re.compile(r"[A-Za-z]")
 # U+FF01..U+FF5E are the full-width forms of ASCII 0x21..0x7E; U+3000 is the ideographic space.
 _HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
 # Invisible characters that only get in the way of matching: controls, format characters

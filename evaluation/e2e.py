@@ -1,8 +1,8 @@
 """End-to-end answer accuracy: questions through the REST channel of a running assistant.
 
-`cyberweek eval` (and `python -m bot.evaluation_e2e --model M`) starts the action server and
+`cyberweek eval` (and `python -m evaluation.e2e --model M`) starts the action server and
 `rasa run` on free loopback ports, with the clock fixed (CYBERWEEK_NOW) and a freshly seeded
-event database, sends every question of tests/e2e_questions.yml (a list of messages is one
+event database, sends every question of data/evaluation/e2e_questions.yml (a list of messages is one
 conversation: the checks apply to the last reply), and checks each reply.
 
 Expectations name facts in the event database, not reply strings: `venue_of_event:
@@ -45,10 +45,11 @@ from typing import Any, Callable, Sequence
 import yaml
 
 from bot import paths
-from bot.nlu.text import CJK_CHAR, LATIN_LETTER
+from bot.lang import CJK_CHAR, LATIN_LETTER, language_of
+from evaluation import E2E_QUESTIONS_FILE
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
-QUESTIONS_FILE = paths.REPO_ROOT / "tests" / "e2e_questions.yml"
+QUESTIONS_FILE = E2E_QUESTIONS_FILE
 _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
     "en": re.compile(r"not (?:officially )?announced"),
@@ -84,11 +85,6 @@ class E2EReport:
     @property
     def accuracy(self) -> float:
         return self.passed / self.total if self.total else 0.0
-
-
-def language_of(text: str) -> str:
-    """The language the assistant answers in: zh when the message has any Chinese."""
-    return "zh" if CJK_CHAR.search(text) else "en"
 
 
 def day_pattern(day: date, lang: str) -> re.Pattern[str]:
@@ -289,7 +285,7 @@ class RunningAssistant:
     """The action server and `rasa run` (REST channel) on free loopback ports."""
 
     def __init__(self, model: Path, env: dict[str, str], workdir: Path, log: Path) -> None:
-        from bot.serve import Service, action_server_command, rasa_run_command
+        from ops.serve import Service, action_server_command, rasa_run_command
 
         self.log = log
         actions_port, rasa_port = free_port(), free_port()
@@ -314,7 +310,7 @@ class RunningAssistant:
         ]
 
     def __enter__(self) -> RunningAssistant:
-        from bot.serve import wait_until_ready
+        from ops.serve import wait_until_ready
 
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:

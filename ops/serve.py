@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot import paths
 from bot.channels.cors import OriginError, allowed_origins
-from bot.rasa_main import RASA_COMMAND
+from ops.rasa_entry import RASA_COMMAND
 
 READY_TIMEOUT_S = 240
 ACTIONS_PORT = 5055  # endpoints.yml points Rasa here

@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_main ARGS` runs `rasa ARGS`, minus two start-up costs of Rasa 3.6.
+"""`python -m ops.rasa_entry ARGS` runs `rasa ARGS`, minus two start-up costs of Rasa 3.6.
 
 Both were found with py-spy in `rasa train` and together cost ~20 s of a ~3-minute training:
 
@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 #: The command prefix that replaces `python -m rasa`.
-RASA_COMMAND = [sys.executable, "-m", "bot.rasa_main"]
+RASA_COMMAND = [sys.executable, "-m", "ops.rasa_entry"]
 
 
 @functools.lru_cache(maxsize=32)

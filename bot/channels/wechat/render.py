@@ -24,14 +24,14 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Answer:
+class WeChatText:
     """What the follower gets for one message: the text and the options it offers."""
 
     text: str
     options: tuple[Option, ...] = field(default=())
 
 
-def render(messages: Iterable[Mapping[str, Any]]) -> Answer:
+def render(messages: Iterable[Mapping[str, Any]]) -> WeChatText:
     """Join Rasa's collected messages; buttons are numbered across the whole answer."""
     parts: list[str] = []
     options: list[Option] = []
@@ -45,7 +45,7 @@ def render(messages: Iterable[Mapping[str, Any]]) -> Answer:
         part = "\n".join(line for line in lines if line)
         if part:
             parts.append(part)
-    return Answer("\n\n".join(parts), tuple(options))
+    return WeChatText("\n\n".join(parts), tuple(options))
 
 
 def _content_of(message: Mapping[str, Any]) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from bot import paths
-from bot.nlu.text import CJK_CHAR
-from bot.rasa_main import RASA_COMMAND
+from bot.lang import CJK_CHAR
+from ops.rasa_entry import RASA_COMMAND
 
 LOOKUP_DIR = paths.BUILD_DIR / "lookups"
 # The tokenizer's dictionary directory (config.yml): data/jieba plus the seed's Chinese names.
@@ -31,10 +31,15 @@ FINGERPRINT_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.fingerprint"
 TRAIN_INFO_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.train.json"
 
 
+# data/evaluation is left out on purpose: held-out questions never shape the model.
+TRAINING_DATA_DIRS = ("nlu", "rules", "stories", "event", "jieba")
+
+
 def training_inputs() -> list[Path]:
     """Every file whose content changes the trained model."""
     files = [paths.CONFIG_FILE, paths.DOMAIN_FILE]
-    files += sorted(p for p in paths.DATA_DIR.rglob("*") if p.is_file())
+    for folder in TRAINING_DATA_DIRS:
+        files += sorted(p for p in (paths.DATA_DIR / folder).rglob("*") if p.is_file())
     files += sorted((paths.REPO_ROOT / "bot" / "nlu").rglob("*.py"))
     files.append(Path(__file__))  # writes the lookup tables and the jieba dictionary
     return files

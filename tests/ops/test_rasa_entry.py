@@ -1,4 +1,4 @@
-"""bot.rasa_main: Rasa with skops imported first and each training-data schema checked once."""
+"""ops.rasa_entry: Rasa with skops imported first and each training-data schema checked once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rasa.shared.exceptions import SchemaValidationError
 from rasa.shared.nlu.training_data.schemas import data_schema as schemas
 
 from bot import paths
-from bot.rasa_main import RASA_COMMAND, install_fast_training_data_validation
+from ops.rasa_entry import RASA_COMMAND, install_fast_training_data_validation
 
 
 @pytest.fixture()

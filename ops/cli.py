@@ -36,19 +36,19 @@ def _db_check(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from bot.training import train_model
+    from ops.training import train_model
 
     return train_model(force=args.force)
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import run_from_args
+    from evaluation.run import run_from_args
 
     return run_from_args(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve
+    from ops.serve import serve
 
     return serve(rasa_port=args.port, host=args.host)
 
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="score our pipeline and Rasa's default on the held-out set, plus end-to-end answers",
     )
-    from bot.evaluation import add_arguments as add_eval_arguments
+    from evaluation.run import add_arguments as add_eval_arguments
 
     add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=_eval)

@@ -1,6 +1,6 @@
 """Scores a trained model on the held-out NLU set: intents, entities, confusions, worst cases.
 
-Run in its own process per model (`python -m bot.evaluation_nlu --model M --json OUT`), so two
+Run in its own process per model (`python -m evaluation.nlu --model M --json OUT`), so two
 TensorFlow models never share memory and each sees the clock and database it is given in the
 environment (CYBERWEEK_NOW, DATABASE_URL). `cyberweek eval` does this for both pipelines.
 
@@ -304,9 +304,9 @@ def summary_line(report: NluReport) -> str:
 
 
 def _default_holdout() -> Path:
-    from bot import paths
+    from evaluation import HOLDOUT_DIR
 
-    return paths.HOLDOUT_DIR
+    return HOLDOUT_DIR
 
 
 if __name__ == "__main__":

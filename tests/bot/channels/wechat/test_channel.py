@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from conftest import free_port, stop, wait_for
-from wechat_simulator import (
+from bot.channels.wechat.simulator import (
     Account,
     FakeCustomerServiceApi,
     Push,
@@ -49,8 +49,8 @@ ACCOUNT = Account(
     aes_key="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
     account_id="gh_cyberweek0001",
 )
-CHANNEL = "bot.channels.wechat.WeChatInput"
-IMPATIENT_CHANNEL = "wechat_test_channels.ImpatientWeChatInput"
+CHANNEL = "bot.channels.wechat.channel.WeChatInput"
+IMPATIENT_CHANNEL = "tests.bot.channels.wechat.impatient_channel.ImpatientWeChatInput"
 CJK = ("\u4e00", "\u9fff")
 IMPATIENT_LIMIT_BYTES = 300
 
@@ -104,9 +104,6 @@ def wechat_server(
         # The developer's own WeChat settings must not override the test's.
         env = {k: v for k, v in server_env.items() if not k.startswith("WECHAT_")}
         env.pop("REDIS_URL", None)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(paths.REPO_ROOT / "tests"), env.get("PYTHONPATH")])
-        )
         port = free_port()
         process = subprocess.Popen(
             [
@@ -488,7 +485,7 @@ def test_channel_in_credentials_yml_is_off_without_environment() -> None:
     """`make run` and the REST tests load credentials.yml with no WeChat variables set."""
     from rasa.shared.utils.io import read_config_file
 
-    from bot.channels.wechat_config import load_settings
+    from bot.channels.wechat.config import load_settings
 
     credentials = read_config_file(paths.CREDENTIALS_FILE)
     assert CHANNEL in credentials
@@ -497,7 +494,7 @@ def test_channel_in_credentials_yml_is_off_without_environment() -> None:
 
 
 def test_environment_overrides_credentials() -> None:
-    from bot.channels.wechat_config import load_settings
+    from bot.channels.wechat.config import load_settings
 
     settings = load_settings(
         {"token": "from-file", "reply_budget_s": 3.0},
@@ -520,14 +517,14 @@ def test_environment_overrides_credentials() -> None:
     ids=["short-aes-key", "no-app-id", "unknown-mode", "budget-over-5s", "unknown-key"],
 )
 def test_misconfiguration_fails_at_start(credentials: dict[str, Any]) -> None:
-    from bot.channels.wechat_config import SettingsError, load_settings
+    from bot.channels.wechat.config import SettingsError, load_settings
 
     with pytest.raises(SettingsError):
         load_settings(credentials, environ={})
 
 
 def test_rasa_messages_become_one_text_with_numbered_options() -> None:
-    from bot.channels.wechat_render import chosen_payload, render
+    from bot.channels.wechat.render import chosen_payload, render
 
     answer = render(
         [
@@ -545,7 +542,7 @@ def test_rasa_messages_become_one_text_with_numbered_options() -> None:
 
 
 def test_long_answers_are_split_and_truncated_within_the_byte_limit() -> None:
-    from bot.channels.wechat_render import TRUNCATION_MARK, split_text, truncate_text, utf8_size
+    from bot.channels.wechat.render import TRUNCATION_MARK, split_text, truncate_text, utf8_size
 
     text = "\n".join(f"第{i}行：网络安全为人民，网络安全靠人民" for i in range(200))
     text += "\n" + "长" * 3000  # one line longer than a whole message
@@ -568,7 +565,7 @@ def test_long_answers_are_split_and_truncated_within_the_byte_limit() -> None:
 )
 def test_any_dtd_is_refused_before_parsing(document: str) -> None:
     """Not left to xmltodict's own entity switch: no DTD of any kind gets past the channel."""
-    from bot.channels.wechat_protocol import Rejected, ensure_safe_xml
+    from bot.channels.wechat.protocol import Rejected, ensure_safe_xml
 
     with pytest.raises(Rejected) as refused:
         ensure_safe_xml(document)
@@ -576,7 +573,7 @@ def test_any_dtd_is_refused_before_parsing(document: str) -> None:
 
 
 def test_ttl_cache_forgets_old_entries_and_stays_bounded() -> None:
-    from bot.channels.wechat_cache import TtlCache
+    from bot.cache import TtlCache
 
     now = [0.0]
     cache: TtlCache[str, int] = TtlCache(ttl_s=10, max_entries=3, clock=lambda: now[0])
@@ -624,8 +621,8 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float
 
 def _send_from_two_processes(redis_url: str, fake: FakeCustomerServiceApi, openid: str) -> None:
     """Two API clients with their own memory, as two Rasa processes would have."""
-    from bot.channels.wechat_api import CustomerServiceApi
-    from bot.channels.wechat_config import WeChatSettings
+    from bot.channels.wechat.api import CustomerServiceApi
+    from bot.channels.wechat.config import WeChatSettings
 
     settings = WeChatSettings(
         token=ACCOUNT.token, app_id=ACCOUNT.app_id, app_secret=ACCOUNT.app_secret,

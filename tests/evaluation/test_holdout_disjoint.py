@@ -15,9 +15,10 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bot import paths
+from evaluation import HOLDOUT_DIR
 
 TRAIN_DIR = paths.DATA_DIR / "nlu"
-HOLDOUT = paths.HOLDOUT_DIR
+HOLDOUT = HOLDOUT_DIR
 
 _T2S = opencc.OpenCC("t2s")
 # \W covers ASCII and CJK punctuation (，。？！“” …) and whitespace; "_" is a word character.

@@ -8,7 +8,7 @@ Rasa process, without making the bot itself slow.
 
 from __future__ import annotations
 
-from bot.channels.wechat import WeChatInput
+from bot.channels.wechat.channel import WeChatInput
 
 
 class ImpatientWeChatInput(WeChatInput):

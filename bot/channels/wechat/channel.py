@@ -11,7 +11,7 @@ a passive reply and otherwise retries, up to three times. This channel
   at once and delivers the answer through the customer-service API (wechat_api);
 - turns Rasa's messages and buttons into one text reply with numbered options (wechat_render).
 
-Configuration: credentials.yml `bot.channels.wechat.WeChatInput:` plus WECHAT_* environment
+Configuration: credentials.yml `bot.channels.wechat.channel.WeChatInput:` plus WECHAT_* environment
 variables (wechat_config, docs/wechat.md).
 """
 
@@ -31,10 +31,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat_api import CustomerServiceApi
-from bot.channels.wechat_cache import TtlCache
-from bot.channels.wechat_config import WeChatSettings, load_settings
-from bot.channels.wechat_protocol import (
+from bot.channels.wechat.api import CustomerServiceApi
+from bot.cache import TtlCache
+from bot.channels.wechat.config import WeChatSettings, load_settings
+from bot.channels.wechat.protocol import (
     Inbound,
     PushParams,
     Rejected,
@@ -44,8 +44,8 @@ from bot.channels.wechat_protocol import (
     seal,
     text_reply,
 )
-from bot.channels.wechat_render import (
-    Answer,
+from bot.channels.wechat.render import (
+    WeChatText,
     Option,
     chosen_payload,
     render,
@@ -78,7 +78,7 @@ ERROR_REPLY = (
 class Turn:
     """One WeChat message's single run through the bot, shared by all its deliveries."""
 
-    task: asyncio.Task[Answer]
+    task: asyncio.Task[WeChatText]
     pushed: bool = False  # the answer goes (went) through the customer-service API
 
 
@@ -209,18 +209,18 @@ class WeChatInput(InputChannel):
             return None
         return truncate_text(answer.text, self.settings.reply_limit_bytes) or None
 
-    async def _answer(self, inbound: Inbound, on_new_message: OnNewMessage) -> Answer:
+    async def _answer(self, inbound: Inbound, on_new_message: OnNewMessage) -> WeChatText:
         if inbound.kind == "event":
             if inbound.is_subscribe:
                 return await self._ask_bot(inbound, self.settings.welcome_payload, on_new_message)
-            return Answer("")  # unsubscribe, menu clicks, ...: nothing to say
+            return WeChatText("")  # unsubscribe, menu clicks, ...: nothing to say
         if inbound.text.strip():
             options = self._options.get(inbound.openid) or ()
             text = chosen_payload(inbound.text, options) or inbound.text
             return await self._ask_bot(inbound, text, on_new_message)
-        return Answer(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
+        return WeChatText(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
 
-    async def _ask_bot(self, inbound: Inbound, text: str, on_new_message: OnNewMessage) -> Answer:
+    async def _ask_bot(self, inbound: Inbound, text: str, on_new_message: OnNewMessage) -> WeChatText:
         """One run through Rasa with the follower's OpenID as the conversation."""
         collector = CollectingOutputChannel()
         message = UserMessage(
@@ -234,7 +234,7 @@ class WeChatInput(InputChannel):
             await on_new_message(message)
         except Exception:  # the follower still gets an answer; the log gets the details
             logger.exception("wechat.bot.failed for message %s", inbound.dedupe_key)
-            return Answer(ERROR_REPLY)
+            return WeChatText(ERROR_REPLY)
         answer = render(collector.messages)
         if answer.options:
             self._options.put(inbound.openid, answer.options)
@@ -254,7 +254,7 @@ class WeChatInput(InputChannel):
         delivery.add_done_callback(self._deliveries.discard)
         return True
 
-    async def _deliver(self, answer: asyncio.Task[Answer], openid: str) -> None:
+    async def _deliver(self, answer: asyncio.Task[WeChatText], openid: str) -> None:
         assert self._api is not None
         text = (await answer).text
         for part in split_text(text, self.settings.reply_limit_bytes):
@@ -269,7 +269,7 @@ class WeChatInput(InputChannel):
             await self._api.close()
 
 
-async def _result_by(task: asyncio.Task[Answer], deadline: float) -> Answer | None:
+async def _result_by(task: asyncio.Task[WeChatText], deadline: float) -> WeChatText | None:
     """The task's result if it is ready by `deadline` (monotonic); the task runs on regardless."""
     try:
         return await asyncio.wait_for(asyncio.shield(task), max(0.0, deadline - time.monotonic()))

@@ -1,6 +1,6 @@
 """Regression guard: the stored model's held-out scores must stay above floors.
 
-Scored the way `make eval` scores (bot/evaluation_nlu.py: final intent after the fallback
+Scored the way `make eval` scores (evaluation/nlu.py: final intent after the fallback
 classifier; all extractors' entities as (entity, value) pairs against the gold annotations,
 dates resolved against the test clock), so a data or config change that drops quality fails
 `make test`. The floors are the numbers in docs/evaluation.md minus a small margin for the
@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from bot import paths
-from bot.evaluation_nlu import report_from_json
+from evaluation import HOLDOUT_DIR
+from evaluation.nlu import report_from_json
 
 INTENT_ACCURACY_FLOOR = 0.955  # measured 0.972 over base + blind_1..4 (1867 questions)
 ENTITY_F1_FLOOR = 0.96  # measured 0.973 (0.984 before blind_4 was added)
@@ -28,11 +29,11 @@ def test_holdout_scores_above_floors(
         [
             sys.executable,
             "-m",
-            "bot.evaluation_nlu",
+            "evaluation.nlu",
             "--model",
             str(trained_model),
             "--holdout",
-            str(paths.HOLDOUT_DIR),
+            str(HOLDOUT_DIR),
             "--json",
             str(out),
             "--quiet",

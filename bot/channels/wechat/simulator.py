@@ -8,7 +8,7 @@ safe mode's ciphertext-only body, and encrypted, signed passive replies.
 
 Also a command line, to try the channel of a running assistant (`make run`):
 
-    .venv/bin/python tests/wechat_simulator.py --mode safe 开幕式在哪里举行 "Where is the expo?"
+    .venv/bin/python -m bot.channels.wechat.simulator --mode safe 开幕式在哪里举行 "Where is the expo?"
 
 It reads WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_AES_KEY like the channel;
 `--fake-api-port 8088` also serves the customer-service API there (start the assistant with

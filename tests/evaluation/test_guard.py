@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from bot.db import EventDB
-from bot.evaluation_e2e import (
+from evaluation.e2e import (
     QUESTIONS_FILE,
     Expectations,
     Reply,
@@ -19,7 +19,7 @@ from bot.evaluation_e2e import (
     language_of,
     load_questions,
 )
-from bot.evaluation_nlu import Prediction, score
+from evaluation.nlu import Prediction, score
 
 
 def prediction(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from bot.channels.wechat_config import WeChatSettings
+from bot.channels.wechat.config import WeChatSettings
 
 logger = logging.getLogger(__name__)
 

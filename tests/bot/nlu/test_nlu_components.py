@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import paths
-from bot.training import write_jieba_dictionary
+from ops.training import write_jieba_dictionary
 from bot.nlu.date_extractor import DateExtractor
 from bot.nlu.gazetteer import DatabaseGazetteer
 from bot.nlu.normalizer import TextNormalizer
@@ -544,7 +544,7 @@ def test_components_form_a_valid_rasa_graph(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------ training
 def test_every_training_is_full_and_leaves_no_rasa_cache() -> None:
-    from bot.training import rasa_train_command, uncached_env
+    from ops.training import rasa_train_command, uncached_env
 
     env = uncached_env({"KEEP": "1"})
     assert env == {"KEEP": "1", "RASA_MAX_CACHE_SIZE": "0"}
