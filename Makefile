@@ -10,7 +10,7 @@ WIDGET    := bot/channels/web
 # npm writes this file on every install: the stamp of the widget's npm packages.
 WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
 
-.PHONY: help install db model widget browser run test lint eval bench clean
+.PHONY: help install db model widget browser run test lint format eval bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,8 +45,14 @@ browser: ## install Debian's chromium for the browser tests when missing (needs 
 run: model $(WIDGET_NPM) ## start the action server and Rasa (REST + website widget)
 	$(BIN)/cyberweek serve
 
-lint: $(INSTALLED) ## ruff
-	$(BIN)/ruff check bot actions ops evaluation tests
+PY_DIRS := bot actions ops evaluation tests
+
+lint: $(INSTALLED) ## ruff: lint rules and formatting (fix the latter with `make format`)
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+
+format: $(INSTALLED) ## ruff format: rewrite the Python files in the project's style
+	$(BIN)/ruff format $(PY_DIRS)
 
 test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
 	$(BIN)/python -m pytest

@@ -47,7 +47,7 @@ def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) ->
         "",
         f"Written by `make eval` (`cyberweek eval`) on {datetime.now():%Y-%m-%d %H:%M}. Held-out "
         f"set: `data/evaluation/holdout/`, {holdout_size} questions never used for training "
-        "(`tests/test_holdout_disjoint.py`); clock fixed at "
+        "(`tests/evaluation/test_holdout_disjoint.py`); clock fixed at "
         f"`CYBERWEEK_NOW={DEMO_NOW}` (Tuesday).",
         "",
         "| pipeline | intent accuracy | intent macro-F1 | entity F1 (all) | entity F1 "
