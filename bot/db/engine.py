@@ -7,14 +7,11 @@ in production) through `DATABASE_URL`. Engines are "future" engines (SQLAlchemy 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import Session
 
 from bot import paths
 
@@ -55,24 +52,6 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-@contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back when it raises."""
-    own_engine = engine is None
-    bound = engine or make_engine()
-    session = Session(bound, future=True)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        if own_engine:
-            bound.dispose()
-
-
 def _ensure_sqlite_dir(url: URL) -> None:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -80,12 +59,8 @@ def _ensure_sqlite_dir(url: URL) -> None:
 
 
 def _make_sqlite_honest(engine: Engine) -> None:
-    """Foreign keys on, and BEGIN emitted by SQLAlchemy rather than guessed by pysqlite.
-
-    pysqlite only opens a transaction before INSERT/UPDATE/DELETE, so CREATE TABLE would
-    otherwise commit on its own and a failed first load could leave empty tables behind.
-    This is the recipe from SQLAlchemy's SQLite dialect documentation.
-    """
+    """Foreign keys on, and BEGIN emitted by SQLAlchemy: else pysqlite commits CREATE TABLE on
+    its own and a failed first load leaves empty tables (SQLAlchemy's documented recipe)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,17 +1,17 @@
 """What the database hands out: frozen dataclasses, detached from any session.
 
 Actions receive plain values they can keep, cache and compare; no lazy loading can reach back
-into a closed session. Every class picks its zh/en text with `title(lang)` / `name(lang)` /
-`text(lang)`, so callers never spell column names.
+into a closed session. A class's fields are its table's columns, by name, except
+`bot.db.models.DERIVED_COLUMNS`; its methods pick zh/en text (`title(lang)`, `name(lang)`),
+so callers never spell column names. Only what a caller uses gets a method.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import TypeVar
 
-from bot.db.tz import local_datetime
 from bot.lang import Lang
 
 T = TypeVar("T")
@@ -37,7 +37,10 @@ class _Sourced:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        """Each source: "seed" (the Guangzhou Daily article) or a public URL."""
+        """Each source: "seed" (the Guangzhou Daily article) or a public URL.
+
+        Provenance kept for the staff console, which will show where each fact came from.
+        """
         return split_sources(self.source)
 
 
@@ -67,42 +70,13 @@ class EventInfo(_Sourced):
     def title(self, lang: Lang) -> str:
         return pick(lang, self.title_zh, self.title_en)
 
-    def description(self, lang: Lang) -> str | None:
-        return pick(lang, self.description_zh, self.description_en)
-
-    def location(self, lang: Lang) -> str | None:
-        return pick(lang, self.location_zh, self.location_en)
-
     def note(self, lang: Lang) -> str | None:
         """What about this event is not confirmed (None when nothing is)."""
         return pick(lang, self.note_zh, self.note_en)
 
     @property
-    def is_window(self) -> bool:
-        """Held on some day within start..end, but which day is not announced."""
-        return self.date_precision == "window"
-
-    @property
     def date_known(self) -> bool:
         return self.date_precision != "unknown"
-
-    def covers(self, day: date) -> bool:
-        """Whether the event is (exact) or may be (window) on `day`."""
-        if self.start_date is None or self.end_date is None:
-            return False
-        return self.start_date <= day <= self.end_date
-
-    def starts_at(self) -> datetime | None:
-        """Tz-aware start (Asia/Shanghai) when both the exact day and the time are known."""
-        if self.date_precision != "exact" or self.start_date is None or self.start_time is None:
-            return None
-        return local_datetime(self.start_date, self.start_time)
-
-    def ends_at(self) -> datetime | None:
-        """Tz-aware end (Asia/Shanghai) when both the exact last day and end time are known."""
-        if self.date_precision != "exact" or self.end_date is None or self.end_time is None:
-            return None
-        return local_datetime(self.end_date, self.end_time)
 
 
 @dataclass(frozen=True)
@@ -139,9 +113,6 @@ class VenueInfo(_Sourced):
         """None = not announced: say so, never make one up."""
         return pick(lang, self.transport_zh, self.transport_en)
 
-    def note(self, lang: Lang) -> str | None:
-        return pick(lang, self.note_zh, self.note_en)
-
 
 @dataclass(frozen=True)
 class ThemeDayInfo(_Sourced):
@@ -152,21 +123,6 @@ class ThemeDayInfo(_Sourced):
     date_confirmed: bool
     note_zh: str | None
     note_en: str | None
-
-    def name(self, lang: Lang) -> str:
-        return pick(lang, self.name_zh, self.name_en)
-
-    def note(self, lang: Lang) -> str | None:
-        """Why the date is not confirmed (None when it is)."""
-        return pick(lang, self.note_zh, self.note_en)
-
-
-@dataclass(frozen=True)
-class ForumTopicInfo(_Sourced):
-    key: str
-    name_zh: str
-    name_en: str
-    confirmed: bool
 
     def name(self, lang: Lang) -> str:
         return pick(lang, self.name_zh, self.name_en)
@@ -191,33 +147,6 @@ class FactInfo(_Sourced):
     def text(self, lang: Lang) -> str:
         """The fact; when `confirmed` is False, a sentence saying it is not announced."""
         return pick(lang, self.text_zh, self.text_en)
-
-    def note(self, lang: Lang) -> str | None:
-        return pick(lang, self.note_zh, self.note_en)
-
-
-@dataclass(frozen=True)
-class OrganiserInfo(_Sourced):
-    key: str
-    name_zh: str
-    name_en: str
-    role: str  # lead | member
-    confirmed: bool
-
-    def name(self, lang: Lang) -> str:
-        return pick(lang, self.name_zh, self.name_en)
-
-
-@dataclass(frozen=True)
-class WeekInfo(_Sourced):
-    key: str
-    name_zh: str
-    name_en: str
-    start_date: date
-    end_date: date
-
-    def name(self, lang: Lang) -> str:
-        return pick(lang, self.name_zh, self.name_en)
 
 
 @dataclass(frozen=True, order=True)

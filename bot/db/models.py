@@ -63,6 +63,11 @@ FACT_CATEGORIES: Final = (
 KEY_LEN: Final = 64
 NAME_LEN: Final = 255
 
+# Columns no seed record spells: `id` is the database's, `position` is a record's place in its
+# seed list. Every other column of a seed table is a seed field of the same name and a field of
+# the table's info class, if it has one (tests/bot/db/test_schema_agreement.py checks this).
+DERIVED_COLUMNS: Final = frozenset({"id", "position"})
+
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     """A CHECK expression so that a hand-edited database cannot hold a value the code rejects."""

@@ -1,4 +1,4 @@
-"""Read access to the event database: the only code besides seed.py that speaks SQL.
+"""Read access to the event database: the only code besides bot.db.seed that speaks SQL.
 
 Actions ask `EventDB` questions in the project's vocabulary (keys from docs/data-keys.md,
 calendar days) and get frozen dataclasses back. Every query is built with SQLAlchemy
@@ -7,41 +7,21 @@ expressions, so keys and dates from visitors' messages are always bound paramete
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import fields
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bot.db.engine import describe_url, make_engine
-from bot.db.info import (
-    EventInfo,
-    FactInfo,
-    ForumTopicInfo,
-    NameEntry,
-    OrganiserInfo,
-    ThemeDayInfo,
-    VenueInfo,
-    WeekInfo,
-)
-from bot.db.models import (
-    KEY_LEN,
-    Alias,
-    Event,
-    Fact,
-    ForumTopic,
-    Organiser,
-    ThemeDay,
-    Venue,
-    Week,
-    metadata,
-)
+from bot.db.info import EventInfo, FactInfo, NameEntry, ThemeDayInfo, VenueInfo
+from bot.db.models import KEY_LEN, Alias, Event, Fact, ThemeDay, Venue, Week
+from bot.db.schema import schema_state
 from bot.db.tz import china_date
 
 
@@ -105,7 +85,7 @@ class EventDB:
     def events_on(self, day: date) -> tuple[EventInfo, ...]:
         """Events on `day`, in time order.
 
-        Two kinds, told apart by `date_precision` (or `is_window`): "exact" events are on that
+        Two kinds, told apart by `date_precision`: "exact" events are on that
         day; "window" events are held on some day of an announced span that includes it, the
         day itself not announced (the sub-forums, 9-11 Sept) — present them as "may be".
         """
@@ -116,9 +96,6 @@ class EventDB:
             Event.end_date >= day,
         )
         return self._events(query)
-
-    def events_by_kind(self, kind: str) -> tuple[EventInfo, ...]:
-        return self._events(select(Event).where(Event.kind == kind))
 
     def sub_forums(self) -> tuple[EventInfo, ...]:
         """The individual sub-forums (each with a topic), not their group record."""
@@ -131,13 +108,7 @@ class EventDB:
         found = self._events(select(Event).where(Event.kind == "sub_forum", Event.topic == topic))
         return found[0] if found else None
 
-    def children(self, parent_key: str) -> tuple[EventInfo, ...]:
-        """The events grouped under `parent_key` (the sub-forums under `sub_forums`)."""
-        if not _is_key(parent_key):
-            return ()
-        return self._events(select(Event).where(Event.parent_key == parent_key))
-
-    # --- venues, topics, theme days ----------------------------------------------------
+    # --- venues and theme days ----------------------------------------------------------
 
     def venue(self, key: str) -> VenueInfo | None:
         if not _is_key(key):
@@ -154,19 +125,6 @@ class EventDB:
         with self._read() as session:
             row = session.execute(query).scalar_one_or_none()
             return _info(VenueInfo, row) if row else None
-
-    def forum_topic(self, key: str) -> ForumTopicInfo | None:
-        if not _is_key(key):
-            return None
-        with self._read() as session:
-            query = select(ForumTopic).where(ForumTopic.key == key)
-            row = session.execute(query).scalar_one_or_none()
-            return _info(ForumTopicInfo, row) if row else None
-
-    def forum_topics(self) -> tuple[ForumTopicInfo, ...]:
-        with self._read() as session:
-            rows = session.execute(select(ForumTopic).order_by(ForumTopic.position)).scalars()
-            return tuple(_info(ForumTopicInfo, row) for row in rows)
 
     def theme_day(self, key: str) -> ThemeDayInfo | None:
         if not _is_key(key):
@@ -193,7 +151,7 @@ class EventDB:
         with self._read() as session:
             return tuple(_info(ThemeDayInfo, row) for row in session.execute(query).scalars())
 
-    # --- facts, organisers, names, the week ----------------------------------------------
+    # --- facts, names, the week --------------------------------------------------------
 
     def fact(self, key: str) -> FactInfo | None:
         if not _is_key(key):
@@ -201,18 +159,6 @@ class EventDB:
         with self._read() as session:
             row = session.execute(select(Fact).where(Fact.key == key)).scalar_one_or_none()
             return _info(FactInfo, row) if row else None
-
-    def facts(self, category: str | None = None) -> tuple[FactInfo, ...]:
-        query = select(Fact).order_by(Fact.position)
-        if category is not None:
-            query = query.where(Fact.category == category)
-        with self._read() as session:
-            return tuple(_info(FactInfo, row) for row in session.execute(query).scalars())
-
-    def organisers(self) -> tuple[OrganiserInfo, ...]:
-        with self._read() as session:
-            rows = session.execute(select(Organiser).order_by(Organiser.position)).scalars()
-            return tuple(_info(OrganiserInfo, row) for row in rows)
 
     def names(self) -> tuple[NameEntry, ...]:
         """Every name and alias (entity, key, text): the gazetteer for the NLU."""
@@ -222,28 +168,11 @@ class EventDB:
                 NameEntry(row.entity, row.key, row.text) for row in session.execute(query).scalars()
             )
 
-    def week(self) -> WeekInfo:
-        with self._read() as session:
-            row = session.execute(select(Week)).scalars().one()
-            return _info(WeekInfo, row)
-
     def week_span(self) -> tuple[date, date]:
         """First and last day of the week proper (the national dates, 9-15 Sept)."""
-        week = self.week()
-        return week.start_date, week.end_date
-
-    def content_digest(self) -> str:
-        """A SHA-256 of every row of every table, in key order.
-
-        Lets tests and operators prove that serving visitors never wrote to the database.
-        """
-        digest = hashlib.sha256()
         with self._read() as session:
-            for table in metadata.sorted_tables:
-                order = [column for column in table.primary_key.columns]
-                for row in session.execute(select(table).order_by(*order)):
-                    digest.update(repr(tuple(row)).encode())
-        return digest.hexdigest()
+            row = session.execute(select(Week.start_date, Week.end_date)).one()
+            return row.start_date, row.end_date
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -278,15 +207,9 @@ class EventDB:
         """Why the database cannot answer (None when it can)."""
         try:
             with self._engine.connect() as connection:
-                inspector = inspect(connection)
-                existing = set(inspector.get_table_names())
-                missing = sorted(name for name in metadata.tables if name not in existing)
-                if missing:
-                    return f"tables missing: {', '.join(missing)}"
-                for table in metadata.sorted_tables:
-                    columns = {column["name"] for column in inspector.get_columns(table.name)}
-                    if columns != set(table.columns.keys()):
-                        return f"table {table.name} has an out-of-date schema"
+                problem = schema_state(connection).problem()
+                if problem:
+                    return problem
                 weeks = connection.execute(select(func.count()).select_from(Week)).scalar_one()
                 if weeks == 0:
                     return "no seed data loaded"
@@ -306,9 +229,5 @@ InfoT = TypeVar("InfoT")
 
 
 def _info(info_class: type[InfoT], row: Any) -> InfoT:
-    """A frozen info object from a row: every dataclass field is the column of the same name.
-
-    Copying by field name keeps the info classes and the models in step without a hand-written
-    converter per table; a renamed column fails here at once rather than silently.
-    """
+    """Every dataclass field is the column of the same name, so a renamed column fails here."""
     return info_class(**{f.name: getattr(row, f.name) for f in fields(info_class)})

@@ -2,23 +2,14 @@
 
 The database stores *naive* local dates and times (what the organisers publish: "9月8日上午",
 "11 Sept"). They are always China Standard Time (UTC+08:00, no daylight saving), so a naive
-value is unambiguous; these helpers attach the zone at the edge, where code compares them
-with "now" or shows them to someone in another zone.
+value is unambiguous; the zone matters only where code compares them with "now".
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from bot.clock import CHINA_TZ
-
-
-def local_datetime(day: date, at: time | None = None) -> datetime:
-    """The tz-aware moment of a stored (naive, China Standard Time) date and time.
-
-    Without a time the result is the start of that day in China.
-    """
-    return datetime.combine(day, (at or time(0, 0)).replace(tzinfo=None), tzinfo=CHINA_TZ)
 
 
 def china_date(moment: datetime) -> date:

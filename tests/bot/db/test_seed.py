@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, select
 
 from bot import paths
 from bot.db import EventDB, SeedError, check_seed, collect_names, load_seed
 from bot.db import engine as db_engine
-from bot.db import seed as db_seed
-from bot.db.models import metadata
+from bot.db.seed import load as seed_load
+from tests.bot.db.rows import snapshot
 
 SEED_DIR = paths.SEED_DIR
 DATA_KEYS_DOC = paths.REPO_ROOT / "docs" / "data-keys.md"
@@ -25,27 +24,6 @@ DATA_KEYS_DOC = paths.REPO_ROOT / "docs" / "data-keys.md"
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
-
-
-def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every seed table (ids left out: they are not part of the contract)."""
-    engine = create_engine(url, future=True)
-    try:
-        with engine.connect() as connection:
-            return {
-                table.name: sorted(
-                    (
-                        tuple(row)
-                        for row in connection.execute(
-                            select(*[c for c in table.columns if c.name != "id"])
-                        )
-                    ),
-                    key=repr,
-                )
-                for table in metadata.sorted_tables
-            }
-    finally:
-        engine.dispose()
 
 
 def yaml_records(section: str) -> list[dict[str, Any]]:
@@ -365,7 +343,7 @@ def test_failure_during_the_load_rolls_everything_back(
     def fail(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(db_seed, "_insert_aliases", fail)
+    monkeypatch.setattr(seed_load, "_insert_aliases", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         load_seed(seed_copy, loaded_url)
     assert snapshot(loaded_url) == before
@@ -379,7 +357,7 @@ def test_failed_first_load_leaves_no_tables(
     def fail(*_args: object) -> None:
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(db_seed, "_insert_aliases", fail)
+    monkeypatch.setattr(seed_load, "_insert_aliases", fail)
     with pytest.raises(RuntimeError):
         load_seed(SEED_DIR, url)
     with sqlite3.connect(tmp_path / "first.db") as connection:
