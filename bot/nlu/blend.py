@@ -3,9 +3,8 @@
 DIET and a linear model over the same sparse features make different mistakes: DIET learns
 word order and context but, on ~2,000 examples, latches on to single tokens (a date pulls a
 question about the weather into ask_schedule); the linear model weighs every word and character
-n-gram of the sentence and nothing else. Averaging their probabilities scored 94.9% on the
-held-out batches against DIET's 93.9% (blind_3: 91.2% against 90.0%); the regression alone
-scored about 94%.
+n-gram of the sentence and nothing else. Their average beats either alone on the held-out set
+(docs/decisions.d/nlu.md).
 
 Rasa's own LogisticRegressionClassifier does the training, featurising (the featurizers'
 sentence vectors) and persisting (skops, not pickle); this subclass only makes the
@@ -44,10 +43,10 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
         return {
             **LogisticRegressionClassifier.get_default_config(),
             # inverse regularisation strength; sklearn's default of 1 underfits the raw
-            # n-gram counts (10 scored best of 1 / 10 / 100 on the held-out batches)
+            # n-gram counts (docs/decisions.d/nlu.md)
             "C": 10.0,
-            # one-vs-rest liblinear: as accurate in the blend as multinomial lbfgs, which
-            # needed ~35 s to converge on ~20k sparse features; liblinear takes ~10 s
+            # one-vs-rest liblinear: as accurate in the blend as multinomial lbfgs and
+            # several times faster to train (docs/decisions.d/nlu.md)
             "solver": "liblinear",
             # share of this model in the blend; 0 keeps the previous ranking, 1 replaces it
             "blend_weight": 0.5,
@@ -98,9 +97,7 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
         return messages
 
 
-def blend(
-    previous: dict[str, float], own: dict[str, float], weight: float
-) -> list[dict[str, Any]]:
+def blend(previous: dict[str, float], own: dict[str, float], weight: float) -> list[dict[str, Any]]:
     """(1 - weight) * previous + weight * own per intent, as a ranking, best first.
 
     Without a previous ranking (no classifier ran before) the own probabilities are used as

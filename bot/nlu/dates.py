@@ -1,23 +1,11 @@
 """Find and resolve the dates visitors mention, in Chinese and English, against "now".
 
-Who does what, and why (measured on this project's forms; see tests/test_dates.py):
-
-* jionlp's `parse_time(span, time_base=...)` resolves the Chinese forms correctly: 9月10日,
-  9月10号, 9月10, 10号, 十二号, 九月十日, 2024年9月10日, 周二/星期二/礼拜二 (same Mon-Sun
-  week), 下周三, 今天/明天/后天/大后天/昨天/前天, and the numeric 9/10, 9-10, 2024-09-10. It
-  reads Chinese numerals itself, so cn2an is not needed.
-* jionlp's sentence-level `extract_time` is NOT used: it takes ~30 s on 500 characters of
-  "1号1号...", and it reports "10号馆" (hall 10), "3号线" (metro line 3), "三点", "周末" and
-  "第一天" as dates. So a small regex (below) locates candidate spans with the guards this
-  domain needs, and jionlp only resolves those short spans (about 0.1-0.4 ms each).
-* Hand-written: "9.10" (jionlp raises on it; we hand it over as "9/10"), 现在/目前 (jionlp
-  cannot parse them: they are simply today), the context-relative phrases (第二天/次日/the next
-  day... are not absolute dates, so they become a day offset for the action to apply), and the
-  English forms. dateparser 1.2 was measured for English and rejected: "the 10th" -> 10 Oct,
-  "Friday" -> the past Friday, "this Friday"/"next Wednesday"/"the next day" -> None,
-  search_dates turns "May I ask" and "3 minutes" into dates and "the day after tomorrow" into
-  tomorrow; it is also not installed with Rasa. English needs the locating regex anyway, after
-  which resolution is a month-name table and weekday arithmetic.
+A hand-written regex locates candidate spans, with the guards this domain needs (10号馆, 3号线,
+quantities, phone numbers); jionlp's `parse_time` resolves the Chinese forms in those short
+spans, and the rest is resolved here: "9.10" (handed to jionlp as "9/10"), 现在/目前 (today),
+the context-relative phrases (第二天, the next day: a day offset for the action to apply) and
+the English forms. Why not jionlp's sentence-level extract_time or dateparser:
+docs/decisions.d/nlu.md.
 
 Weekdays mean the day in now's Mon-Sun week (the event week is Mon 9 - Sun 15 Sept 2024);
 下周X / next X the following week. `find_dates` never raises: on any failure it returns [].
@@ -65,21 +53,22 @@ Resolution = tuple[date | None, int | None]
 # Hand-written on purpose: they decide WHERE a date is (with the guards against hall numbers,
 # metro lines, quantities and phone numbers); resolving WHAT date it is is left to jionlp for
 # Chinese forms.
-_D_AR = r"(?:3[01]|[12]\d|0?[1-9])(?!\d)"
-_M_AR = r"(?:1[0-2]|0?[1-9])"
-_D_CN = r"(?:三十一|三十|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
-_M_CN = r"(?:十[一二]?|[一二三四五六七八九])"
-_YEAR = r"(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*"
+_DAY_ARABIC = r"(?:3[01]|[12]\d|0?[1-9])(?!\d)"
+_MONTH_ARABIC = r"(?:1[0-2]|0?[1-9])"
+_DAY_CHINESE = r"(?:三十一|三十|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
+_MONTH_CHINESE = r"(?:十[一二]?|[一二三四五六七八九])"
+_ZH_YEAR = r"(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*"
 # "号/日" followed by these is a numbered thing (10号馆, 3号线, 2号门) or a duration (10日内).
 _NOT_AFTER_DAY = "馆厅楼层门线口位台座站室房展车桌区场间栋院机码内游"
 
 _ZH_FULL = re.compile(
-    rf"(?<!\d)(?:{_YEAR})?(?:{_M_AR}|{_M_CN})\s*月\s*(?:{_D_AR}\s*[日号]?|{_D_CN}\s*[日号])"
+    rf"(?<!\d)(?:{_ZH_YEAR})?(?:{_MONTH_ARABIC}|{_MONTH_CHINESE})\s*月\s*"
+    rf"(?:{_DAY_ARABIC}\s*[日号]?|{_DAY_CHINESE}\s*[日号])"
     rf"(?![{_NOT_AFTER_DAY}])"
 )
 _ZH_DAY = re.compile(
     rf"(?<![\dA-Za-z〇零一二两三四五六七八九十百千万第几月./\-])"
-    rf"(?P<day>{_D_AR}|{_D_CN})\s*(?P<suffix>[日号])(?![{_NOT_AFTER_DAY}])"
+    rf"(?P<day>{_DAY_ARABIC}|{_DAY_CHINESE})\s*(?P<suffix>[日号])(?![{_NOT_AFTER_DAY}])"
 )
 # 周日程 is "week schedule", 一周一次 "once a week", 宣传周一共 "the week in all" (一共, 一起,
 # 一下子 ... are words of their own): not weekdays. 周一下午 is Monday afternoon.
@@ -94,8 +83,9 @@ _ZH_NOW = re.compile(r"现在|目前")
 _ZH_OFFSET = re.compile(r"(?P<plus>第二天|次日|隔天|翌日|(?<!最)后一天)|(?P<minus>(?<!提)前一天)")
 _NUMERIC = re.compile(
     r"(?<![0-9A-Za-z.\-/:$¥])"
-    r"(?:(?P<y>\d{4})(?P<s1>[-/.])(?P<m1>\d{1,2})(?P=s1)(?P<d1>\d{1,2})"
-    r"|(?P<m2>\d{1,2})(?P<s2>[-/.])(?P<d2>\d{1,2}))"
+    r"(?:(?P<full_year>\d{4})(?P<full_sep>[-/.])"
+    r"(?P<full_month>\d{1,2})(?P=full_sep)(?P<full_day>\d{1,2})"
+    r"|(?P<short_month>\d{1,2})(?P<short_sep>[-/.])(?P<short_day>\d{1,2}))"
     r"(?![0-9A-Za-z.\-/:%])"
     r"(?!\s*(?:[个人元万亿千百米分秒时点天周月年岁次届倍折度楼层]|小时"
     r"|(?:am|pm|h|hrs?|hours?|mins?|minutes?|days?|weeks?|months?|years?|people|persons"
@@ -116,32 +106,44 @@ _WEEKDAYS = {
 }  # fmt: skip
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _WEEKDAY_RE = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
-_B = r"(?<![A-Za-z0-9])"  # \b would not separate English from adjacent Chinese characters
-_E = r"(?![A-Za-z0-9])"
-_EN_DAY = r"(?:3[01]|[12]\d|0?[1-9])"
-_ORD = r"(?:st|nd|rd|th)"
+# \b would not separate English from adjacent Chinese characters
+_LATIN_WORD_START = r"(?<![A-Za-z0-9])"
+_LATIN_WORD_END = r"(?![A-Za-z0-9])"
+_EN_DAY_NUMBER = r"(?:3[01]|[12]\d|0?[1-9])"
+_ORDINAL_SUFFIX = r"(?:st|nd|rd|th)"
 _YEAR_TAIL = r"(?:\s*,?\s*(?P<year>\d{4}))?"
 
 _EN_MONTH_DAY = re.compile(
-    rf"{_B}(?P<mon>{_MONTH_RE})\.?\s+(?:the\s+)?(?P<day>{_EN_DAY}){_ORD}?{_YEAR_TAIL}{_E}",
+    rf"{_LATIN_WORD_START}(?P<month>{_MONTH_RE})\.?\s+"
+    rf"(?:the\s+)?(?P<day>{_EN_DAY_NUMBER}){_ORDINAL_SUFFIX}?{_YEAR_TAIL}{_LATIN_WORD_END}",
     re.IGNORECASE,
 )
 _EN_DAY_MONTH = re.compile(
-    rf"{_B}(?:the\s+)?(?P<day>{_EN_DAY}){_ORD}?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\.?{_YEAR_TAIL}{_E}",
+    rf"{_LATIN_WORD_START}(?:the\s+)?(?P<day>{_EN_DAY_NUMBER}){_ORDINAL_SUFFIX}?\s+"
+    rf"(?:of\s+)?(?P<month>{_MONTH_RE})\.?{_YEAR_TAIL}{_LATIN_WORD_END}",
     re.IGNORECASE,
 )
-_EN_ORDINAL = re.compile(rf"{_B}(?:(?P<the>the)\s+)?(?P<day>{_EN_DAY}){_ORD}{_E}", re.IGNORECASE)
+_EN_ORDINAL = re.compile(
+    rf"{_LATIN_WORD_START}(?:(?P<the>the)\s+)?(?P<day>{_EN_DAY_NUMBER}){_ORDINAL_SUFFIX}"
+    rf"{_LATIN_WORD_END}",
+    re.IGNORECASE,
+)
 _EN_WEEKDAY = re.compile(
-    rf"{_B}(?:(?P<mod>this|next|last)\s+)?(?P<wd>{_WEEKDAY_RE})\.?{_E}", re.IGNORECASE
+    rf"{_LATIN_WORD_START}(?:(?P<modifier>this|next|last)\s+)?(?P<weekday>{_WEEKDAY_RE})\.?"
+    rf"{_LATIN_WORD_END}",
+    re.IGNORECASE,
 )
 _EN_RELATIVE = re.compile(
-    rf"{_B}(?:(?P<p2>(?:the\s+)?day\s+after\s+tomorrow)|(?P<m2>(?:the\s+)?day\s+before\s+yesterday)"
-    rf"|(?P<p0>today|tonight|right\s+now|now)|(?P<p1>tomorrow|tmrw|tmr)|(?P<m1>yesterday)){_E}",
+    rf"{_LATIN_WORD_START}(?:(?P<day_after_tomorrow>(?:the\s+)?day\s+after\s+tomorrow)"
+    rf"|(?P<day_before_yesterday>(?:the\s+)?day\s+before\s+yesterday)"
+    rf"|(?P<today>today|tonight|right\s+now|now)|(?P<tomorrow>tomorrow|tmrw|tmr)"
+    rf"|(?P<yesterday>yesterday)){_LATIN_WORD_END}",
     re.IGNORECASE,
 )
 _EN_OFFSET = re.compile(
-    rf"{_B}(?:(?P<plus>(?:the\s+)?(?:next|following)\s+day|the\s+day\s+after)"
-    rf"|(?P<minus>the\s+day\s+before|(?:the\s+)?previous\s+day|the\s+day\s+prior)){_E}",
+    rf"{_LATIN_WORD_START}(?:(?P<plus>(?:the\s+)?(?:next|following)\s+day|the\s+day\s+after)"
+    rf"|(?P<minus>the\s+day\s+before|(?:the\s+)?previous\s+day|the\s+day\s+prior))"
+    rf"{_LATIN_WORD_END}",
     re.IGNORECASE,
 )
 # "the 10th edition / anniversary / floor" is not a date.
@@ -231,11 +233,14 @@ def _resolve_jionlp(match: re.Match[str], base: datetime) -> Resolution | None:
 
 
 def _resolve_numeric(match: re.Match[str], base: datetime) -> Resolution | None:
-    month, day = (match["m1"], match["d1"]) if match["y"] else (match["m2"], match["d2"])
+    if match["full_year"]:
+        month, day = match["full_month"], match["full_day"]
+    else:
+        month, day = match["short_month"], match["short_day"]
     if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
         return None
     # jionlp raises on "9.10" but reads "9/10"; the year form "2024.9.10" it reads as is.
-    span = match[0] if match["y"] else f"{month}/{day}"
+    span = match[0] if match["full_year"] else f"{month}/{day}"
     return _resolve_jionlp_text(span, base)
 
 
@@ -255,7 +260,7 @@ def _resolve_offset(match: re.Match[str], base: datetime) -> Resolution | None:
 def _resolve_en_month_day(match: re.Match[str], base: datetime) -> Resolution | None:
     year = int(match["year"]) if match["year"] else base.year
     try:
-        return date(year, _MONTHS[match["mon"].lower()], int(match["day"])), None
+        return date(year, _MONTHS[match["month"].lower()], int(match["day"])), None
     except ValueError:
         return None
 
@@ -272,26 +277,32 @@ def _resolve_en_ordinal(match: re.Match[str], base: datetime, view: str) -> Reso
 
 
 def _resolve_en_weekday(match: re.Match[str], base: datetime, view: str) -> Resolution | None:
-    word = match["wd"]
+    word = match["weekday"]
     if word.lower() in ("sat", "sun") and not _plainly_a_weekday(match, view):
         return None  # "I sat", "the sun", "Sun Yat-sen University"
-    weeks = {"next": 1, "last": -1}.get((match["mod"] or "").lower(), 0)
+    weeks = {"next": 1, "last": -1}.get((match["modifier"] or "").lower(), 0)
     return _week_day(base.date(), _WEEKDAYS[word.lower()], weeks), None
 
 
 def _plainly_a_weekday(match: re.Match[str], view: str) -> bool:
     """An ambiguous abbreviation counts only as "this/next sun", "on sat" or a capitalised
     "Sun" that ends a phrase ("what about Sun?")."""
-    if match["mod"] or _ON_BEFORE.search(view[: match.start()]):
+    if match["modifier"] or _ON_BEFORE.search(view[: match.start()]):
         return True
-    if match["wd"].islower():
+    if match["weekday"].islower():
         return False
     rest = view[match.end() :].lstrip(" ")
     return not rest or not (rest[0].isalnum() or rest[0] == "-")
 
 
 def _resolve_en_relative(match: re.Match[str], base: datetime) -> Resolution | None:
-    offsets = {"p2": 2, "m2": -2, "p0": 0, "p1": 1, "m1": -1}
+    offsets = {
+        "day_after_tomorrow": 2,
+        "day_before_yesterday": -2,
+        "today": 0,
+        "tomorrow": 1,
+        "yesterday": -1,
+    }
     days = next(offsets[name] for name in offsets if match[name])
     return base.date() + timedelta(days=days), None
 
@@ -379,13 +390,3 @@ def find_dates(text: str, now: datetime) -> list[DateMention]:
 def warm_up() -> None:
     """Import jionlp and build its tables now, so the first visitor does not wait ~0.3 s."""
     find_dates("9月10日 周二", datetime(2024, 9, 10, 10, 0, tzinfo=CHINA_TZ))
-
-
-def __getattr__(name: str) -> Any:
-    """`bot.nlu.dates.DateExtractor` also names the Rasa component (config.yml may use either
-    path); imported on demand so actions can use find_dates without loading Rasa."""
-    if name == "DateExtractor":
-        from bot.nlu.date_extractor import DateExtractor
-
-        return DateExtractor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

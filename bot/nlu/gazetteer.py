@@ -1,34 +1,23 @@
 """DatabaseGazetteer: recognise names held in the event database, without retraining.
 
-When the organisers add a venue or a forum to the database (with its zh/en/Traditional names
-and aliases), visitors' messages naming it must be understood at once. DIET only knows names
-seen in training, so this extractor runs after it and fills the gaps: it adds an entity for
-every database name found in the message whose span does not overlap an entity already there.
-The entity value is the database key (`iff_nansha`, `finance_day`, ...).
+DIET only knows names seen in training, so this extractor runs after it and fills the gaps: it
+adds an entity for every database name (bot.nlu.names) found in the message whose span does not
+overlap an entity already there. The entity value is the database key (`iff_nansha`, ...).
 
-Why a longest-match scan over the folded text and not spaCy's PhraseMatcher: a PhraseMatcher
-matches token sequences, and Chinese tokens come from jieba's segmentation, which depends on the
-surrounding characters. Measured with spacy.blank("zh", segmenter=jieba) on this project's
-names: without the names in jieba's dictionary it misses 电信日 in 电信日分论坛 (电信/日分/论坛)
-and 蕉门公园 in 去蕉门公园 (去蕉门/公园); with every name forced into jieba it found exactly what
-a substring scan finds (including the same ambiguous hits such as 金融日 in 金融日报), while
-costing a second jieba dictionary (~0.8 s, tens of MB), a spaCy pipeline (~0.7 s) and a patch
-of the tokenizer's private `jieba_seg`. Chinese has no word boundaries to respect, so the scan
-is the more reliable tool here; for names that start or end with an ASCII letter or digit it
-does require a non-alphanumeric neighbour, so "IFF" does not match inside "difference".
-
-Matching is on a char-for-char folded view (full-width -> half-width, Traditional ->
-Simplified, lower-case), so 國際金融論壇 or "IFF" in any case match and offsets stay exact.
+Why a longest-match scan and not spaCy's PhraseMatcher: Chinese has no word boundaries to
+respect, and token matching depends on jieba's segmentation (docs/decisions.d/nlu.md). Names
+that start or end with an ASCII letter or digit do need a non-alphanumeric neighbour, so "IFF"
+does not match inside "difference". The scan runs on a char-for-char folded view (half-width,
+Simplified, lower-case), so 國際金融論壇 or "iff" match and offsets stay exact.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -46,20 +35,18 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.names import (
+    DEFAULT_RETRY_SECONDS,
+    DEFAULT_TTL_SECONDS,
+    DatabaseNames,
+    IndexCache,
+    NameLike,
+    NamesFunction,
+    fold_name,
+)
 from bot.nlu.text import fold
 
 logger = logging.getLogger(__name__)
-
-
-class NameLike(Protocol):
-    """What the gazetteer needs of a `bot.db.queries.NameEntry`."""
-
-    entity: str
-    key: str
-    text: str
-
-
-NamesProvider = Callable[[], Iterable[NameLike]]
 
 
 @dataclass(frozen=True)
@@ -76,24 +63,6 @@ class _Match:
     name: _Name
 
 
-class EventDBNames:
-    """Default provider: `EventDB(url).names()`, the database object kept between refreshes.
-
-    Imported lazily so the NLU package loads (and its tests run) without the DB layer.
-    """
-
-    def __init__(self, url: str | None) -> None:
-        self._url = url
-        self._db: Any = None
-
-    def __call__(self) -> Iterable[NameLike]:
-        if self._db is None:
-            from bot.db.queries import EventDB
-
-            self._db = EventDB(url=self._url)
-        return self._db.names()
-
-
 def _is_word_char(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
@@ -106,7 +75,7 @@ class NameIndex:
         self._by_first: dict[str, list[_Name]] = {}
         seen: dict[str, _Name] = {}
         for entry in names:
-            folded = " ".join(fold(str(entry.text), lower=True).split())
+            folded = fold_name(entry.text)
             if len(folded) < min_length or (entities and entry.entity not in entities):
                 continue
             if folded in seen:
@@ -147,10 +116,11 @@ class DatabaseGazetteer(GraphComponent, EntityExtractorMixin):
     def get_default_config() -> dict[str, Any]:
         """Defaults; see the comments for what each key is for."""
         return {
-            # reload names from the database when the loaded ones are older than this
-            "ttl_seconds": 300,
+            # reload names from the database when the loaded ones are older than this;
+            # components sharing a database share one DatabaseNames: the shortest delays win
+            "ttl_seconds": DEFAULT_TTL_SECONDS,
             # after a failed load (DB not ready), wait this long before trying again
-            "retry_seconds": 30,
+            "retry_seconds": DEFAULT_RETRY_SECONDS,
             # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
             "database_url": None,
             # only these entity types (None: every type the database names)
@@ -176,22 +146,30 @@ class DatabaseGazetteer(GraphComponent, EntityExtractorMixin):
     def __init__(
         self,
         config: dict[str, Any],
-        names_provider: NamesProvider | None = None,
+        names_provider: NamesFunction | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        names: DatabaseNames | None = None,
     ) -> None:
-        """`names_provider` and `monotonic` are injectable for tests."""
+        """Names come from `names`, else from the shared DatabaseNames of `database_url`;
+        `names_provider` and `monotonic` give a private one instead (tests)."""
         self._config = {**self.get_default_config(), **config}
-        self._provider = names_provider or EventDBNames(self._config["database_url"])
-        self._monotonic = monotonic
-        self._index: NameIndex | None = None
-        self._next_load = 0.0
-        self._warned = False
-        self._lock = threading.Lock()
+        self._index = IndexCache(
+            names or DatabaseNames.for_config(self._config, names_provider, monotonic),
+            self._build_index,
+        )
+
+    def _build_index(self, names: tuple[NameLike, ...]) -> NameIndex:
+        entities = self._config["entities"]
+        index = NameIndex(
+            names, int(self._config["min_name_length"]), set(entities) if entities else None
+        )
+        logger.debug("DatabaseGazetteer indexed %d names", index.size)
+        return index
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Adds database-name entities that do not overlap entities already on the message."""
-        index = self._names()
-        if index is None:
+        index = self._index.get()
+        if index is None:  # the database was never read: nothing to add
             return messages
         for message in messages:
             text = message.get(TEXT)
@@ -225,38 +203,6 @@ class DatabaseGazetteer(GraphComponent, EntityExtractorMixin):
                 chosen.append(match)
         chosen.sort(key=lambda m: m.start)
         return self.add_extractor_name([_entity(match) for match in chosen])
-
-    def _names(self) -> NameIndex | None:
-        """The name index, (re)loaded when missing or older than the TTL; on a failed load
-        the previous names stay in use and a warning is logged once."""
-        if self._monotonic() < self._next_load:
-            return self._index
-        with self._lock:
-            now = self._monotonic()
-            if now < self._next_load:
-                return self._index
-            try:
-                self._index = NameIndex(
-                    self._provider(),
-                    int(self._config["min_name_length"]),
-                    set(self._config["entities"]) if self._config["entities"] else None,
-                )
-                self._next_load = now + float(self._config["ttl_seconds"])
-                logger.debug("DatabaseGazetteer loaded %d names", self._index.size)
-                if self._warned:  # recovered: a later outage deserves its own warning
-                    self._warned = False
-                    logger.info("DatabaseGazetteer loaded names from the event database")
-            except Exception as error:  # DB not ready: extract nothing
-                self._next_load = now + float(self._config["retry_seconds"])
-                if not self._warned:
-                    self._warned = True
-                    logger.warning(
-                        "DatabaseGazetteer could not load names from the event database "
-                        "(%s: %s); it adds no new names until the database is ready.",
-                        type(error).__name__,
-                        error,
-                    )
-        return self._index
 
 
 def _entity(match: _Match) -> dict[str, Any]:

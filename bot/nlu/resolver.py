@@ -4,8 +4,8 @@ DIET finds *where* a name is from character n-grams, so it tags spans it never s
 政务应用安全, "IFF venue", the typos 开幕试 and "oppening cerimony". Rasa's synonym mapper only
 knows the exact training spellings, so such an entity reaches the actions with its raw text as
 value ("开幕试"), which no database query can use, and it also hides the span from the
-DatabaseGazetteer, which only fills gaps. Measured on the held-out set, most entity errors of
-the pipeline were of this kind (docs/evaluation.md).
+DatabaseGazetteer, which only fills gaps (most entity errors on the held-out set were of this
+kind: docs/decisions.d/nlu.md).
 
 This component runs after the EntitySynonymMapper. For every event / venue / theme_day /
 forum_topic entity whose value is not a database key of its type it tries, on the span's text:
@@ -17,14 +17,13 @@ forum_topic entity whose value is not a database key of its type it tries, on th
    "e-government", it is a different word);
 3. otherwise the entity is dropped: a value no action can use is noise (活动, 安全, "-").
 
-Names come from the event database like the gazetteer's, so they follow the data without
-retraining.
+Names come from the event database (bot.nlu.names, shared with the gazetteer), so they follow
+the data without retraining.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -44,8 +43,15 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.gazetteer import EventDBNames, NameLike, NamesProvider
-from bot.nlu.text import fold
+from bot.nlu.names import (
+    DEFAULT_RETRY_SECONDS,
+    DEFAULT_TTL_SECONDS,
+    DatabaseNames,
+    IndexCache,
+    NameLike,
+    NamesFunction,
+    fold_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +68,13 @@ class NameTable:
             if entry.entity not in entities:
                 continue
             self.keys.setdefault(entry.entity, set()).add(entry.key)
-            folded = _fold(entry.text)
+            folded = fold_name(entry.text)
             if folded:
                 self.by_name.setdefault(folded, (entry.entity, entry.key))
 
     def resolve(self, text: str, preferred: str) -> tuple[str, str] | None:
         """(entity, key) for a span's text: an exact name, else the closest typo-near one."""
-        folded = _fold(text)
+        folded = fold_name(text)
         if not folded:
             return None
         if folded in self.by_name:
@@ -84,10 +90,6 @@ class NameTable:
             if best is None or rank < best:
                 best = rank
         return best[2] if best else None
-
-
-def _fold(text: str) -> str:
-    return " ".join(fold(str(text), lower=True).split())
 
 
 def _allowed_edits(length: int) -> int:
@@ -126,10 +128,11 @@ class EntityResolver(GraphComponent, EntityExtractorMixin):
             "entities": ["event", "venue", "theme_day", "forum_topic"],
             # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
             "database_url": None,
-            # reload names from the database when the loaded ones are older than this
-            "ttl_seconds": 300,
+            # reload names from the database when the loaded ones are older than this;
+            # components sharing a database share one DatabaseNames: the shortest delays win
+            "ttl_seconds": DEFAULT_TTL_SECONDS,
             # after a failed load (DB not ready), wait this long before trying again
-            "retry_seconds": 30,
+            "retry_seconds": DEFAULT_RETRY_SECONDS,
         }
 
     @classmethod
@@ -146,21 +149,22 @@ class EntityResolver(GraphComponent, EntityExtractorMixin):
     def __init__(
         self,
         config: dict[str, Any],
-        names_provider: NamesProvider | None = None,
+        names_provider: NamesFunction | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        names: DatabaseNames | None = None,
     ) -> None:
-        """`names_provider` and `monotonic` are injectable for tests."""
+        """Names come from `names`, else from the shared DatabaseNames of `database_url`;
+        `names_provider` and `monotonic` give a private one instead (tests)."""
         self._config = {**self.get_default_config(), **config}
         self._entities = set(self._config["entities"])
-        self._provider = names_provider or EventDBNames(self._config["database_url"])
-        self._monotonic = monotonic
-        self._table: NameTable | None = None
-        self._next_load = 0.0
-        self._lock = threading.Lock()
+        self._table = IndexCache(
+            names or DatabaseNames.for_config(self._config, names_provider, monotonic),
+            lambda entries: NameTable(entries, self._entities),
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Resolves or drops the entities of each message whose value is not a key."""
-        table = self._names()
+        table = self._table.get()
         if table is None:  # no database: leave the entities as they are
             return messages
         for message in messages:
@@ -197,22 +201,3 @@ class EntityResolver(GraphComponent, EntityExtractorMixin):
             resolved[PROCESSORS] = [*entity.get(PROCESSORS, []), self.name]
             kept.append(resolved)
         return kept
-
-    def _names(self) -> NameTable | None:
-        """The name table, (re)loaded when missing or older than the TTL; on a failed load
-        the previous names stay in use."""
-        if self._monotonic() < self._next_load:
-            return self._table
-        with self._lock:
-            now = self._monotonic()
-            if now < self._next_load:
-                return self._table
-            try:
-                self._table = NameTable(self._provider(), self._entities)
-                self._next_load = now + float(self._config["ttl_seconds"])
-            except Exception as error:  # DB not ready: resolve nothing
-                self._next_load = now + float(self._config["retry_seconds"])
-                logger.warning(
-                    "EntityResolver could not load names (%s: %s)", type(error).__name__, error
-                )
-        return self._table

@@ -1,10 +1,10 @@
 """JiebaTokenizer that survives mixed Chinese/English text and knows the event's vocabulary.
 
-Rasa 3.6.21's own JiebaTokenizer passes jieba's whitespace tokens through: "opening ceremony
-在哪" becomes ["opening", " ", "ceremony", "在", "哪"], and those blank tokens break entity
-alignment and featurization in training (Rasa issue #7910). This subclass drops them, and loads
-the domain user dictionary (config.yml points at build/jieba, which `cyberweek train` fills from
-data/jieba and the event seed) so 网络安全博览会 or 网博会 stay one token.
+Rasa's own JiebaTokenizer passes jieba's whitespace tokens through, and they break entity
+alignment and featurization in training (Rasa issue #7910; docs/decisions.d/nlu.md). This
+subclass drops them, and loads the domain user dictionary (config.yml points at build/jieba,
+which `cyberweek train` fills from data/jieba and the event seed) so 网络安全博览会 or 网博会
+stay one token.
 
 Note on the name: Rasa's recipe registry is keyed by class name, so importing this module makes
 the plain name "JiebaTokenizer" resolve to this class as well. Configure it by its full path,
