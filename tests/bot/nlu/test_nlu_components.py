@@ -23,13 +23,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot import paths
+from ops.harness import DEMO_NOW
 from ops.training import write_jieba_dictionary
 from bot.nlu.date_extractor import DateExtractor
 from bot.nlu.gazetteer import DatabaseGazetteer
 from bot.nlu.normalizer import TextNormalizer
 from bot.nlu.tokenizer import JiebaTokenizer
 
-DEMO_NOW = "2024-09-10T10:00:00+08:00"
 
 
 @dataclass(frozen=True)
