@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -256,6 +257,7 @@ def test_sigkilled_serve_leaves_no_server_behind(
     command = [PY, "-m", "ops.cli", "serve", "--port", str(rasa_port),
                "--actions-port", str(actions_port)]  # fmt: skip
     recorded: dict[int, int] = {}
+    leftover_dir: Path | None = None
     with log.open("wb") as output:
         launcher = subprocess.Popen(
             command, cwd=paths.REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
@@ -272,6 +274,10 @@ def test_sigkilled_serve_leaves_no_server_behind(
         assert len(children) == 2, commands
         assert any("rasa_sdk" in c for c in commands), commands
         assert any("ops.rasa_entry run" in c for c in commands), commands
+        rasa_args = next(c for c in commands if "ops.rasa_entry run" in c).split()
+        endpoints = Path(rasa_args[rasa_args.index("--endpoints") + 1])
+        if endpoints.parent.name.startswith("cyberweek-"):  # the SIGKILLed launcher's temp dir
+            leftover_dir = endpoints.parent
 
         launcher.kill()
         launcher.wait(timeout=10)
@@ -289,6 +295,8 @@ def test_sigkilled_serve_leaves_no_server_behind(
             launcher.kill()
             launcher.wait()
         _kill_leftovers(recorded)
+        if leftover_dir is not None:
+            shutil.rmtree(leftover_dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------- a busy port
