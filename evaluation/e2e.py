@@ -1,9 +1,10 @@
 """End-to-end answer accuracy: questions through the REST channel of a running assistant.
 
 `cyberweek eval` (and `python -m evaluation.e2e --model M`) starts the action server and
-`rasa run` on free loopback ports, with the clock fixed (CYBERWEEK_NOW) and a freshly seeded
-event database, sends every question of data/evaluation/e2e_questions.yml (a list of messages is one
-conversation: the checks apply to the last reply), and checks each reply.
+`rasa run` on free loopback ports (ops.harness; their output goes to build/eval/e2e-servers.log),
+with the clock fixed (CYBERWEEK_NOW) and a freshly seeded event database, sends every question
+of data/evaluation/e2e_questions.yml (a list of messages is one conversation: the checks apply
+to the last reply), and checks each reply.
 
 Expectations name facts in the event database, not reply strings: `venue_of_event:
 opening_ceremony` means "the reply contains the name, in the visitor's language, of the venue
@@ -30,10 +31,7 @@ import argparse
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -47,8 +45,8 @@ import yaml
 from bot import paths
 from bot.lang import CJK_CHAR, LATIN_LETTER, language_of
 from evaluation import E2E_QUESTIONS_FILE
+from ops.harness import DEMO_NOW, HarnessError, running_assistant
 
-DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
 QUESTIONS_FILE = E2E_QUESTIONS_FILE
 _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
@@ -262,13 +260,7 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[dict[str, Any]]:
     return questions
 
 
-# ------------------------------------------------------------------------- the servers
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
+# ------------------------------------------------------------------------- the REST channel
 def ask(webhook: str, sender: str, message: str) -> Reply:
     body = json.dumps({"sender": sender, "message": message}).encode()
     request = urllib.request.Request(
@@ -279,61 +271,6 @@ def ask(webhook: str, sender: str, message: str) -> Reply:
     text = "\n".join(r.get("text") or "" for r in replies)
     buttons = tuple(str(b.get("title")) for r in replies for b in r.get("buttons") or [])
     return Reply(text, buttons)
-
-
-class RunningAssistant:
-    """The action server and `rasa run` (REST channel) on free loopback ports."""
-
-    def __init__(self, model: Path, env: dict[str, str], workdir: Path, log: Path) -> None:
-        from ops.serve import Service, action_server_command, rasa_run_command
-
-        self.log = log
-        actions_port, rasa_port = free_port(), free_port()
-        endpoints = workdir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        )
-        self.webhook = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
-        self.services = [
-            Service(
-                "action server",
-                action_server_command(actions_port),
-                f"http://127.0.0.1:{actions_port}/health",
-                {**env, "SANIC_HOST": "127.0.0.1"},
-            ),
-            Service(
-                "Rasa",
-                rasa_run_command(model, endpoints, "127.0.0.1", rasa_port),
-                f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
-                env,
-            ),
-        ]
-
-    def __enter__(self) -> RunningAssistant:
-        from ops.serve import wait_until_ready
-
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as log:
-            try:
-                for service in self.services:
-                    # Own process group (stopped as a group), output to the log, not the report.
-                    service.process = subprocess.Popen(
-                        service.command, cwd=paths.REPO_ROOT, env=service.env,
-                        start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
-                    )  # fmt: skip
-                if not wait_until_ready(self.services):
-                    raise RuntimeError(f"the assistant did not become ready; see {self.log}")
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
 
 
 def run_questions(
@@ -377,11 +314,14 @@ def evaluate(
     db = EventDB(db_url)
     try:
         expectations = Expectations(db)
-        with tempfile.TemporaryDirectory(prefix="cyberweek-e2e-") as workdir:
-            print(f"    starting the assistant on {model.name} (about a minute)", flush=True)
-            log = paths.BUILD_DIR / "eval" / "e2e-servers.log"
-            with RunningAssistant(model, env, Path(workdir), log) as assistant:
+        print(f"    starting the assistant on {model.name} (about a minute)", flush=True)
+        log = paths.BUILD_DIR / "eval" / "e2e-servers.log"
+        log.unlink(missing_ok=True)  # this run's output only
+        try:
+            with running_assistant(env, model, log=log) as assistant:
                 outcomes = run_questions(assistant.webhook, questions, expectations)
+        except HarnessError as error:
+            raise RuntimeError(f"{error}; see {log}") from error
     finally:
         db.dispose()
     failures = [

@@ -272,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
-    os.environ.setdefault("CYBERWEEK_NOW", "2024-09-10T10:00:00+08:00")
+    from ops.harness import DEMO_NOW
+
+    os.environ.setdefault("CYBERWEEK_NOW", DEMO_NOW)
     _quiet_rasa()
     report = evaluate_model(args.model, args.holdout, progress=not args.quiet)
     if args.json:

@@ -9,8 +9,9 @@ from pathlib import Path
 from bot import paths
 from bot.lang import CJK_CHAR, LATIN_LETTER
 from evaluation import HOLDOUT_DIR
-from evaluation.e2e import DEMO_NOW, E2EReport
+from evaluation.e2e import E2EReport
 from evaluation.nlu import NluReport, load_holdout
+from ops.harness import DEMO_NOW
 
 TARGETS = {
     "intent_accuracy": 0.97,

@@ -30,9 +30,11 @@ from pathlib import Path
 
 from bot import paths
 from evaluation import HOLDOUT_DIR
-from evaluation.e2e import DEMO_NOW, E2EReport, seeded_database
+from evaluation.e2e import E2EReport, seeded_database
 from evaluation.nlu import NluReport, load_holdout, report_from_json, report_to_json
 from evaluation.report import PipelineRow, write_report
+from ops.harness import DEMO_NOW
+from ops.rasa_entry import rasa_command
 from ops.training import TRAIN_INFO_FILE
 
 EVAL_DIR = paths.BUILD_DIR / "eval"
@@ -127,11 +129,13 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
         flush=True,
     )
     started = time.monotonic()
-    command = [
-        sys.executable, "-m", "rasa", "train", "nlu",
+    # Rasa as shipped (--stock: without ops.rasa_entry's start-up fixes): it is the baseline.
+    command = rasa_command(
+        "train", "nlu",
         "--config", str(config), "--nlu", str(data_dir),
         "--out", str(DEFAULT_DIR), "--fixed-model-name", "default",
-    ]  # fmt: skip
+        stock=True,
+    )  # fmt: skip
     result = subprocess.run(command, cwd=paths.REPO_ROOT, env=uncached_env(_env(db_url)))
     if result.returncode != 0:
         raise RuntimeError("training the default pipeline failed (see the output above)")

@@ -50,7 +50,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from ops.serve import serve
 
-    return serve(rasa_port=args.port, host=args.host)
+    return serve(rasa_port=args.port, host=args.host, actions_port=args.actions_port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5005, help="Rasa port (default 5005)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface Rasa listens on (default loopback)"
+    )
+    serve.add_argument(
+        "--actions-port",
+        type=int,
+        default=5055,
+        help="action server port, on loopback (default 5055, as in endpoints.yml; another "
+        "port makes Rasa use a temporary copy of endpoints.yml)",
     )
     serve.set_defaults(handler=_serve)
     return parser

@@ -1,16 +1,15 @@
 """`python -m ops.rasa_entry ARGS` runs `rasa ARGS`, minus two start-up costs of Rasa 3.6.
 
-Both were found with py-spy in `rasa train` and together cost ~20 s of a ~3-minute training:
+Every Rasa invocation of the project goes through here; build it with `rasa_command`.
 
-- skops (pinned by Rasa to 0.9) persists and loads the LogisticRegressionClassifier under our
-  blend. Importing `skops.io` scans `sys.modules` once for every numpy/scipy ufunc; after Rasa
-  has imported TensorFlow (~4,500 modules) that import takes 7.5 s, imported first 1.7 s.
-  Training and every server start pay it, so both go through here.
-- Rasa checks every `{"entity": ..., "value": ...}` annotation of the training data with
-  `jsonschema.validate`, which also re-validates the (constant) schema against jsonschema's
-  meta-schema on every call: 5.8 s per load of our training data, which `rasa train` loads
-  more than once. The replacement below checks each schema once and validates with the same
-  validator; any invalid annotation still goes to Rasa's own function, so errors read the same.
+- skops (pinned by Rasa to 0.9, it persists our blend's classifier) is imported before Rasa:
+  its import scans `sys.modules` per numpy/scipy ufunc, which is slow after TensorFlow.
+- each training-data schema is checked once instead of on every entity annotation
+  (`jsonschema.validate` re-checks the constant schema per call); invalid annotations still
+  go to Rasa's own function, so errors read the same.
+
+`python -m ops.rasa_entry --stock ARGS` skips both: Rasa as shipped, for the evaluation's
+baseline (Rasa's default pipeline). Measurements: docs/decisions.d/ops.md.
 """
 
 from __future__ import annotations
@@ -20,8 +19,12 @@ import json
 import sys
 from typing import Any
 
-#: The command prefix that replaces `python -m rasa`.
-RASA_COMMAND = [sys.executable, "-m", "ops.rasa_entry"]
+STOCK_FLAG = "--stock"
+
+
+def rasa_command(*args: str, stock: bool = False) -> list[str]:
+    """The command line of `rasa ARGS` (through this module; `stock`: without the fixes)."""
+    return [sys.executable, "-m", "ops.rasa_entry", *([STOCK_FLAG] if stock else []), *args]
 
 
 @functools.lru_cache(maxsize=32)
@@ -52,12 +55,19 @@ def install_fast_training_data_validation() -> None:
     validation.validate_training_data = validate_training_data
 
 
-def main() -> None:
-    import skops.io  # noqa: F401  -- must precede Rasa's imports, see above
+def main(argv: list[str] | None = None) -> None:
+    """Runs Rasa's command line with `argv` (default: ours, minus --stock)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    stock = bool(args) and args[0] == STOCK_FLAG
+    if stock:
+        args = args[1:]
+    else:
+        import skops.io  # noqa: F401  -- must precede Rasa's imports, see above
 
-    install_fast_training_data_validation()
+        install_fast_training_data_validation()
     from rasa.__main__ import main as rasa_main
 
+    sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv
     rasa_main()
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from bot import paths
 from bot.lang import CJK_CHAR
-from ops.rasa_entry import RASA_COMMAND
+from ops.rasa_entry import rasa_command
 
 LOOKUP_DIR = paths.BUILD_DIR / "lookups"
 # The tokenizer's dictionary directory (config.yml): data/jieba plus the seed's Chinese names.
@@ -128,17 +128,17 @@ def rasa_train_command(out_dir: Path, model_name: str) -> list[str]:
     inputs (lookup tables, jieba dictionary) from the event seed."""
     lookup_file = write_lookup_tables()
     write_jieba_dictionary()
-    return [
+    return rasa_command(
         # every node trained afresh, without Rasa's fingerprint run of the whole graph, which
         # only looks for cached results that never exist here (see uncached_env)
-        *RASA_COMMAND, "train", "--force",
+        "train", "--force",
         "--config", str(paths.CONFIG_FILE),
         "--domain", str(paths.DOMAIN_FILE),
         "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
         str(paths.DATA_DIR / "stories"), str(lookup_file),
         "--out", str(out_dir),
         "--fixed-model-name", model_name,
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def train_model(force: bool = False) -> int:
@@ -168,9 +168,8 @@ def uncached_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     Every training here is a full one (`rasa train --force`; `rasa train nlu` has no such flag
     but, with the cache off, nothing to reuse either): `train_model`'s fingerprint already skips
     needless trainings, and a cache warmed by an earlier run would make the recorded training
-    time depend on what ran before (a retrain after a small change took 46 s instead of
-    150 s). With nothing ever read back, writing the cache (`RASA_MAX_CACHE_SIZE=0` turns it
-    off) would only cost time and disk.
+    time depend on what ran before (measured: docs/decisions.d/ops.md). With nothing ever read
+    back, writing the cache (`RASA_MAX_CACHE_SIZE=0` turns it off) would only cost time and disk.
     """
     return {**(os.environ if base is None else base), "RASA_MAX_CACHE_SIZE": "0"}
 

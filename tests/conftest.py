@@ -7,47 +7,14 @@ test that needs it; tests never train.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot import paths
-from ops.serve import action_server_command, rasa_run_command
-
-DEMO_NOW = "2024-09-10T10:00:00+08:00"  # Tuesday of the event week
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+from ops import harness
+from ops.harness import DEMO_NOW
 
 
 @pytest.fixture(scope="session")
@@ -75,18 +42,9 @@ def trained_model() -> Path:
 @pytest.fixture(scope="session")
 def action_server(server_env: dict[str, str]) -> Iterator[str]:
     """A real rasa-sdk action server on a free loopback port; yields its webhook URL."""
-    port = free_port()
-    env = {**server_env, "SANIC_HOST": "127.0.0.1"}
-    process = subprocess.Popen(
-        action_server_command(port),
-        cwd=paths.REPO_ROOT,
-        env=env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", process)
-        yield f"http://127.0.0.1:{port}/webhook"
-    finally:
-        stop(process)
+    port = harness.free_port()
+    with harness.action_server(port, server_env).running():
+        yield harness.action_webhook(port)
 
 
 @pytest.fixture(scope="session")
@@ -101,14 +59,6 @@ def rasa_server(
     trained_model: Path, endpoints_file: Path, server_env: dict[str, str]
 ) -> Iterator[str]:
     """`rasa run` with the REST channel; yields the webhook URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        rasa_run_command(trained_model, endpoints_file, "127.0.0.1", port),
-        cwd=paths.REPO_ROOT,
-        env=server_env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/webhooks/rest/", process)
+    port = harness.free_port()
+    with harness.rasa_server(trained_model, endpoints_file, port, server_env).running():
         yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-    finally:
-        stop(process)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from bot import paths
+from ops.rasa_entry import rasa_command
 
 STORIES = paths.REPO_ROOT / "tests" / "test_stories.yml"
 
@@ -15,15 +15,15 @@ def test_conversation_stories_pass(
     trained_model: Path, endpoints_file: Path, server_env: dict[str, str], tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [
-            sys.executable, "-m", "rasa", "test", "core",
+        rasa_command(
+            "test", "core",
             "--model", str(trained_model),
             "--stories", str(STORIES),
             "--endpoints", str(endpoints_file),
             "--out", str(tmp_path),
             "--e2e",
             "--fail-on-prediction-errors",
-        ],  # fmt: skip
+        ),  # fmt: skip
         cwd=paths.REPO_ROOT,
         env=server_env,
         capture_output=True,

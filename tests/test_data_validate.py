@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from bot import paths
+from ops.rasa_entry import rasa_command
 
 
 def test_rasa_data_validate() -> None:
     result = subprocess.run(
-        [
-            sys.executable, "-m", "rasa", "data", "validate",
+        rasa_command(
+            "data", "validate",
             "--domain", str(paths.DOMAIN_FILE),
             "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
             str(paths.DATA_DIR / "stories"),
             "--config", str(paths.CONFIG_FILE),
-        ],  # fmt: skip
+        ),  # fmt: skip
         cwd=paths.REPO_ROOT,
         capture_output=True,
         text=True,

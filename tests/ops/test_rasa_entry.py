@@ -11,7 +11,8 @@ from rasa.shared.exceptions import SchemaValidationError
 from rasa.shared.nlu.training_data.schemas import data_schema as schemas
 
 from bot import paths
-from ops.rasa_entry import RASA_COMMAND, install_fast_training_data_validation
+import ops.rasa_entry as rasa_entry
+from ops.rasa_entry import install_fast_training_data_validation, rasa_command
 
 
 @pytest.fixture()
@@ -47,10 +48,37 @@ def test_training_data_loads_the_same(fast_validation: None) -> None:
     }
 
 
-def test_entry_point_runs_rasa() -> None:
-    result = subprocess.run(
-        [*RASA_COMMAND, "--version"], capture_output=True, text=True, timeout=300
-    )
+@pytest.mark.parametrize("stock", [False, True])
+def test_entry_point_runs_rasa(stock: bool) -> None:
+    command = rasa_command("--version", stock=stock)
+    assert command[0] == sys.executable
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Rasa Version" in result.stdout and "3.6.21" in result.stdout
-    assert RASA_COMMAND[0] == sys.executable
+
+
+@pytest.fixture()
+def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
+    """Rasa's main replaced: records its command line and whether the validation is patched."""
+    import rasa.__main__
+
+    calls: list[tuple[list[str], bool]] = []
+    monkeypatch.setattr(validation, "validate_training_data", validation.validate_training_data)
+    monkeypatch.setattr(sys, "argv", ["ops.rasa_entry"])
+
+    def record() -> None:
+        patched = getattr(validation.validate_training_data, "checks_schema_once", False)
+        calls.append((sys.argv[1:], patched))
+
+    monkeypatch.setattr(rasa.__main__, "main", record)
+    return calls
+
+
+def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:
+    rasa_entry.main(["--stock", "train", "nlu", "--out", "x"])
+    assert fake_rasa == [(["train", "nlu", "--out", "x"], False)]
+
+
+def test_fixes_are_installed_by_default(fake_rasa: list[tuple[list[str], bool]]) -> None:
+    rasa_entry.main(["data", "validate"])
+    assert fake_rasa == [(["data", "validate"], True)]

@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port, stop, wait_for
 from bot.channels.wechat.simulator import (
     Account,
     FakeCustomerServiceApi,
@@ -41,6 +39,8 @@ from bot.channels.wechat.simulator import (
 
 from bot import paths
 from bot.db import EventDB
+from ops import harness
+from ops.harness import free_port
 
 ACCOUNT = Account(
     token="cyberweek-test-token",
@@ -105,33 +105,13 @@ def wechat_server(
         env = {k: v for k, v in server_env.items() if not k.startswith("WECHAT_")}
         env.pop("REDIS_URL", None)
         port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rasa",
-                "run",
-                "--enable-api",
-                "--model",
-                str(trained_model),
-                "--endpoints",
-                str(endpoints_file),
-                "--credentials",
-                str(credentials),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],  # fmt: skip
-            cwd=paths.REPO_ROOT,
-            env=env,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(f"{base_url}/webhooks/wechat/", process)
-            yield WeChatServer(base_url, fake_api)
-        finally:
-            stop(process)
+        server = harness.rasa_server(
+            trained_model, endpoints_file, port, env,
+            credentials=credentials, extra_args=["--enable-api"],
+            health_path="/webhooks/wechat/",
+        )  # fmt: skip
+        with server.running():
+            yield WeChatServer(f"http://127.0.0.1:{port}", fake_api)
 
 
 @pytest.fixture(scope="module")
@@ -597,15 +577,17 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     if binary is None:
         pytest.skip("no REDIS_URL and no redis-server installed: the Redis path is not exercised")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir",
+               str(tmp_path)]  # fmt: skip
+    redis = harness.Service("redis-server", command, health_url="", env=os.environ)
     try:
-        _wait_for_port(port, process)
+        with open(os.devnull, "wb") as devnull:
+            redis.start(devnull)
+        assert redis.process is not None
+        _wait_for_port(port, redis.process)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        stop(process)
+        redis.stop()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 10) -> None:
