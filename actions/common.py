@@ -24,6 +24,7 @@ from bot.lang import Lang, as_lang, language_of
 
 logger = logging.getLogger(__name__)
 
+
 def conversation_language(tracker: Tracker) -> Lang:
     """The `language` slot, else the language of the latest message."""
     return as_lang(tracker.get_slot("language")) or language_of(

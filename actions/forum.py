@@ -21,7 +21,8 @@ def forum_list(request: Request) -> Answer:
     lines += [sub_forum.title(lang) for sub_forum in sub_forums]
     lines.append(_forum_line(request.db.event(SEMINARS), lang))
     head = (
-        f"宣传周设主论坛和{len(sub_forums)}个分论坛：" if lang == "zh"
+        f"宣传周设主论坛和{len(sub_forums)}个分论坛："
+        if lang == "zh"
         else f"The week has a main forum and {len(sub_forums)} sub-forums:"
     )
     window = describe_when(sub_forums[0], lang) if sub_forums else None

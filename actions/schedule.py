@@ -20,7 +20,8 @@ def describe_when(event: EventInfo, lang: Lang) -> str | None:
     span = messages.format_span(event.start_date, end, lang)
     if event.date_precision == "window":
         return (
-            f"{span}期间举行，各场具体日期尚未公布" if lang == "zh"
+            f"{span}期间举行，各场具体日期尚未公布"
+            if lang == "zh"
             else f"between {span}, exact dates not announced yet"
         )
     clock = messages.format_clock(event.start_time, event.end_time, event.part_of_day, lang)
@@ -74,7 +75,9 @@ def events_on_day(request: Request, day: date) -> Answer:
     lines = [_day_line(event, lang) for event in _without_grouped(request.db.events_on(day))]
     theme_day = request.db.theme_day_on(day)
     if theme_day and theme_day.date_confirmed:
-        lines.append(messages.labelled("主题日" if lang == "zh" else "Theme day", theme_day.name(lang), lang))
+        lines.append(
+            messages.labelled("主题日" if lang == "zh" else "Theme day", theme_day.name(lang), lang)
+        )
     if not lines:
         return Answer(_nothing_on(request, day_text), TOPIC, slots)
     head = f"{day_text}的活动：" if lang == "zh" else f"On {day_text}:"

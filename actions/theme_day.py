@@ -36,10 +36,13 @@ def theme_day_on(request: Request, day: date) -> Answer:
     if theme_day is None:
         confirmed = [t for t in request.db.theme_days() if t.date and t.date_confirmed]
         text = (
-            f"{day_text}没有已公布的主题日。" if lang == "zh"
+            f"{day_text}没有已公布的主题日。"
+            if lang == "zh"
             else f"No theme day has been announced for {day_text}."
         )
-        return Answer(messages.sentence([text, _schedule_hint(confirmed, lang)], lang), TOPIC, slots)
+        return Answer(
+            messages.sentence([text, _schedule_hint(confirmed, lang)], lang), TOPIC, slots
+        )
     slots["theme_day"] = theme_day.key
     if not theme_day.date_confirmed:
         subject = f"{day_text}的主题日安排" if lang == "zh" else f"The theme day for {day_text}"
@@ -54,7 +57,8 @@ def theme_day_list(request: Request) -> Answer:
     theme_days = request.db.theme_days()
     lines = [_list_line(t, lang) for t in theme_days]
     head = (
-        f"宣传周期间共有{len(theme_days)}个主题日：" if lang == "zh"
+        f"宣传周期间共有{len(theme_days)}个主题日："
+        if lang == "zh"
         else f"The week has {len(theme_days)} theme days:"
     )
     return Answer(head + "\n" + messages.bullet_lines(lines), TOPIC)

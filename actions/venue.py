@@ -20,7 +20,9 @@ def describe_venue(venue: VenueInfo, lang: Lang, named: bool = False) -> str:
     if address:
         parts.append(messages.labelled("地址" if lang == "zh" else "Address", address, lang))
     if transport:
-        parts.append(messages.labelled("交通" if lang == "zh" else "Getting there", transport, lang))
+        parts.append(
+            messages.labelled("交通" if lang == "zh" else "Getting there", transport, lang)
+        )
     if not (address and transport):
         subject = "详细地址和交通指引" if lang == "zh" else "The street address and directions"
         parts.append(messages.not_announced(subject, lang))
@@ -48,7 +50,9 @@ def event_venue(request: Request, event: EventInfo) -> Answer:
     if lang == "zh":
         head = f"{title}在{venue.name(lang)}举行" + (f"，时间：{when}。" if when else "。")
     else:
-        head = f"The {title} takes place at the {venue.name(lang)}" + (f"; {when}." if when else ".")
+        head = f"The {title} takes place at the {venue.name(lang)}" + (
+            f"; {when}." if when else "."
+        )
     return Answer(head + "\n" + describe_venue(venue, lang, named=True), TOPIC, slots)
 
 

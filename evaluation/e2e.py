@@ -52,8 +52,20 @@ _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
     "en": re.compile(r"not (?:officially )?announced"),
 }
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -329,8 +341,9 @@ def evaluate(
         for o in outcomes
         if not o.ok
     ]
-    return E2EReport(len(outcomes), len(outcomes) - len(failures), failures,
-                     time.monotonic() - started)  # fmt: skip
+    return E2EReport(
+        len(outcomes), len(outcomes) - len(failures), failures, time.monotonic() - started
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

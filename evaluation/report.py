@@ -31,8 +31,6 @@ class PipelineRow:
     training_note: str
 
 
-
-
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -103,23 +101,34 @@ def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) ->
             )
         support = ours.report.entity_scores.get(entity_type, {}).get("support", 0)
         out.append(f"| {entity_type} | {support} | " + " | ".join(cells) + " |")
-    out += ["", "## Intent accuracy by how the question is written", "",
-            "| written in | questions | " + " | ".join(row.name for row in rows) + " |",
-            "|---|---|" + "---|" * len(rows)]  # fmt: skip
+    out += [
+        "",
+        "## Intent accuracy by how the question is written",
+        "",
+        "| written in | questions | " + " | ".join(row.name for row in rows) + " |",
+        "|---|---|" + "---|" * len(rows),
+    ]
     slices = [by_script(row.report) for row in rows]
     for script in SCRIPTS:
         total = slices[0].get(script, (0, 0))[1]
         cells = [pct(ok / n) if n else "–" for ok, n in (s.get(script, (0, 0)) for s in slices)]
         out.append(f"| {script} | {total} | " + " | ".join(cells) + " |")
-    out += ["", "## Intent accuracy by held-out batch", "",
-            "Each file in `data/evaluation/holdout/` is a batch written at one time; a `blind_*` batch "
-            "was written without sight of the model's errors, and its header records the score "
-            "it got before any tuning on it.", "",
-            "| batch | questions | " + " | ".join(row.name for row in rows) + " |",
-            "|---|---|" + "---|" * len(rows)]  # fmt: skip
+    out += [
+        "",
+        "## Intent accuracy by held-out batch",
+        "",
+        "Each file in `data/evaluation/holdout/` is a batch written at one time; a `blind_*` batch "
+        "was written without sight of the model's errors, and its header records the score "
+        "it got before any tuning on it.",
+        "",
+        "| batch | questions | " + " | ".join(row.name for row in rows) + " |",
+        "|---|---|" + "---|" * len(rows),
+    ]
     batches = batch_texts(HOLDOUT_DIR)
     for batch, texts in batches.items():
-        cells = [pct(ok / n) if n else "–" for ok, n in (_accuracy_on(row.report, texts) for row in rows)]
+        cells = [
+            pct(ok / n) if n else "–" for ok, n in (_accuracy_on(row.report, texts) for row in rows)
+        ]
         out.append(f"| {batch} | {len(texts)} | " + " | ".join(cells) + " |")
     for row in rows:
         out += _errors_section(row, 15 if row is ours else 8)
@@ -262,5 +271,3 @@ def write_report(
         doc.write_text(text, encoding="utf-8")
         shown = doc.relative_to(paths.REPO_ROOT) if doc.is_relative_to(paths.REPO_ROOT) else doc
         print(f"==> written to {shown}", flush=True)
-
-

@@ -55,6 +55,7 @@ pipeline:
 policies:
 """
 
+
 def step(number: int, total: int, text: str) -> None:
     print(f"\n==> [{number}/{total}] {text}", flush=True)
 
@@ -131,11 +132,18 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
     started = time.monotonic()
     # Rasa as shipped (--stock: without ops.rasa_entry's start-up fixes): it is the baseline.
     command = rasa_command(
-        "train", "nlu",
-        "--config", str(config), "--nlu", str(data_dir),
-        "--out", str(DEFAULT_DIR), "--fixed-model-name", "default",
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--nlu",
+        str(data_dir),
+        "--out",
+        str(DEFAULT_DIR),
+        "--fixed-model-name",
+        "default",
         stock=True,
-    )  # fmt: skip
+    )
     result = subprocess.run(command, cwd=paths.REPO_ROOT, env=uncached_env(_env(db_url)))
     if result.returncode != 0:
         raise RuntimeError("training the default pipeline failed (see the output above)")
@@ -149,9 +157,16 @@ def score(model: Path, name: str, db_url: str) -> NluReport:
     """evaluation.nlu in a process of its own (one TensorFlow model per process)."""
     out = EVAL_DIR / f"{name}.nlu.json"
     command = [
-        sys.executable, "-m", "evaluation.nlu",
-        "--model", str(model), "--holdout", str(HOLDOUT_DIR), "--json", str(out),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "evaluation.nlu",
+        "--model",
+        str(model),
+        "--holdout",
+        str(HOLDOUT_DIR),
+        "--json",
+        str(out),
+    ]
     result = subprocess.run(command, cwd=paths.REPO_ROOT, env=_env(db_url))
     if result.returncode != 0:
         raise RuntimeError(f"scoring {model} failed (see the output above)")
@@ -159,8 +174,13 @@ def score(model: Path, name: str, db_url: str) -> NluReport:
 
 
 # ------------------------------------------------------------------ the command
-def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = False,
-        doc: Path | None = DOC_FILE, candidate: bool = False) -> int:  # fmt: skip
+def run(
+    model: Path | None = None,
+    skip_default: bool = False,
+    skip_e2e: bool = False,
+    doc: Path | None = DOC_FILE,
+    candidate: bool = False,
+) -> int:
     from evaluation.e2e import evaluate as evaluate_e2e
     from evaluation.e2e import print_report
     from evaluation.nlu import summary_line
@@ -171,9 +191,12 @@ def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = 
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
     step(1, total, "a fresh copy of the event database for the evaluation")
     db_url = seeded_database(EVAL_DIR / "event.db")
-    step(2, total, "our pipeline (config.yml): " + (
-        "train a candidate model" if candidate else "train if its inputs changed"
-    ))  # fmt: skip
+    step(
+        2,
+        total,
+        "our pipeline (config.yml): "
+        + ("train a candidate model" if candidate else "train if its inputs changed"),
+    )
     if candidate:
         model, seconds = train_candidate(EVAL_DIR / "candidate", db_url)
         note = f"full `rasa train` (NLU + dialogue) of a candidate, {os.cpu_count()} CPUs"
@@ -192,10 +215,15 @@ def run(model: Path | None = None, skip_default: bool = False, skip_e2e: bool = 
         print("    skipped (--skip-default)")
     else:
         default_model, default_seconds = train_default(db_url)
-        rows_in.append((
-            "Rasa default", "`recipe: default.v1`, auto-configured pipeline (as `rasa init`)",
-            default_model, default_seconds, "`rasa train nlu`",
-        ))  # fmt: skip
+        rows_in.append(
+            (
+                "Rasa default",
+                "`recipe: default.v1`, auto-configured pipeline (as `rasa init`)",
+                default_model,
+                default_seconds,
+                "`rasa train nlu`",
+            )
+        )
     step(4, total, f"scoring on the held-out set ({HOLDOUT_DIR.name}/)")
     rows = []
     for name, description, path, train_s, train_note in rows_in:

@@ -237,12 +237,18 @@ def rasa_run_command(
     """`rasa run` of `model` with the channels in `credentials` (default credentials.yml)."""
     return rasa_command(
         "run",
-        "--model", str(model),
-        "--endpoints", str(endpoints),
-        "--credentials", str(credentials),
-        "--interface", host, "--port", str(port),
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--interface",
+        host,
+        "--port",
+        str(port),
         *extra_args,
-    )  # fmt: skip
+    )
 
 
 def action_server(port: int, env: Mapping[str, str]) -> Service:

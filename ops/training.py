@@ -131,14 +131,22 @@ def rasa_train_command(out_dir: Path, model_name: str) -> list[str]:
     return rasa_command(
         # every node trained afresh, without Rasa's fingerprint run of the whole graph, which
         # only looks for cached results that never exist here (see uncached_env)
-        "train", "--force",
-        "--config", str(paths.CONFIG_FILE),
-        "--domain", str(paths.DOMAIN_FILE),
-        "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
-        str(paths.DATA_DIR / "stories"), str(lookup_file),
-        "--out", str(out_dir),
-        "--fixed-model-name", model_name,
-    )  # fmt: skip
+        "train",
+        "--force",
+        "--config",
+        str(paths.CONFIG_FILE),
+        "--domain",
+        str(paths.DOMAIN_FILE),
+        "--data",
+        str(paths.DATA_DIR / "nlu"),
+        str(paths.DATA_DIR / "rules"),
+        str(paths.DATA_DIR / "stories"),
+        str(lookup_file),
+        "--out",
+        str(out_dir),
+        "--fixed-model-name",
+        model_name,
+    )
 
 
 def train_model(force: bool = False) -> int:

@@ -16,21 +16,28 @@ def test_conversation_stories_pass(
 ) -> None:
     result = subprocess.run(
         rasa_command(
-            "test", "core",
-            "--model", str(trained_model),
-            "--stories", str(STORIES),
-            "--endpoints", str(endpoints_file),
-            "--out", str(tmp_path),
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            str(STORIES),
+            "--endpoints",
+            str(endpoints_file),
+            "--out",
+            str(tmp_path),
             "--e2e",
             "--fail-on-prediction-errors",
-        ),  # fmt: skip
+        ),
         cwd=paths.REPO_ROOT,
         env=server_env,
         capture_output=True,
         text=True,
     )
     failed = tmp_path / "failed_test_stories.yml"
-    details = failed.read_text() if failed.exists() else result.stdout[-4000:] + result.stderr[-4000:]
+    details = (
+        failed.read_text() if failed.exists() else result.stdout[-4000:] + result.stderr[-4000:]
+    )
     assert result.returncode == 0, f"conversation tests failed:\n{details}"
     # Rasa silently evaluates nothing when it does not take a file for test stories.
     expected = STORIES.read_text(encoding="utf-8").count("- story:")

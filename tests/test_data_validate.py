@@ -11,12 +11,17 @@ from ops.rasa_entry import rasa_command
 def test_rasa_data_validate() -> None:
     result = subprocess.run(
         rasa_command(
-            "data", "validate",
-            "--domain", str(paths.DOMAIN_FILE),
-            "--data", str(paths.DATA_DIR / "nlu"), str(paths.DATA_DIR / "rules"),
+            "data",
+            "validate",
+            "--domain",
+            str(paths.DOMAIN_FILE),
+            "--data",
+            str(paths.DATA_DIR / "nlu"),
+            str(paths.DATA_DIR / "rules"),
             str(paths.DATA_DIR / "stories"),
-            "--config", str(paths.CONFIG_FILE),
-        ),  # fmt: skip
+            "--config",
+            str(paths.CONFIG_FILE),
+        ),
         cwd=paths.REPO_ROOT,
         capture_output=True,
         text=True,

@@ -45,9 +45,7 @@ class ValidatingRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
 
         @webhook.middleware("request")

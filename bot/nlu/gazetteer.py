@@ -81,8 +81,14 @@ class NameIndex:
             if folded in seen:
                 kept = seen[folded]
                 if (kept.entity, kept.key) != (entry.entity, entry.key):
-                    logger.debug("Name %r kept as %s/%s, not %s/%s", folded, kept.entity,
-                                 kept.key, entry.entity, entry.key)  # fmt: skip
+                    logger.debug(
+                        "Name %r kept as %s/%s, not %s/%s",
+                        folded,
+                        kept.entity,
+                        kept.key,
+                        entry.entity,
+                        entry.key,
+                    )
                 continue
             seen[folded] = _Name(folded, str(entry.entity), str(entry.key))
             self._by_first.setdefault(folded[0], []).append(seen[folded])

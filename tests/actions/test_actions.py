@@ -64,8 +64,19 @@ def db(seeded_db_url: str) -> EventDB:
 def test_venue_of_named_event_in_both_languages(db: EventDB) -> None:
     venue = db.venue_of_event("opening_ceremony")
     assert venue is not None
-    zh, slots = run(ActionAnswerVenue(), tracker("开幕式在哪", "ask_venue", {"event": "opening_ceremony"}, {"language": "zh"}))
-    en, _ = run(ActionAnswerVenue(), tracker("where is the opening ceremony", "ask_venue", {"event": "opening_ceremony"}, {"language": "en"}))
+    zh, slots = run(
+        ActionAnswerVenue(),
+        tracker("开幕式在哪", "ask_venue", {"event": "opening_ceremony"}, {"language": "zh"}),
+    )
+    en, _ = run(
+        ActionAnswerVenue(),
+        tracker(
+            "where is the opening ceremony",
+            "ask_venue",
+            {"event": "opening_ceremony"},
+            {"language": "en"},
+        ),
+    )
     assert venue.name("zh") in zh and venue.name("en") in en
     assert slots["event"] == "opening_ceremony" and slots["last_topic"] == "venue"
     assert "尚未" in zh  # no street address in the seed: said so, not invented
@@ -74,19 +85,28 @@ def test_venue_of_named_event_in_both_languages(db: EventDB) -> None:
 def test_venue_follow_up_uses_the_event_in_context(db: EventDB) -> None:
     venue = db.venue_of_event("main_forum")
     assert venue is not None
-    text, _ = run(ActionAnswerVenue(), tracker("在哪里", "ask_venue", {}, {"language": "zh", "event": "main_forum"}))
+    text, _ = run(
+        ActionAnswerVenue(),
+        tracker("在哪里", "ask_venue", {}, {"language": "zh", "event": "main_forum"}),
+    )
     assert db.event("main_forum").title("zh") in text and venue.name("zh") in text
 
 
 def test_schedule_of_an_event_states_its_day(db: EventDB) -> None:
-    text, slots = run(ActionAnswerSchedule(), tracker("主论坛什么时候", "ask_schedule", {"event": "main_forum"}, {"language": "zh"}))
+    text, slots = run(
+        ActionAnswerSchedule(),
+        tracker("主论坛什么时候", "ask_schedule", {"event": "main_forum"}, {"language": "zh"}),
+    )
     main_forum = db.event("main_forum")
     assert f"{main_forum.start_date.month}月{main_forum.start_date.day}日" in text
     assert slots["event"] == "main_forum"
 
 
 def test_schedule_by_date_lists_that_days_events_once(db: EventDB) -> None:
-    text, slots = run(ActionAnswerSchedule(), tracker("9月10日有什么活动", "ask_schedule", {"date": "2024-09-10"}, {"language": "zh"}))
+    text, slots = run(
+        ActionAnswerSchedule(),
+        tracker("9月10日有什么活动", "ask_schedule", {"date": "2024-09-10"}, {"language": "zh"}),
+    )
     assert db.event("sub_forums").title("zh") in text
     assert db.theme_day("campus_day").name("zh") in text
     assert db.event("subforum_egov").title("zh") not in text  # folded into its group
@@ -94,21 +114,32 @@ def test_schedule_by_date_lists_that_days_events_once(db: EventDB) -> None:
 
 
 def test_schedule_outside_the_week_says_nothing_is_announced() -> None:
-    text, _ = run(ActionAnswerSchedule(), tracker("what's on October 1", "ask_schedule", {"date": "2024-10-01"}, {"language": "en"}))
+    text, _ = run(
+        ActionAnswerSchedule(),
+        tracker("what's on October 1", "ask_schedule", {"date": "2024-10-01"}, {"language": "en"}),
+    )
     assert "No events have been announced" in text
 
 
 def test_theme_day_by_date_and_unconfirmed_by_name(db: EventDB) -> None:
     telecom = db.theme_day_on(date(2024, 9, 11))
-    text, _ = run(ActionAnswerThemeDay(), tracker("明天是什么主题日", "ask_theme_day", {"date": "2024-09-11"}, {"language": "zh"}))
+    text, _ = run(
+        ActionAnswerThemeDay(),
+        tracker("明天是什么主题日", "ask_theme_day", {"date": "2024-09-11"}, {"language": "zh"}),
+    )
     assert telecom is not None and telecom.name("zh") in text
     finance = db.theme_day("finance_day")
-    text, _ = run(ActionAnswerThemeDay(), tracker("金融日是哪天", "ask_theme_day", {"theme_day": "finance_day"}, {"language": "zh"}))
+    text, _ = run(
+        ActionAnswerThemeDay(),
+        tracker("金融日是哪天", "ask_theme_day", {"theme_day": "finance_day"}, {"language": "zh"}),
+    )
     assert "尚未" in text and f"{finance.date.day}日" not in text
 
 
 def test_theme_day_list_marks_unconfirmed_dates(db: EventDB) -> None:
-    text, _ = run(ActionAnswerThemeDay(), tracker("有哪些主题日", "ask_theme_day", {}, {"language": "zh"}))
+    text, _ = run(
+        ActionAnswerThemeDay(), tracker("有哪些主题日", "ask_theme_day", {}, {"language": "zh"})
+    )
     for theme_day in db.theme_days():
         assert theme_day.name("zh") in text
     assert text.count("尚未公布") == sum(not t.date_confirmed for t in db.theme_days())
@@ -117,37 +148,71 @@ def test_theme_day_list_marks_unconfirmed_dates(db: EventDB) -> None:
 @pytest.mark.parametrize(
     ("first", "follow_up", "expected_key"),
     [
-        ({"theme_day": "campus_day", "last_topic": "theme_day"}, {"theme_day": "telecom_day"}, "telecom_day"),
-        ({"date": "2024-09-11", "last_topic": "theme_day"}, {"date": "2024-09-12"}, "rule_of_law_day"),
+        (
+            {"theme_day": "campus_day", "last_topic": "theme_day"},
+            {"theme_day": "telecom_day"},
+            "telecom_day",
+        ),
+        (
+            {"date": "2024-09-11", "last_topic": "theme_day"},
+            {"date": "2024-09-12"},
+            "rule_of_law_day",
+        ),
         ({"date": "2024-09-10", "last_topic": "theme_day"}, {"day_offset": "+1"}, "telecom_day"),
     ],
 )
 def test_follow_up_answers_like_the_last_question(
     db: EventDB, first: dict[str, str], follow_up: dict[str, str], expected_key: str
 ) -> None:
-    text, _ = run(ActionAnswerFollowUp(), tracker("那...呢", "inform", follow_up, {"language": "zh", **first}))
+    text, _ = run(
+        ActionAnswerFollowUp(), tracker("那...呢", "inform", follow_up, {"language": "zh", **first})
+    )
     assert db.theme_day(expected_key).name("zh") in text
 
 
 def test_next_day_follow_up_on_the_schedule_moves_the_date(db: EventDB) -> None:
-    text, slots = run(ActionAnswerFollowUp(), tracker("and the next day?", "inform", {"day_offset": "+1"}, {"language": "en", "date": "2024-09-10", "last_topic": "schedule"}))
+    text, slots = run(
+        ActionAnswerFollowUp(),
+        tracker(
+            "and the next day?",
+            "inform",
+            {"day_offset": "+1"},
+            {"language": "en", "date": "2024-09-10", "last_topic": "schedule"},
+        ),
+    )
     assert slots["date"] == "2024-09-11"
     assert "11 September" in text
 
 
 def test_recruitment_states_confirmed_and_withholds_unconfirmed(db: EventDB) -> None:
-    jobs, _ = run(ActionAnswerRecruitment(), tracker("招聘会提供多少岗位", "ask_recruitment_jobs", {}, {"language": "zh"}))
+    jobs, _ = run(
+        ActionAnswerRecruitment(),
+        tracker("招聘会提供多少岗位", "ask_recruitment_jobs", {}, {"language": "zh"}),
+    )
     assert db.fact("recruitment_jobs").text("zh") in jobs
-    apply, _ = run(ActionAnswerRecruitment(), tracker("how do I apply", "ask_recruitment_apply", {}, {"language": "en"}))
+    apply, _ = run(
+        ActionAnswerRecruitment(),
+        tracker("how do I apply", "ask_recruitment_apply", {}, {"language": "en"}),
+    )
     assert not db.fact("recruitment_apply").confirmed
     assert "not" in apply and "official" in apply
 
 
 def test_forum_list_and_topic(db: EventDB) -> None:
-    text, _ = run(ActionAnswerForum(), tracker("有哪些分论坛", "ask_forum_list", {}, {"language": "zh"}))
+    text, _ = run(
+        ActionAnswerForum(), tracker("有哪些分论坛", "ask_forum_list", {}, {"language": "zh"})
+    )
     for sub_forum in db.sub_forums():
         assert sub_forum.title("zh") in text
-    text, _ = run(ActionAnswerForum(), tracker("connected car forum", "ask_forum_topic", {"forum_topic": "connected_cars"}, {"language": "en"}))
+    text, _ = run(
+        ActionAnswerForum(),
+        tracker(
+            "connected car forum",
+            "ask_forum_topic",
+            {"forum_topic": "connected_cars"},
+            {"language": "en"},
+        ),
+    )
     assert db.sub_forum_by_topic("connected_cars").title("en") in text
 
 
@@ -162,7 +227,9 @@ def test_forum_list_and_topic(db: EventDB) -> None:
         (ActionAnswerForum(), "ask_forum_releases", "main_forum_releases"),
     ],
 )
-def test_fact_intents_answer_from_their_fact(db: EventDB, action: Any, intent: str, fact_key: str) -> None:
+def test_fact_intents_answer_from_their_fact(
+    db: EventDB, action: Any, intent: str, fact_key: str
+) -> None:
     for lang in ("zh", "en"):
         text, slots = run(action, tracker("?", intent, {}, {"language": lang}))
         assert db.fact(fact_key).text(lang) in text
@@ -174,21 +241,35 @@ def test_handoff_is_honest_about_no_live_agent() -> None:
     assert "服务台" in text
 
 
-def test_actions_answer_even_when_the_database_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_actions_answer_even_when_the_database_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     common.event_db.cache_clear()
-    text, slots = run(ActionAnswerVenue(), tracker("开幕式在哪", "ask_venue", {"event": "opening_ceremony"}, {"language": "zh"}))
+    text, slots = run(
+        ActionAnswerVenue(),
+        tracker("开幕式在哪", "ask_venue", {"event": "opening_ceremony"}, {"language": "zh"}),
+    )
     assert "暂时无法访问" in text and slots == {}
 
 
 def test_unknown_entity_value_is_not_an_error() -> None:
-    text, _ = run(ActionAnswerVenue(), tracker("x", "ask_venue", {"event": "x' OR '1'='1"}, {"language": "en"}))
+    text, _ = run(
+        ActionAnswerVenue(),
+        tracker("x", "ask_venue", {"event": "x' OR '1'='1"}, {"language": "en"}),
+    )
     assert "opening" in text.lower() or "not" in text
 
 
 @pytest.mark.parametrize(
     ("text", "previous", "expected"),
-    [("开幕式在哪", None, "zh"), ("where?", "zh", "en"), ("😀", "en", "en"), ("123", None, "zh"), ("opening ceremony在哪", "en", "zh")],
+    [
+        ("开幕式在哪", None, "zh"),
+        ("where?", "zh", "en"),
+        ("😀", "en", "en"),
+        ("123", None, "zh"),
+        ("opening ceremony在哪", "en", "zh"),
+    ],
 )
 def test_language_slot_follows_each_message(text: str, previous: str | None, expected: str) -> None:
     track = tracker(text, "greet", {}, {"language": previous})
@@ -198,7 +279,12 @@ def test_language_slot_follows_each_message(text: str, previous: str | None, exp
 
 @pytest.mark.parametrize(
     ("metadata", "previous", "expected"),
-    [({"language": "en"}, "zh", "en"), ({}, "en", "en"), ({}, None, "zh"), ({"language": "fr"}, "en", "en")],
+    [
+        ({"language": "en"}, "zh", "en"),
+        ({}, "en", "en"),
+        ({}, None, "zh"),
+        ({"language": "fr"}, "en", "en"),
+    ],
 )
 def test_a_button_payload_keeps_or_takes_the_channels_language(
     metadata: dict[str, str], previous: str | None, expected: str

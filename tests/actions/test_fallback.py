@@ -62,8 +62,13 @@ def test_the_likeliest_topics_are_offered_best_first() -> None:
 
 
 def test_a_third_topic_only_when_it_is_a_real_candidate() -> None:
-    ranked = ranking(("nlu_fallback", 0.45), ("ask_venue", 0.4), ("greet", 0.3),
-                     ("ask_schedule", 0.05), ("ask_theme_day", 0.04))  # fmt: skip
+    ranked = ranking(
+        ("nlu_fallback", 0.45),
+        ("ask_venue", 0.4),
+        ("greet", 0.3),
+        ("ask_schedule", 0.05),
+        ("ask_theme_day", 0.04),
+    )
     assert likeliest_topics(ranked) == ["ask_venue", "ask_schedule"]
 
 
@@ -72,8 +77,10 @@ def test_buttons_in_the_visitors_language_carry_the_entities() -> None:
     event = [{"entity": "event", "value": "opening_ceremony"}]
     zh = affirmation(ranked, "zh", event)
     assert [b["title"] for b in zh["buttons"]] == [
-        TOPICS["ask_venue"]["zh"], TOPICS["ask_schedule"]["zh"], SOMETHING_ELSE["zh"],
-    ]  # fmt: skip
+        TOPICS["ask_venue"]["zh"],
+        TOPICS["ask_schedule"]["zh"],
+        SOMETHING_ELSE["zh"],
+    ]
     assert zh["buttons"][0]["payload"] == '/ask_venue{"event": "opening_ceremony"}'
     assert zh["buttons"][-1]["payload"] == "/out_of_scope"  # Rasa's "no" in the loop
     en = affirmation(ranked, "en")

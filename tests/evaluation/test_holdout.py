@@ -37,7 +37,7 @@ def test_holdout_scores_above_floors(
             "--json",
             str(out),
             "--quiet",
-        ],  # fmt: skip
+        ],
         cwd=paths.REPO_ROOT,
         env={**server_env, "RASA_TELEMETRY_ENABLED": "false"},
         capture_output=True,

@@ -100,11 +100,17 @@ def test_port_in_use_sees_a_listener() -> None:
 def test_rasa_command_goes_through_the_entry_point() -> None:
     assert rasa_command("run", "--port", "1") == [PY, "-m", "ops.rasa_entry", "run", "--port", "1"]
     assert rasa_command("train", "nlu", stock=True)[2:] == [
-        "ops.rasa_entry", "--stock", "train", "nlu"
-    ]  # fmt: skip
+        "ops.rasa_entry",
+        "--stock",
+        "train",
+        "nlu",
+    ]
     assert harness.rasa_run_command(Path("m"), Path("e"), "127.0.0.1", 5)[:4] == [
-        PY, "-m", "ops.rasa_entry", "run"
-    ]  # fmt: skip
+        PY,
+        "-m",
+        "ops.rasa_entry",
+        "run",
+    ]
 
 
 def test_endpoints_for_another_actions_port_is_a_copy(tmp_path: Path) -> None:
@@ -123,9 +129,11 @@ def test_endpoints_for_another_actions_port_is_a_copy(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------- readiness
 def test_readiness_fails_at_once_when_the_process_exits(devnull: object) -> None:
     quitter = harness.Service(
-        "quitter", [PY, "-c", "raise SystemExit(3)"],
-        f"http://127.0.0.1:{harness.free_port()}/", os.environ,
-    )  # fmt: skip
+        "quitter",
+        [PY, "-c", "raise SystemExit(3)"],
+        f"http://127.0.0.1:{harness.free_port()}/",
+        os.environ,
+    )
     started = time.monotonic()
     try:
         quitter.start(devnull)  # type: ignore[arg-type]
@@ -155,9 +163,11 @@ def test_readiness_times_out_on_a_silent_process(devnull: object) -> None:
 def test_readiness_reports_each_ready_service(tmp_path: Path, devnull: object) -> None:
     port = harness.free_port()
     web = harness.Service(
-        "web", [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(tmp_path)],
-        f"http://127.0.0.1:{port}/", os.environ,
-    )  # fmt: skip
+        "web",
+        [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(tmp_path)],
+        f"http://127.0.0.1:{port}/",
+        os.environ,
+    )
     ready = []
     try:
         web.start(devnull)  # type: ignore[arg-type]
@@ -171,8 +181,9 @@ def test_readiness_reports_each_ready_service(tmp_path: Path, devnull: object) -
 def _started_with_pid_file(command: str, tmp_path: Path) -> tuple[harness.Service, int]:
     """A `sh -c command` service whose command writes a background child's pid to $PID_FILE."""
     pid_file = tmp_path / "child.pid"
-    service = harness.Service("sh", ["sh", "-c", command], "", {**os.environ,
-                              "PID_FILE": str(pid_file)})  # fmt: skip
+    service = harness.Service(
+        "sh", ["sh", "-c", command], "", {**os.environ, "PID_FILE": str(pid_file)}
+    )
     service.start()
     assert _eventually(lambda: pid_file.exists() and pid_file.read_text().strip(), 10)
     return service, int(pid_file.read_text())
@@ -254,8 +265,16 @@ def test_sigkilled_serve_leaves_no_server_behind(
     rasa_port, actions_port = harness.free_port(), harness.free_port()
     env = {**os.environ, "DATABASE_URL": seeded_db_url, "CYBERWEEK_NOW": harness.DEMO_NOW}
     log = tmp_path / "serve.log"
-    command = [PY, "-m", "ops.cli", "serve", "--port", str(rasa_port),
-               "--actions-port", str(actions_port)]  # fmt: skip
+    command = [
+        PY,
+        "-m",
+        "ops.cli",
+        "serve",
+        "--port",
+        str(rasa_port),
+        "--actions-port",
+        str(actions_port),
+    ]
     recorded: dict[int, int] = {}
     leftover_dir: Path | None = None
     with log.open("wb") as output:
@@ -309,10 +328,21 @@ def test_serve_refuses_a_busy_port(busy: str, option: str, trained_model: Path) 
         taken = squatter.getsockname()[1]
         started = time.monotonic()
         result = subprocess.run(
-            [PY, "-m", "ops.cli", "serve", "--port", str(rasa_port),
-             "--actions-port", str(actions_port)],
-            cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                PY,
+                "-m",
+                "ops.cli",
+                "serve",
+                "--port",
+                str(rasa_port),
+                "--actions-port",
+                str(actions_port),
+            ],
+            cwd=paths.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 1, result.stdout + result.stderr
     assert time.monotonic() - started < 60
     assert f"still running on :{taken}" in result.stderr

@@ -220,7 +220,9 @@ class WeChatInput(InputChannel):
             return await self._ask_bot(inbound, text, on_new_message)
         return WeChatText(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
 
-    async def _ask_bot(self, inbound: Inbound, text: str, on_new_message: OnNewMessage) -> WeChatText:
+    async def _ask_bot(
+        self, inbound: Inbound, text: str, on_new_message: OnNewMessage
+    ) -> WeChatText:
         """One run through Rasa with the follower's OpenID as the conversation."""
         collector = CollectingOutputChannel()
         message = UserMessage(

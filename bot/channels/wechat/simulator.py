@@ -146,8 +146,12 @@ class WeChatSimulator:
         """Sign (and in compatible/safe mode encrypt) `xml` for delivery."""
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         nonce = nonce or str(random.randrange(10**9, 10**10))
-        query = {"signature": sign(self.account.token, stamp, nonce), "timestamp": stamp,
-                 "nonce": nonce, "openid": _sender_of(xml)}  # fmt: skip
+        query = {
+            "signature": sign(self.account.token, stamp, nonce),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "openid": _sender_of(xml),
+        }
         if self.mode == "plain":
             return Push(query, xml.encode())
         envelope = xmltodict.parse(self.account.crypto().encrypt_message(xml, nonce, stamp))["xml"]
@@ -184,8 +188,12 @@ class WeChatSimulator:
     def verify_url(self, echostr: str, signature: str | None = None) -> tuple[int, str]:
         """The GET WeChat sends when the server URL is saved in its console."""
         stamp, nonce = str(int(time.time())), str(random.randrange(10**9, 10**10))
-        query = {"signature": signature or sign(self.account.token, stamp, nonce),
-                 "timestamp": stamp, "nonce": nonce, "echostr": echostr}  # fmt: skip
+        query = {
+            "signature": signature or sign(self.account.token, stamp, nonce),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "echostr": echostr,
+        }
         request = urllib.request.Request(f"{self.webhook_url}?{urllib.parse.urlencode(query)}")
         status, body = _http(request, self.timeout_s)
         return status, body.decode("utf-8", "replace")

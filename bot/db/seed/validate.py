@@ -390,7 +390,9 @@ def _check_unique_keys(records: dict[str, list[Record]]) -> list[str]:
             key = record.values["key"]
             if key in first_with:
                 problems.append(
-                    record.problem("key", f"duplicate key (first used at {first_with[key].where()})")
+                    record.problem(
+                        "key", f"duplicate key (first used at {first_with[key].where()})"
+                    )
                 )
             else:
                 first_with[key] = record

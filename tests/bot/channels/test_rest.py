@@ -148,7 +148,16 @@ def test_follow_up_keeps_context_per_sender(rasa_server: str, db: EventDB) -> No
         "1 OR 1=1; SELECT * FROM facts",
         "<script>alert(1)</script>",
     ],
-    ids=["empty", "whitespace", "emoji", "10k-chars", "control-chars", "sql-drop", "sql-or", "html"],
+    ids=[
+        "empty",
+        "whitespace",
+        "emoji",
+        "10k-chars",
+        "control-chars",
+        "sql-drop",
+        "sql-or",
+        "html",
+    ],
 )
 def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
     rasa_server: str, seeded_db_url: str, message: str
@@ -175,10 +184,19 @@ def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
         json.dumps({"sender": "a", "message": "x" * 100_001}).encode(),
     ],
     ids=[
-        "not-json", "list", "list-of-strings", "string", "no-message", "number-message",
-        "null-message", "object-sender", "empty-sender", "list-metadata", "100k-message",
+        "not-json",
+        "list",
+        "list-of-strings",
+        "string",
+        "no-message",
+        "number-message",
+        "null-message",
+        "object-sender",
+        "empty-sender",
+        "list-metadata",
+        "100k-message",
     ],
-)  # fmt: skip
+)
 def test_malformed_rest_body_gets_a_400_that_says_why(rasa_server: str, body: bytes) -> None:
     status, payload = post_raw(rasa_server, body)
     assert status == 400, payload

@@ -46,9 +46,16 @@ def test_origin_check_allows_the_servers_own_origin_and_the_listed_ones() -> Non
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [("0123456789abcdef0123456789abcdef", True), ("short", False), ("a" * 65, False),
-     ("../../etc", False), (None, False), (12345678, False), ({"$ne": 1}, False)],
-)  # fmt: skip
+    [
+        ("0123456789abcdef0123456789abcdef", True),
+        ("short", False),
+        ("a" * 65, False),
+        ("../../etc", False),
+        (None, False),
+        (12345678, False),
+        ({"$ne": 1}, False),
+    ],
+)
 def test_session_ids(value: object, valid: bool) -> None:
     assert valid_session_id(value) is valid
 
@@ -70,10 +77,16 @@ def test_the_running_channel_refuses_other_origins(rasa_server: str) -> None:
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("demo/", 200), ("widget/cyberweek-chat.js", 200), ("widget/cyberweek-chat.css", 200),
-     ("widget/socket.io.min.js", 200), ("widget/package.json", 404),
-     ("widget/..%2F..%2Fwebchat.py", 404), ("widget/", 404)],
-)  # fmt: skip
+    [
+        ("demo/", 200),
+        ("widget/cyberweek-chat.js", 200),
+        ("widget/cyberweek-chat.css", 200),
+        ("widget/socket.io.min.js", 200),
+        ("widget/package.json", 404),
+        ("widget/..%2F..%2Fwebchat.py", 404),
+        ("widget/", 404),
+    ],
+)
 def test_the_widget_files_and_nothing_else(rasa_server: str, path: str, status: int) -> None:
     base = rasa_server.removesuffix("/webhooks/rest/webhook")
     assert status_of(f"{base}/webhooks/socketio/{path}") == status

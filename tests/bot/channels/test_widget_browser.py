@@ -23,9 +23,14 @@ from bot.db import EventDB
 CHROMIUM = Path(os.environ.get("CYBERWEEK_CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts.
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = paths.REPO_ROOT / "test-artifacts"
 REPLY_TIMEOUT_MS = 30_000
 XSS = "<img src=x onerror=alert(1)>"

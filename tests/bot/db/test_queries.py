@@ -293,6 +293,7 @@ def test_out_of_date_schema_is_not_ready_until_a_load_rebuilds_it(tmp_path: Path
     load_seed(paths.SEED_DIR, url)
     assert database.fact("theme") is not None
 
+
 # --- time zone -------------------------------------------------------------------------------
 
 

@@ -106,10 +106,14 @@ def wechat_server(
         env.pop("REDIS_URL", None)
         port = free_port()
         server = harness.rasa_server(
-            trained_model, endpoints_file, port, env,
-            credentials=credentials, extra_args=["--enable-api"],
+            trained_model,
+            endpoints_file,
+            port,
+            env,
+            credentials=credentials,
+            extra_args=["--enable-api"],
             health_path="/webhooks/wechat/",
-        )  # fmt: skip
+        )
         with server.running():
             yield WeChatServer(f"http://127.0.0.1:{port}", fake_api)
 
@@ -144,10 +148,19 @@ def _forged(push: Push, **changes: str) -> Push:
         ("plain", lambda p: Push({k: v for k, v in p.query.items() if k != "signature"}, p.body)),
         ("plain", lambda p: _forged(p, nonce=p.query["nonce"] + "1")),
         ("safe", lambda p: _forged(p, msg_signature="0" * 40)),
-        ("safe", lambda p: Push(p.query, p.body.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[A"))),
+        (
+            "safe",
+            lambda p: Push(p.query, p.body.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[A")),
+        ),
     ],
-    ids=["wrong-signature", "no-signature", "nonce-changed", "wrong-msg-signature", "ciphertext-changed"],
-)  # fmt: skip
+    ids=[
+        "wrong-signature",
+        "no-signature",
+        "nonce-changed",
+        "wrong-msg-signature",
+        "ciphertext-changed",
+    ],
+)
 def test_forged_pushes_get_403_and_reach_nobody(
     wechat_server: WeChatServer, mode: str, forge: Any
 ) -> None:
@@ -267,7 +280,7 @@ def test_subscribe_gets_a_welcome_and_unsubscribe_nothing(wechat_server: WeChatS
         ("link", {"Title": "t", "Description": "d", "Url": "http://example.invalid"}),
         ("video", {"MediaId": "m3", "ThumbMediaId": "m4"}),
     ],
-)  # fmt: skip
+)
 def test_non_text_messages_get_a_polite_text_reply(
     wechat_server: WeChatServer, msg_type: str, fields: dict[str, str]
 ) -> None:
@@ -428,17 +441,31 @@ TEXT_TEMPLATE = (
         b"<xml><FromUserName>{openid}</FromUserName><Content>hi</Content></xml>",  # no MsgType
         TEXT_TEMPLATE.replace("{openid}", "../../etc").encode(),  # not an OpenID
     ],
-    ids=["empty", "garbage", "truncated", "billion-laughs", "xxe", "huge", "gbk", "wrong-root",
-         "no-msgtype", "bad-openid"],
-)  # fmt: skip
+    ids=[
+        "empty",
+        "garbage",
+        "truncated",
+        "billion-laughs",
+        "xxe",
+        "huge",
+        "gbk",
+        "wrong-root",
+        "no-msgtype",
+        "bad-openid",
+    ],
+)
 def test_bad_xml_gets_400_and_nothing_is_processed(
     wechat_server: WeChatServer, db: EventDB, body: bytes
 ) -> None:
     simulator = wechat_server.simulator("plain")
     openid = new_openid()
     stamp, nonce = str(int(time.time())), str(time.monotonic_ns() % 10**9)
-    query = {"signature": sign(ACCOUNT.token, stamp, nonce), "timestamp": stamp, "nonce": nonce,
-             "openid": openid}  # fmt: skip
+    query = {
+        "signature": sign(ACCOUNT.token, stamp, nonce),
+        "timestamp": stamp,
+        "nonce": nonce,
+        "openid": openid,
+    }
     reply = simulator.send(Push(query, body.replace(b"{openid}", openid.encode())))
     assert reply.status == 400
     assert wechat_server.user_events(openid) == []
@@ -478,9 +505,13 @@ def test_environment_overrides_credentials() -> None:
 
     settings = load_settings(
         {"token": "from-file", "reply_budget_s": 3.0},
-        environ={"WECHAT_TOKEN": "from-env", "WECHAT_REPLY_BUDGET_S": "1.5",
-                 "WECHAT_AES_KEY": ACCOUNT.aes_key, "WECHAT_APP_ID": ACCOUNT.app_id},
-    )  # fmt: skip
+        environ={
+            "WECHAT_TOKEN": "from-env",
+            "WECHAT_REPLY_BUDGET_S": "1.5",
+            "WECHAT_AES_KEY": ACCOUNT.aes_key,
+            "WECHAT_APP_ID": ACCOUNT.app_id,
+        },
+    )
     assert (settings.token, settings.reply_budget_s) == ("from-env", 1.5)
     assert settings.mode == "safe"  # an AES key and no mode: the strict encrypted mode
 
@@ -509,11 +540,16 @@ def test_rasa_messages_become_one_text_with_numbered_options() -> None:
     answer = render(
         [
             {"text": "第一段"},
-            {"text": "请选择：", "buttons": [{"title": "日程", "payload": "/ask_schedule"},
-                                           {"title": "场馆", "payload": "/ask_venue"}]},
+            {
+                "text": "请选择：",
+                "buttons": [
+                    {"title": "日程", "payload": "/ask_schedule"},
+                    {"title": "场馆", "payload": "/ask_venue"},
+                ],
+            },
             {"image": "https://example.invalid/map.png"},
         ]
-    )  # fmt: skip
+    )
     assert answer.text == "第一段\n\n请选择：\n1. 日程\n2. 场馆\n\nhttps://example.invalid/map.png"
     assert chosen_payload("2", answer.options) == "/ask_venue"
     assert chosen_payload(" １。", answer.options) == "/ask_schedule"
@@ -577,8 +613,17 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     if binary is None:
         pytest.skip("no REDIS_URL and no redis-server installed: the Redis path is not exercised")
     port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir",
-               str(tmp_path)]  # fmt: skip
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(tmp_path),
+    ]
     redis = harness.Service("redis-server", command, health_url="", env=os.environ)
     try:
         with open(os.devnull, "wb") as devnull:
@@ -607,9 +652,12 @@ def _send_from_two_processes(redis_url: str, fake: FakeCustomerServiceApi, openi
     from bot.channels.wechat.config import WeChatSettings
 
     settings = WeChatSettings(
-        token=ACCOUNT.token, app_id=ACCOUNT.app_id, app_secret=ACCOUNT.app_secret,
-        api_base_url=fake.base_url, redis_url=redis_url,
-    )  # fmt: skip
+        token=ACCOUNT.token,
+        app_id=ACCOUNT.app_id,
+        app_secret=ACCOUNT.app_secret,
+        api_base_url=fake.base_url,
+        redis_url=redis_url,
+    )
 
     async def scenario() -> None:
         clients = [CustomerServiceApi(settings), CustomerServiceApi(settings)]
