@@ -36,8 +36,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.names import (
-    DEFAULT_RETRY_SECONDS,
-    DEFAULT_TTL_SECONDS,
+    NAMES_CONFIG_DEFAULTS,
     DatabaseNames,
     IndexCache,
     NameLike,
@@ -122,13 +121,7 @@ class DatabaseGazetteer(GraphComponent, EntityExtractorMixin):
     def get_default_config() -> dict[str, Any]:
         """Defaults; see the comments for what each key is for."""
         return {
-            # reload names from the database when the loaded ones are older than this;
-            # components sharing a database share one DatabaseNames: the shortest delays win
-            "ttl_seconds": DEFAULT_TTL_SECONDS,
-            # after a failed load (DB not ready), wait this long before trying again
-            "retry_seconds": DEFAULT_RETRY_SECONDS,
-            # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
-            "database_url": None,
+            **NAMES_CONFIG_DEFAULTS,
             # only these entity types (None: every type the database names)
             "entities": None,
             # shorter names (after folding) are ignored: one character matches everywhere

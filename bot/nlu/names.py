@@ -23,6 +23,16 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 300
 DEFAULT_RETRY_SECONDS = 30
+# The config keys of every component that reads names through DatabaseNames.for_config.
+NAMES_CONFIG_DEFAULTS: dict[str, Any] = {
+    # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
+    "database_url": None,
+    # reload names from the database when the loaded ones are older than this;
+    # components sharing a database share one DatabaseNames: the shortest delays win
+    "ttl_seconds": DEFAULT_TTL_SECONDS,
+    # after a failed load (DB not ready), wait this long before trying again
+    "retry_seconds": DEFAULT_RETRY_SECONDS,
+}
 
 
 class NameLike(Protocol):

@@ -44,8 +44,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.names import (
-    DEFAULT_RETRY_SECONDS,
-    DEFAULT_TTL_SECONDS,
+    NAMES_CONFIG_DEFAULTS,
     DatabaseNames,
     IndexCache,
     NameLike,
@@ -126,13 +125,7 @@ class EntityResolver(GraphComponent, EntityExtractorMixin):
         return {
             # entity types whose values are database keys
             "entities": ["event", "venue", "theme_day", "forum_topic"],
-            # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
-            "database_url": None,
-            # reload names from the database when the loaded ones are older than this;
-            # components sharing a database share one DatabaseNames: the shortest delays win
-            "ttl_seconds": DEFAULT_TTL_SECONDS,
-            # after a failed load (DB not ready), wait this long before trying again
-            "retry_seconds": DEFAULT_RETRY_SECONDS,
+            **NAMES_CONFIG_DEFAULTS,
         }
 
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -10,13 +9,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.resolver import EntityResolver, NameTable
-
-
-@dataclass(frozen=True)
-class Name:
-    entity: str
-    key: str
-    text: str
+from tests.bot.nlu.helpers import Name
 
 
 NAMES = [
