@@ -31,15 +31,18 @@ FINGERPRINT_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.fingerprint"
 TRAIN_INFO_FILE = paths.MODELS_DIR / f"{paths.MODEL_NAME}.train.json"
 
 
-# data/evaluation is left out on purpose: held-out questions never shape the model.
-TRAINING_DATA_DIRS = ("nlu", "rules", "stories", "event", "jieba")
+# What `rasa train` and `rasa data validate` read (training adds the generated lookup tables).
+RASA_DATA_DIRS = tuple(paths.DATA_DIR / name for name in ("nlu", "rules", "stories"))
+# Every data folder the model is built from: Rasa's data, the seed (lookup tables, jieba
+# names) and the hand-written dictionary. data/evaluation is left out on purpose.
+MODEL_DATA_DIRS = (*RASA_DATA_DIRS, paths.SEED_DIR, paths.JIEBA_DIR)
 
 
 def training_inputs() -> list[Path]:
     """Every file whose content changes the trained model."""
     files = [paths.CONFIG_FILE, paths.DOMAIN_FILE]
-    for folder in TRAINING_DATA_DIRS:
-        files += sorted(p for p in (paths.DATA_DIR / folder).rglob("*") if p.is_file())
+    for folder in MODEL_DATA_DIRS:
+        files += sorted(p for p in folder.rglob("*") if p.is_file())
     files += sorted((paths.REPO_ROOT / "bot" / "nlu").rglob("*.py"))
     files.append(Path(__file__))  # writes the lookup tables and the jieba dictionary
     return files
@@ -138,9 +141,7 @@ def rasa_train_command(out_dir: Path, model_name: str) -> list[str]:
         "--domain",
         str(paths.DOMAIN_FILE),
         "--data",
-        str(paths.DATA_DIR / "nlu"),
-        str(paths.DATA_DIR / "rules"),
-        str(paths.DATA_DIR / "stories"),
+        *map(str, RASA_DATA_DIRS),
         str(lookup_file),
         "--out",
         str(out_dir),

@@ -6,6 +6,7 @@ import subprocess
 
 from bot import paths
 from ops.rasa_entry import rasa_command
+from ops.training import RASA_DATA_DIRS
 
 
 def test_rasa_data_validate() -> None:
@@ -16,9 +17,7 @@ def test_rasa_data_validate() -> None:
             "--domain",
             str(paths.DOMAIN_FILE),
             "--data",
-            str(paths.DATA_DIR / "nlu"),
-            str(paths.DATA_DIR / "rules"),
-            str(paths.DATA_DIR / "stories"),
+            *map(str, RASA_DATA_DIRS),
             "--config",
             str(paths.CONFIG_FILE),
         ),
