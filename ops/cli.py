@@ -56,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cyberweek",
-        description="Cyber Security Week Assistant: event database, training and serving.",
+        description="Cyber Security Week Assistant: event database, training, serving, help-desk staff.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         "port makes Rasa use a temporary copy of endpoints.yml)",
     )
     serve.set_defaults(handler=_serve)
+
+    staff = commands.add_parser("staff", help="help-desk staff accounts: add, list, disable")
+    from ops.staff import add_arguments as add_staff_arguments
+
+    add_staff_arguments(staff)
     return parser
 
 

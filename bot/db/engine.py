@@ -28,6 +28,17 @@ def database_url() -> str:
     return f"sqlite:///{DEFAULT_DB_FILE}"
 
 
+# Execution option for transactions that read and then write: on SQLite they take the write
+# lock at BEGIN, because a read lock cannot be upgraded while another writer holds the lock
+# (SQLite answers "database is locked" at once, without waiting out the busy timeout).
+BEGIN_IMMEDIATE = "cyberweek_begin_immediate"
+
+
+def writer(engine: Engine) -> Engine:
+    """`engine` for read-then-write transactions (BEGIN IMMEDIATE on SQLite; no-op elsewhere)."""
+    return engine.execution_options(**{BEGIN_IMMEDIATE: True})
+
+
 def describe_url(url: str | URL) -> str:
     """The URL with its password masked, for messages and logs."""
     return make_url(url).render_as_string(hide_password=True)
@@ -71,4 +82,5 @@ def _make_sqlite_honest(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import Connection
 
-from bot.db.models import metadata
+from bot.db.models import metadata as event_metadata
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,10 @@ class SchemaState:
         return None
 
 
-def schema_state(connection: Connection) -> SchemaState:
+def schema_state(connection: Connection, metadata: MetaData = event_metadata) -> SchemaState:
     """Column names only: an added, renamed or dropped column is what queries trip over, and
-    `cyberweek db load` rebuilds such tables (see `bot.db.seed.load.prepare_schema`)."""
+    `cyberweek db load` rebuilds such event tables (see `bot.db.seed.load.prepare_schema`);
+    the desk's tables (`bot.db.desk`) are checked with their own metadata, never rebuilt."""
     inspector = inspect(connection)
     existing = set(inspector.get_table_names())
     missing = tuple(sorted(name for name in metadata.tables if name not in existing))

@@ -1,0 +1,133 @@
+"""The help desk's tables: staff accounts, the handoff queue and the audit log.
+
+They live in the database `DATABASE_URL` names, beside the event tables, but under a MetaData
+of their own: a seed load rebuilds the event tables and must never touch these, which hold
+what staff and visitors did. Times are UTC (timezone-aware in Python, naive in SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.orm import Mapped, declarative_base
+
+DeskBase = declarative_base()
+desk_metadata = DeskBase.metadata
+
+ROLES: Final = ("agent", "editor", "admin")
+# waiting: in the queue, no one has it; open: a staff member has claimed it; closed: done
+# (returned to the bot or closed with an outcome).
+HANDOFF_STATUSES: Final = ("waiting", "open", "closed")
+ACTIVE_STATUSES: Final = ("waiting", "open")
+ACTIVE_WHERE: Final = "status IN ('waiting', 'open')"
+CHANNELS: Final = ("rest", "webchat", "wechat")
+USERNAME_LEN: Final = 64
+CONVERSATION_ID_LEN: Final = 128
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out on every backend (SQLite stores them naive).
+
+    SQLAlchemy's documented recipe for time zones; refusing naive values keeps local and UTC
+    times from mixing.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("desk times must be timezone-aware")
+        utc = value.astimezone(dt.timezone.utc)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Staff(DeskBase):
+    __tablename__ = "desk_staff"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_desk_staff_role"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(USERNAME_LEN), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(USERNAME_LEN), nullable=False)
+    role: Mapped[str] = Column(String(16), nullable=False)
+    # argon2id, in the library's own encoded form (algorithm, parameters, salt and hash)
+    password_hash: Mapped[str] = Column(String(255), nullable=False)
+    disabled: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    created_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+
+
+class Handoff(DeskBase):
+    """One visitor's request for a person, from the request until it is closed."""
+
+    __tablename__ = "desk_handoffs"
+    __table_args__ = (
+        CheckConstraint(_in("status", HANDOFF_STATUSES), name="ck_desk_handoff_status"),
+        CheckConstraint(_in("channel", CHANNELS), name="ck_desk_handoff_channel"),
+        CheckConstraint("language IN ('zh', 'en')", name="ck_desk_handoff_language"),
+        # at most one active handoff per conversation, even when two processes race
+        Index(
+            "ux_desk_handoffs_active",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_WHERE),
+            postgresql_where=text(ACTIVE_WHERE),
+        ),
+        Index("ix_desk_handoffs_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(CONVERSATION_ID_LEN), nullable=False)
+    channel: Mapped[str] = Column(String(16), nullable=False)
+    language: Mapped[str] = Column(String(2), nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False, default="waiting")
+    # what made the bot hand over: "asked" (the visitor asked for a person), "fallback"
+    # (a second failed clarification), "button" (the Talk-to-staff button)
+    reason: Mapped[str] = Column(String(16), nullable=False)
+    last_visitor_message: Mapped[str | None] = Column(Text)
+    created_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    updated_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    assignee_id: Mapped[int | None] = Column(Integer, ForeignKey("desk_staff.id"))
+    claimed_at: Mapped[dt.datetime | None] = Column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = Column(UtcDateTime())
+    # how it ended: "returned" (to the bot), or the outcome staff chose when closing
+    outcome: Mapped[str | None] = Column(String(32))
+
+
+class AuditEntry(DeskBase):
+    """Who did what and when: every state change made by staff or by the desk itself."""
+
+    __tablename__ = "desk_audit_log"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    staff_id: Mapped[int | None] = Column(Integer, ForeignKey("desk_staff.id"))
+    action: Mapped[str] = Column(String(32), nullable=False)
+    target: Mapped[str] = Column(String(255), nullable=False, default="")
+    detail: Mapped[str] = Column(Text, nullable=False, default="")

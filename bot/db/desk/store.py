@@ -1,0 +1,405 @@
+"""The help desk's data: staff accounts, the handoff queue and the audit log, in SQL.
+
+Every state change is one transaction with its audit entry, and the changes that two staff
+members (or two assistant processes) can race for — opening a handoff, claiming one — are
+conditional statements, so the database, not the process, decides who wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db.desk.models import (
+    ACTIVE_STATUSES,
+    CHANNELS,
+    CONVERSATION_ID_LEN,
+    ROLES,
+    AuditEntry,
+    Handoff,
+    Staff,
+    desk_metadata,
+)
+from bot.db.engine import make_engine, writer
+from bot.db.schema import schema_state
+from bot.lang import Lang
+
+Clock = Callable[[], dt.datetime]
+HANDOFF_REASONS = ("asked", "fallback", "button")
+# Longest visitor message kept on the queue row (the whole text stays in the transcript).
+PREVIEW_CHARS = 500
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class DeskError(Exception):
+    """A desk operation that cannot be done; the message is for staff or the operator."""
+
+
+class DeskSchemaError(DeskError):
+    """The desk tables exist with other columns: they hold data, so they are never rebuilt."""
+
+
+class StaffExists(DeskError):
+    pass
+
+
+class UnknownStaff(DeskError):
+    pass
+
+
+class HandoffNotFound(DeskError):
+    pass
+
+
+class HandoffClosed(DeskError):
+    pass
+
+
+class AlreadyClaimed(DeskError):
+    """Someone else has the conversation; taking it over must be asked for explicitly."""
+
+    def __init__(self, handoff_id: int, assignee: str) -> None:
+        super().__init__(f"conversation {handoff_id} is already handled by {assignee}")
+        self.handoff_id = handoff_id
+        self.assignee = assignee
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    disabled: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class HandoffInfo:
+    id: int
+    conversation_id: str
+    channel: str
+    language: Lang
+    status: str
+    reason: str
+    last_visitor_message: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    assignee_id: int | None
+    claimed_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    at: dt.datetime
+    staff_id: int | None
+    action: str
+    target: str
+    detail: str
+
+
+def _staff_info(row: Staff) -> StaffInfo:
+    return StaffInfo(row.id, row.username, row.display_name, row.role, row.disabled, row.created_at)
+
+
+def _handoff_info(row: Handoff) -> HandoffInfo:
+    return HandoffInfo(
+        row.id,
+        row.conversation_id,
+        row.channel,
+        row.language,  # type: ignore[arg-type]  # constrained to zh/en by the table
+        row.status,
+        row.reason,
+        row.last_visitor_message,
+        row.created_at,
+        row.updated_at,
+        row.assignee_id,
+        row.claimed_at,
+        row.closed_at,
+        row.outcome,
+    )
+
+
+class DeskStore:
+    """The desk's reads and writes. Construct with a URL, an Engine, or neither
+    (`DATABASE_URL`, else the SQLite file); call `ensure_schema()` once at start-up."""
+
+    def __init__(
+        self, url: str | None = None, *, engine: Engine | None = None, now: Clock = utc_now
+    ) -> None:
+        if url is not None and engine is not None:
+            raise ValueError("give a url or an engine, not both")
+        self._owns_engine = engine is None
+        self._engine = engine or make_engine(url)
+        self._writer = writer(self._engine)
+        self._now = now
+
+    def dispose(self) -> None:
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def ensure_schema(self) -> None:
+        """Creates missing desk tables; refuses tables whose columns differ (never drops)."""
+        desk_metadata.create_all(self._engine, checkfirst=True)
+        with self._engine.connect() as connection:
+            state = schema_state(connection, desk_metadata)
+        if state.outdated:
+            raise DeskSchemaError(
+                f"the desk table {state.outdated[0]} has other columns than this version "
+                "expects; it holds staff and queue data, so it is not rebuilt automatically"
+            )
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._writer, future=True) as session, session.begin():
+            yield session
+
+    # --- staff -------------------------------------------------------------------------
+
+    def add_staff(
+        self, username: str, display_name: str, role: str, password_hash: str
+    ) -> StaffInfo:
+        if role not in ROLES:
+            raise DeskError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        try:
+            with self._write() as session:
+                row = Staff(
+                    username=username,
+                    display_name=display_name,
+                    role=role,
+                    password_hash=password_hash,
+                    disabled=False,
+                    created_at=self._now(),
+                )
+                session.add(row)
+                session.flush()
+                self._audit(session, None, "staff.add", username, f"role={role}")
+                return _staff_info(row)
+        except IntegrityError as error:
+            raise StaffExists(f"a staff account named {username!r} exists already") from error
+
+    def staff(self, username: str) -> StaffInfo | None:
+        with Session(self._engine, future=True) as session:
+            row = session.execute(
+                select(Staff).where(Staff.username == username)
+            ).scalar_one_or_none()
+            return _staff_info(row) if row else None
+
+    def password_hash(self, username: str) -> str | None:
+        """The stored hash of an enabled account (None: no such account, or disabled)."""
+        with Session(self._engine, future=True) as session:
+            return session.execute(
+                select(Staff.password_hash).where(
+                    Staff.username == username, Staff.disabled.is_(False)
+                )
+            ).scalar_one_or_none()
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        with self._write() as session:
+            changed = session.execute(
+                update(Staff).where(Staff.username == username).values(password_hash=password_hash)
+            ).rowcount
+            if not changed:
+                raise UnknownStaff(f"no staff account named {username!r}")
+            self._audit(session, None, "staff.password", username, "")
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        with self._write() as session:
+            changed = session.execute(
+                update(Staff).where(Staff.username == username).values(disabled=disabled)
+            ).rowcount
+            if not changed:
+                raise UnknownStaff(f"no staff account named {username!r}")
+            self._audit(
+                session, None, "staff.disable" if disabled else "staff.enable", username, ""
+            )
+
+    def all_staff(self) -> list[StaffInfo]:
+        with Session(self._engine, future=True) as session:
+            rows = session.execute(select(Staff).order_by(Staff.username)).scalars()
+            return [_staff_info(row) for row in rows]
+
+    # --- the queue ---------------------------------------------------------------------
+
+    def request_handoff(
+        self,
+        conversation_id: str,
+        channel: str,
+        language: Lang,
+        reason: str,
+        message: str | None,
+    ) -> HandoffInfo:
+        """The conversation's active handoff, opened now if it has none (asking twice does
+        not queue twice); the visitor's latest message is kept for the queue's preview."""
+        if channel not in CHANNELS:
+            raise DeskError(f"unknown channel {channel!r}")
+        if reason not in HANDOFF_REASONS:
+            raise DeskError(f"unknown handoff reason {reason!r}")
+        if not conversation_id or len(conversation_id) > CONVERSATION_ID_LEN:
+            raise DeskError("a conversation id of 1 to 128 characters is needed")
+        preview = message[:PREVIEW_CHARS] if message else None
+        try:
+            return self._open_or_touch(conversation_id, channel, language, reason, preview)
+        except IntegrityError:  # another process opened it a moment ago: touch that one
+            return self._open_or_touch(conversation_id, channel, language, reason, preview)
+
+    def _open_or_touch(
+        self, conversation_id: str, channel: str, language: Lang, reason: str, preview: str | None
+    ) -> HandoffInfo:
+        now = self._now()
+        with self._write() as session:
+            row = self._active(session, conversation_id)
+            if row is None:
+                row = Handoff(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    language=language,
+                    status="waiting",
+                    reason=reason,
+                    last_visitor_message=preview,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                self._audit(session, None, "handoff.open", str(row.id), reason)
+            else:
+                row.last_visitor_message = preview or row.last_visitor_message
+                row.updated_at = now
+            return _handoff_info(row)
+
+    def active_handoff(self, conversation_id: str) -> HandoffInfo | None:
+        with Session(self._engine, future=True) as session:
+            row = self._active(session, conversation_id)
+            return _handoff_info(row) if row else None
+
+    def handoff(self, handoff_id: int) -> HandoffInfo | None:
+        with Session(self._engine, future=True) as session:
+            row = session.get(Handoff, handoff_id)
+            return _handoff_info(row) if row else None
+
+    def queue_position(self, handoff_id: int) -> int | None:
+        """1 for the next visitor to be served; None once someone has it (or it is closed)."""
+        with Session(self._engine, future=True) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None or row.status != "waiting":
+                return None
+            ahead = session.execute(
+                select(func.count())
+                .select_from(Handoff)
+                .where(
+                    Handoff.status == "waiting",
+                    or_(
+                        Handoff.created_at < row.created_at,
+                        and_(Handoff.created_at == row.created_at, Handoff.id < row.id),
+                    ),
+                )
+            ).scalar_one()
+            return int(ahead) + 1
+
+    def handoffs(self, statuses: tuple[str, ...] = ACTIVE_STATUSES) -> list[HandoffInfo]:
+        """Handoffs in these states, the longest-waiting first."""
+        with Session(self._engine, future=True) as session:
+            rows = session.execute(
+                select(Handoff)
+                .where(Handoff.status.in_(statuses))
+                .order_by(Handoff.created_at, Handoff.id)
+            ).scalars()
+            return [_handoff_info(row) for row in rows]
+
+    def claim(self, handoff_id: int, staff_id: int, take_over: bool = False) -> HandoffInfo:
+        """Makes `staff_id` the conversation's one responder.
+
+        Raises AlreadyClaimed when another staff member has it, unless `take_over`.
+        """
+        now = self._now()
+        with self._write() as session:
+            free = or_(Handoff.assignee_id.is_(None), Handoff.assignee_id == staff_id)
+            condition = [Handoff.id == handoff_id, Handoff.status.in_(ACTIVE_STATUSES)]
+            if not take_over:
+                condition.append(free)
+            claimed = session.execute(
+                update(Handoff)
+                .where(*condition)
+                .values(status="open", assignee_id=staff_id, claimed_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no conversation {handoff_id} in the queue")
+            if not claimed:
+                if row.status == "closed":
+                    raise HandoffClosed(f"conversation {handoff_id} is closed")
+                holder = session.get(Staff, row.assignee_id) if row.assignee_id else None
+                raise AlreadyClaimed(handoff_id, holder.display_name if holder else "someone")
+            session.refresh(row)
+            action = "handoff.take_over" if take_over else "handoff.claim"
+            self._audit(session, staff_id, action, str(handoff_id), "")
+            return _handoff_info(row)
+
+    def close(self, handoff_id: int, staff_id: int | None, outcome: str) -> HandoffInfo:
+        """Ends the handoff; outcome "returned" means the bot answers again."""
+        outcome = outcome.strip()[:32]
+        if not outcome:
+            raise DeskError("closing needs an outcome")
+        now = self._now()
+        with self._write() as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no conversation {handoff_id} in the queue")
+            if row.status == "closed":
+                raise HandoffClosed(f"conversation {handoff_id} is closed")
+            row.status, row.outcome, row.closed_at, row.updated_at = "closed", outcome, now, now
+            self._audit(session, staff_id, "handoff.close", str(handoff_id), outcome)
+            return _handoff_info(row)
+
+    # --- audit -------------------------------------------------------------------------
+
+    def audit_log(self, limit: int = 100) -> list[AuditInfo]:
+        """The latest entries, newest first."""
+        with Session(self._engine, future=True) as session:
+            rows = session.execute(
+                select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+            ).scalars()
+            return [AuditInfo(r.at, r.staff_id, r.action, r.target, r.detail) for r in rows]
+
+    def _audit(
+        self, session: Session, staff_id: int | None, action: str, target: str, detail: str
+    ) -> None:
+        session.add(
+            AuditEntry(
+                at=self._now(),
+                staff_id=staff_id,
+                action=action,
+                target=target[:255],
+                detail=detail,
+            )
+        )
+
+    @staticmethod
+    def _active(session: Session, conversation_id: str) -> Handoff | None:
+        return session.execute(
+            select(Handoff)
+            .where(
+                Handoff.conversation_id == conversation_id,
+                Handoff.status.in_(ACTIVE_STATUSES),
+            )
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
