@@ -7,6 +7,8 @@ DATA_DIR = REPO_ROOT / "data"
 SEED_DIR = DATA_DIR / "event"
 JIEBA_DIR = DATA_DIR / "jieba"
 BUILD_DIR = REPO_ROOT / "build"
+# Local state: the SQLite event database and conversations (endpoints.yml) on a laptop.
+VAR_DIR = REPO_ROOT / "var"
 MODELS_DIR = REPO_ROOT / "models"
 MODEL_NAME = "cyberweek"
 MODEL_PATH = MODELS_DIR / f"{MODEL_NAME}.tar.gz"

@@ -348,6 +348,7 @@ def running_assistant(
             log.parent.mkdir(parents=True, exist_ok=True)
             output = stack.enter_context(log.open("ab"))
         endpoints_file = endpoints_for(actions_port, endpoints, workdir)
+        paths.VAR_DIR.mkdir(exist_ok=True)  # endpoints.yml keeps conversations there (SQLite)
         services = [
             action_server(actions_port, env),
             rasa_server(model, endpoints_file, rasa_port, env, host, credentials),

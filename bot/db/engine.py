@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from bot import paths
 
-DEFAULT_DB_FILE = paths.REPO_ROOT / "var" / "cyberweek.db"
+DEFAULT_DB_FILE = paths.VAR_DIR / "cyberweek.db"
 SQLITE_BUSY_TIMEOUT_S = 30  # a reader waits this long while `cyberweek db load` commits
 
 

@@ -1,0 +1,51 @@
+"""Conversations are kept in the SQL tracker store (endpoints.yml): a restart of the assistant
+loses no context, and the help desk can read the transcripts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from bot import paths
+from bot.db import EventDB
+from evaluation.e2e import ask
+from ops import harness
+
+ASKED_DAY = date(2024, 9, 11)  # 明天 under the demo clock (Tuesday 10 September)
+
+
+def endpoints_with_sql_tracker_store(tmp_path: Path) -> Path:
+    """endpoints.yml's tracker store, pointed at a file of this test's own."""
+    settings = yaml.safe_load(paths.ENDPOINTS_FILE.read_text(encoding="utf-8"))
+    assert settings["tracker_store"]["type"] == "SQL", "endpoints.yml must keep conversations"
+    settings["tracker_store"]["db"] = str(tmp_path / "conversations.db")
+    path = tmp_path / "endpoints.yml"
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return path
+
+
+def test_a_follow_up_after_a_restart_uses_the_context_from_before_it(
+    trained_model: Path, server_env: dict[str, str], seeded_db_url: str, tmp_path: Path
+) -> None:
+    db = EventDB(seeded_db_url)
+    try:
+        asked = db.theme_day_on(ASKED_DAY)
+        next_day = db.theme_day_on(date(2024, 9, 12))
+    finally:
+        db.dispose()
+    assert asked is not None and next_day is not None
+    endpoints = endpoints_with_sql_tracker_store(tmp_path)
+    visitor = f"restart-{uuid.uuid4().hex[:8]}"
+    with harness.running_assistant(server_env, trained_model, endpoints=endpoints) as assistant:
+        first = ask(assistant.webhook, visitor, "明天是什么主题日")
+    assert asked.name("zh") in first.text
+    with harness.running_assistant(server_env, trained_model, endpoints=endpoints) as assistant:
+        follow_up = ask(assistant.webhook, visitor, "第二天呢")
+        stranger = ask(assistant.webhook, f"other-{visitor}", "第二天呢")
+    assert next_day.name("zh") in follow_up.text, follow_up.text
+    # without the stored context the same words have no day to count from
+    assert next_day.name("zh") not in stranger.text, stranger.text
+    assert (tmp_path / "conversations.db").stat().st_size > 0
