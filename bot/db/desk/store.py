@@ -211,24 +211,20 @@ class DeskStore:
             ).scalar_one_or_none()
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        with self._write() as session:
-            changed = session.execute(
-                update(Staff).where(Staff.username == username).values(password_hash=password_hash)
-            ).rowcount
-            if not changed:
-                raise UnknownStaff(f"no staff account named {username!r}")
-            self._audit(session, None, "staff.password", username, "")
+        self._update_staff(username, "staff.password", password_hash=password_hash)
 
     def set_disabled(self, username: str, disabled: bool) -> None:
+        action = "staff.disable" if disabled else "staff.enable"
+        self._update_staff(username, action, disabled=disabled)
+
+    def _update_staff(self, username: str, action: str, **values: object) -> None:
         with self._write() as session:
             changed = session.execute(
-                update(Staff).where(Staff.username == username).values(disabled=disabled)
+                update(Staff).where(Staff.username == username).values(**values)
             ).rowcount
             if not changed:
                 raise UnknownStaff(f"no staff account named {username!r}")
-            self._audit(
-                session, None, "staff.disable" if disabled else "staff.enable", username, ""
-            )
+            self._audit(session, None, action, username, "")
 
     def all_staff(self) -> list[StaffInfo]:
         with Session(self._engine, future=True) as session:
