@@ -131,3 +131,31 @@ class AuditEntry(DeskBase):
     action: Mapped[str] = Column(String(32), nullable=False)
     target: Mapped[str] = Column(String(255), nullable=False, default="")
     detail: Mapped[str] = Column(Text, nullable=False, default="")
+
+
+class LoginSession(DeskBase):
+    """A staff member's console session; the cookie's token is stored only as its SHA-256."""
+
+    __tablename__ = "desk_sessions"
+
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    staff_id: Mapped[int] = Column(Integer, ForeignKey("desk_staff.id"), nullable=False)
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    last_seen_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+
+
+class LoginAttempt(DeskBase):
+    """Every login attempt, for lock-out and throttling that hold across instances."""
+
+    __tablename__ = "desk_login_attempts"
+    __table_args__ = (
+        Index("ix_desk_login_attempts_username", "username", "at"),
+        Index("ix_desk_login_attempts_client", "client", "at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    username: Mapped[str] = Column(String(USERNAME_LEN), nullable=False)
+    client: Mapped[str] = Column(String(64), nullable=False)  # the client's IP address
+    succeeded: Mapped[bool] = Column(Boolean, nullable=False)

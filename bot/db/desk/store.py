@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,8 +22,11 @@ from bot.db.desk.models import (
     CHANNELS,
     CONVERSATION_ID_LEN,
     ROLES,
+    USERNAME_LEN,
     AuditEntry,
     Handoff,
+    LoginAttempt,
+    LoginSession,
     Staff,
     desk_metadata,
 )
@@ -103,6 +106,14 @@ class HandoffInfo:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    staff: StaffInfo
+    csrf_token: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,14 @@ class DeskStore:
     def set_disabled(self, username: str, disabled: bool) -> None:
         action = "staff.disable" if disabled else "staff.enable"
         self._update_staff(username, action, disabled=disabled)
+        if disabled:  # a disabled account is logged out everywhere at once
+            with self._write() as session:
+                staff_ids = select(Staff.id).where(Staff.username == username)
+                session.execute(
+                    delete(LoginSession)
+                    .where(LoginSession.staff_id.in_(staff_ids))
+                    .execution_options(synchronize_session=False)
+                )
 
     def _update_staff(self, username: str, action: str, **values: object) -> None:
         with self._write() as session:
@@ -364,6 +383,88 @@ class DeskStore:
             row.status, row.outcome, row.closed_at, row.updated_at = "closed", outcome, now, now
             self._audit(session, staff_id, "handoff.close", str(handoff_id), outcome)
             return _handoff_info(row)
+
+    # --- console sessions and login attempts ---------------------------------------------
+
+    def add_session(self, token_hash: str, staff_id: int, csrf_token: str) -> None:
+        now = self._now()
+        with self._write() as session:
+            session.add(
+                LoginSession(
+                    token_hash=token_hash,
+                    staff_id=staff_id,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+            self._audit(session, staff_id, "session.login", "", "")
+
+    def session(self, token_hash: str) -> SessionInfo | None:
+        """The session of an enabled staff member (expiry is the caller's policy)."""
+        with Session(self._engine, future=True) as session:
+            row = session.execute(
+                select(LoginSession, Staff)
+                .join(Staff, Staff.id == LoginSession.staff_id)
+                .where(LoginSession.token_hash == token_hash, Staff.disabled.is_(False))
+            ).one_or_none()
+            if row is None:
+                return None
+            login, staff = row
+            return SessionInfo(
+                _staff_info(staff), login.csrf_token, login.created_at, login.last_seen_at
+            )
+
+    def touch_session(self, token_hash: str) -> None:
+        with self._write() as session:
+            session.execute(
+                update(LoginSession)
+                .where(LoginSession.token_hash == token_hash)
+                .values(last_seen_at=self._now())
+            )
+
+    def end_session(self, token_hash: str, staff_id: int | None, reason: str) -> None:
+        with self._write() as session:
+            session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash))
+            self._audit(session, staff_id, "session.end", "", reason)
+
+    def record_login_attempt(self, username: str, client: str, succeeded: bool) -> None:
+        with self._write() as session:
+            session.add(
+                LoginAttempt(
+                    at=self._now(),
+                    username=username[:USERNAME_LEN],
+                    client=client[:64],
+                    succeeded=succeeded,
+                )
+            )
+
+    def failed_logins_since(
+        self, since: dt.datetime, *, username: str | None = None, client: str | None = None
+    ) -> int:
+        """Failed attempts since `since` for a name or a client; for a name, only those after
+        its last successful login count."""
+        with Session(self._engine, future=True) as session:
+            where = [LoginAttempt.at >= since]
+            if username is not None:
+                where.append(LoginAttempt.username == username[:USERNAME_LEN])
+                last_success = session.execute(
+                    select(func.max(LoginAttempt.at)).where(
+                        LoginAttempt.username == username[:USERNAME_LEN],
+                        LoginAttempt.succeeded.is_(True),
+                    )
+                ).scalar_one_or_none()
+                if last_success is not None:
+                    where.append(LoginAttempt.at > last_success)
+            if client is not None:
+                where.append(LoginAttempt.client == client[:64])
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(LoginAttempt)
+                    .where(LoginAttempt.succeeded.is_(False), *where)
+                ).scalar_one()
+            )
 
     # --- audit -------------------------------------------------------------------------
 
