@@ -9,7 +9,7 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
   go to Rasa's own function, so errors read the same.
 
 `python -m ops.rasa_entry --stock ARGS` skips both: Rasa as shipped, for the evaluation's
-baseline (Rasa's default pipeline). Measurements: docs/decisions.d/ops.md.
+baseline (Rasa's default pipeline). Measurements: docs/decisions.md.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def uncached_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     Every training here is a full one (`rasa train --force`; `rasa train nlu` has no such flag
     but, with the cache off, nothing to reuse either): `train_model`'s fingerprint already skips
     needless trainings, and a cache warmed by an earlier run would make the recorded training
-    time depend on what ran before (measured: docs/decisions.d/ops.md). With nothing ever read
+    time depend on what ran before (measured: docs/decisions.md). With nothing ever read
     back, writing the cache (`RASA_MAX_CACHE_SIZE=0` turns it off) would only cost time and disk.
     """
     return {**(os.environ if base is None else base), "RASA_MAX_CACHE_SIZE": "0"}

@@ -4,7 +4,7 @@ DIET and a linear model over the same sparse features make different mistakes: D
 word order and context but, on ~2,000 examples, latches on to single tokens (a date pulls a
 question about the weather into ask_schedule); the linear model weighs every word and character
 n-gram of the sentence and nothing else. Their average beats either alone on the held-out set
-(docs/decisions.d/nlu.md).
+(docs/decisions.md).
 
 Rasa's own LogisticRegressionClassifier does the training, featurising (the featurizers'
 sentence vectors) and persisting (skops, not pickle); this subclass only makes the
@@ -43,10 +43,10 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
         return {
             **LogisticRegressionClassifier.get_default_config(),
             # inverse regularisation strength; sklearn's default of 1 underfits the raw
-            # n-gram counts (docs/decisions.d/nlu.md)
+            # n-gram counts (docs/decisions.md)
             "C": 10.0,
             # one-vs-rest liblinear: as accurate in the blend as multinomial lbfgs and
-            # several times faster to train (docs/decisions.d/nlu.md)
+            # several times faster to train (docs/decisions.md)
             "solver": "liblinear",
             # share of this model in the blend; 0 keeps the previous ranking, 1 replaces it
             "blend_weight": 0.5,

@@ -5,7 +5,7 @@ quantities, phone numbers); jionlp's `parse_time` resolves the Chinese forms in 
 spans, and the rest is resolved here: "9.10" (handed to jionlp as "9/10"), 现在/目前 (today),
 the context-relative phrases (第二天, the next day: a day offset for the action to apply) and
 the English forms. Why not jionlp's sentence-level extract_time or dateparser:
-docs/decisions.d/nlu.md.
+docs/decisions.md.
 
 Weekdays mean the day in now's Mon-Sun week (the event week is Mon 9 - Sun 15 Sept 2024);
 下周X / next X the following week. `find_dates` never raises: on any failure it returns [].

@@ -5,7 +5,7 @@ adds an entity for every database name (bot.nlu.names) found in the message whos
 overlap an entity already there. The entity value is the database key (`iff_nansha`, ...).
 
 Why a longest-match scan and not spaCy's PhraseMatcher: Chinese has no word boundaries to
-respect, and token matching depends on jieba's segmentation (docs/decisions.d/nlu.md). Names
+respect, and token matching depends on jieba's segmentation (docs/decisions.md). Names
 that start or end with an ASCII letter or digit do need a non-alphanumeric neighbour, so "IFF"
 does not match inside "difference". The scan runs on a char-for-char folded view (half-width,
 Simplified, lower-case), so 國際金融論壇 or "iff" match and offsets stay exact.

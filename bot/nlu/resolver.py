@@ -5,7 +5,7 @@ DIET finds *where* a name is from character n-grams, so it tags spans it never s
 knows the exact training spellings, so such an entity reaches the actions with its raw text as
 value ("开幕试"), which no database query can use, and it also hides the span from the
 DatabaseGazetteer, which only fills gaps (most entity errors on the held-out set were of this
-kind: docs/decisions.d/nlu.md).
+kind: docs/decisions.md).
 
 This component runs after the EntitySynonymMapper. For every event / venue / theme_day /
 forum_topic entity whose value is not a database key of its type it tries, on the span's text:

@@ -1,7 +1,7 @@
 """JiebaTokenizer that survives mixed Chinese/English text and knows the event's vocabulary.
 
 Rasa's own JiebaTokenizer passes jieba's whitespace tokens through, and they break entity
-alignment and featurization in training (Rasa issue #7910; docs/decisions.d/nlu.md). This
+alignment and featurization in training (Rasa issue #7910; docs/decisions.md). This
 subclass drops them, and loads the domain user dictionary (config.yml points at build/jieba,
 which `cyberweek train` fills from data/jieba and the event seed) so 网络安全博览会 or 网博会
 stay one token.
