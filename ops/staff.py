@@ -13,6 +13,7 @@ import sys
 from typing import TextIO
 
 from bot.db.desk import DeskError, DeskStore
+from bot.db.desk.models import ROLES
 
 
 def read_password(stdin: TextIO, prompt: str = "Password: ") -> str:
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--role",
         required=True,
-        choices=("agent", "editor", "admin"),
+        choices=ROLES,
         help="agent: answers visitors; editor: also edits facts and canned replies; "
         "admin: also manages staff",
     )

@@ -106,6 +106,6 @@ class Authenticator:
 
     def logout(self, token: str | None) -> None:
         if token:
-            found = self._store.session(token_hash(token))
-            staff_id = found.staff.id if found else None
-            self._store.end_session(token_hash(token), staff_id, "logout")
+            hashed = token_hash(token)
+            found = self._store.session(hashed)
+            self._store.end_session(hashed, found.staff.id if found else None, "logout")

@@ -177,6 +177,11 @@ class DeskStore:
             )
 
     @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, future=True) as session:
+            yield session
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
         with Session(self._writer, future=True) as session, session.begin():
             yield session
@@ -206,7 +211,7 @@ class DeskStore:
             raise StaffExists(f"a staff account named {username!r} exists already") from error
 
     def staff(self, username: str) -> StaffInfo | None:
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             row = session.execute(
                 select(Staff).where(Staff.username == username)
             ).scalar_one_or_none()
@@ -214,7 +219,7 @@ class DeskStore:
 
     def password_hash(self, username: str) -> str | None:
         """The stored hash of an enabled account (None: no such account, or disabled)."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             return session.execute(
                 select(Staff.password_hash).where(
                     Staff.username == username, Staff.disabled.is_(False)
@@ -246,7 +251,7 @@ class DeskStore:
             self._audit(session, None, action, username, "")
 
     def all_staff(self) -> list[StaffInfo]:
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             rows = session.execute(select(Staff).order_by(Staff.username)).scalars()
             return [_staff_info(row) for row in rows]
 
@@ -300,18 +305,18 @@ class DeskStore:
             return _handoff_info(row)
 
     def active_handoff(self, conversation_id: str) -> HandoffInfo | None:
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             row = self._active(session, conversation_id)
             return _handoff_info(row) if row else None
 
     def handoff(self, handoff_id: int) -> HandoffInfo | None:
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             row = session.get(Handoff, handoff_id)
             return _handoff_info(row) if row else None
 
     def queue_position(self, handoff_id: int) -> int | None:
         """1 for the next visitor to be served; None once someone has it (or it is closed)."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             row = session.get(Handoff, handoff_id)
             if row is None or row.status != "waiting":
                 return None
@@ -330,7 +335,7 @@ class DeskStore:
 
     def handoffs(self, statuses: tuple[str, ...] = ACTIVE_STATUSES) -> list[HandoffInfo]:
         """Handoffs in these states, the longest-waiting first."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             rows = session.execute(
                 select(Handoff)
                 .where(Handoff.status.in_(statuses))
@@ -402,7 +407,7 @@ class DeskStore:
 
     def session(self, token_hash: str) -> SessionInfo | None:
         """The session of an enabled staff member (expiry is the caller's policy)."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             row = session.execute(
                 select(LoginSession, Staff)
                 .join(Staff, Staff.id == LoginSession.staff_id)
@@ -444,7 +449,7 @@ class DeskStore:
     ) -> int:
         """Failed attempts since `since` for a name or a client; for a name, only those after
         its last successful login count."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             where = [LoginAttempt.at >= since]
             if username is not None:
                 where.append(LoginAttempt.username == username[:USERNAME_LEN])
@@ -470,7 +475,7 @@ class DeskStore:
 
     def audit_log(self, limit: int = 100) -> list[AuditInfo]:
         """The latest entries, newest first."""
-        with Session(self._engine, future=True) as session:
+        with self._read() as session:
             rows = session.execute(
                 select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
             ).scalars()
