@@ -9,8 +9,9 @@ loop, which calls the three default actions overridden here:
    understood (so "活动地点" after an unclear question naming 开幕式 answers for the opening
    ceremony), plus "something else"; with no likely topic at all, the four main topics.
 2. action_default_ask_rephrase: after "something else" (Rasa takes `/out_of_scope` as a no).
-3. action_default_fallback: a second miss (and Rasa's core fallback): the help desk — never
-   a guessed answer. Like Rasa's own, it reverts the message it could not understand.
+3. action_default_fallback: a second miss (and Rasa's core fallback): a person (the help
+   desk's queue, actions/handoff.py) — never a guessed answer. Like Rasa's own, it reverts
+   the message it could not understand. Every clarification also offers "Talk to staff".
 
 The sentences live here rather than in domain.yml because Rasa's validator cannot see that the
 default actions use them and would report them as unused responses.
@@ -26,6 +27,7 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import conversation_language
+from actions.handoff import hand_over
 from bot.lang import Lang
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -84,14 +86,19 @@ REPHRASE: dict[Lang, str] = {
     "en": "All right. Could you put your question another way? For example “Where is the opening "
     "ceremony?”, “Which theme day is tomorrow?” or “How do I apply for the job fair?”",
 }
-HELP_DESK: dict[Lang, str] = {
-    "zh": "抱歉，我还是没能理解您的问题。建议您到活动现场的服务台咨询，或通过国家网络安全宣传周官方渠道"
-    "联系主办方。我可以解答日程、场馆、主题日、论坛、博览会和人才招聘等问题，欢迎换个问题继续问我。",
-    "en": "Sorry, I still can't work out what you need. Please ask the help desk at the venue, or "
-    "contact the organisers through the official Cyber Security Week channels. I can answer "
-    "questions about the schedule, venues, theme days, forums, the expo and the job fair, so do "
-    "try another question.",
+STILL_UNCLEAR: dict[Lang, str] = {
+    "zh": "抱歉，我还是没能理解您的问题，我请工作人员来帮您。",
+    "en": "Sorry, I still can't work out what you need, so I'm asking a member of staff to help.",
 }
+HANDOFF_INTENT = "request_human"
+
+
+def with_staff_button(buttons: list[dict[str, str]], lang: Lang) -> list[dict[str, str]]:
+    """Every clarification offers a person, once."""
+    staff = {"title": TOPICS[HANDOFF_INTENT][lang], "payload": f"/{HANDOFF_INTENT}"}
+    if any(b["payload"].startswith(staff["payload"]) for b in buttons):
+        return buttons
+    return [*buttons, staff]
 
 
 def likeliest_topics(ranking: list[dict[str, Any]]) -> list[str]:
@@ -136,11 +143,13 @@ class ActionAskAffirmation(Action):
         lang = conversation_language(tracker)
         if not topics:
             buttons = [{"title": titles[lang], "payload": f"/{t}"} for t, titles in MAIN_TOPICS]
+            buttons = with_staff_button(buttons, lang)
             dispatcher.utter_message(text=NOT_UNDERSTOOD[lang], buttons=buttons)
             return []
         entities = message.get("entities") or []
         buttons = [{"title": TOPICS[t][lang], "payload": payload(t, entities)} for t in topics]
         buttons.append({"title": SOMETHING_ELSE[lang], "payload": f"/{DENY_INTENT}"})
+        buttons = with_staff_button(buttons, lang)
         dispatcher.utter_message(text=QUESTION[lang], buttons=buttons)
         return []
 
@@ -154,12 +163,13 @@ class ActionAskRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=REPHRASE[conversation_language(tracker)])
+        lang = conversation_language(tracker)
+        dispatcher.utter_message(text=REPHRASE[lang], buttons=with_staff_button([], lang))
         return []
 
 
 class ActionHelpDesk(Action):
-    """Replaces Rasa's action_default_fallback: the second miss goes to the help desk."""
+    """Replaces Rasa's action_default_fallback: the second miss goes to a person."""
 
     def name(self) -> str:
         return "action_default_fallback"
@@ -167,5 +177,5 @@ class ActionHelpDesk(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=HELP_DESK[conversation_language(tracker)])
-        return [UserUtteranceReverted()]
+        dispatcher.utter_message(text=STILL_UNCLEAR[conversation_language(tracker)])
+        return [UserUtteranceReverted(), *await hand_over(dispatcher, tracker, "fallback")]

@@ -1,21 +1,121 @@
-"""Asking for a person. The help-desk console is not built yet, so say how to reach people now."""
+"""Handing a conversation to a person: the queue, the visitor's place in it, and the pause.
+
+Three roads lead here — the visitor asks (intent request_human), presses "Talk to staff" under
+a clarification (the same intent, as a payload), or is misunderstood twice (the fallback) — and
+all end in `hand_over()`: the conversation joins the desk's queue (SQL, bot.db.desk), the
+visitor is told their place and the desk's hours, and Rasa pauses the conversation, so the bot
+stays silent while staff answer in the console (bot.desk.console) until they return it.
+"""
 
 from __future__ import annotations
 
-from actions.common import Answer, DatabaseAction, Request
+import asyncio
+import logging
+from functools import lru_cache
+from typing import Any
 
-TOPIC = "handoff"
-HANDOFF_REPLY = {
-    "zh": "目前还不能在这里直接转接人工客服。请到活动现场的服务台咨询，或通过国家网络安全宣传周官方渠道联系主办方。"
-    "我可以继续为您解答日程、场馆、主题日、论坛、博览会和招聘的问题。",
-    "en": "I can't hand this chat over to a person yet. Please ask the help desk at the venue, "
-    "or contact the organisers through the official Cyber Security Week channels. I can keep "
-    "answering questions about the schedule, venues, theme days, forums, the expo and jobs.",
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages
+from actions.common import conversation_language
+from bot.clock import now
+from bot.db.desk import DeskStore
+from bot.db.desk.store import utc_now
+from bot.desk.auth import SESSION_IDLE
+from bot.desk.hours import DeskHours, load_hours
+from bot.lang import Lang
+
+logger = logging.getLogger(__name__)
+
+# Rasa's input channel names -> the desk's channel names. Others (rasa shell) cannot be handed over.
+DESK_CHANNELS = {"socketio": "webchat", "rest": "rest", "wechat": "wechat"}
+
+QUEUED: dict[Lang, str] = {
+    "zh": "好的，正在为您转接人工客服。您目前排在第 {position} 位。服务台服务时间：{hours}。"
+    "请留在这里，工作人员会在这个对话里回复您；等待期间您发来的消息他们都能看到。",
+    "en": "I'm passing you to a member of staff. You are number {position} in the queue. "
+    "The help desk answers {hours}. Please stay here: staff will reply in this chat, and they "
+    "will see anything you write while you wait.",
+}
+DESK_AWAY: dict[Lang, str] = {
+    "zh": "现在{why}。您的对话已进入人工队列（第 {position} 位），请直接留言说明您的问题，"
+    "工作人员上线后会在这个对话里回复您。服务台服务时间：{hours}。",
+    "en": "{why}. Your conversation is in the staff queue (number {position}): leave your "
+    "question here and staff will reply in this chat when they are back. The help desk "
+    "answers {hours}.",
+}
+CLOSED_NOW: dict[Lang, str] = {"zh": "不在服务台的服务时间内", "en": "The help desk is closed now"}
+NOBODY_ON_DUTY: dict[Lang, str] = {
+    "zh": "暂时没有工作人员在线",
+    "en": "No member of staff is online at the moment",
+}
+NO_DESK_HERE: dict[Lang, str] = {
+    "zh": "这个入口无法转接人工客服。请通过活动网站的在线客服或微信公众号联系我们，"
+    "或到活动现场的服务台咨询。",
+    "en": "This chat cannot be passed to staff. Please use the chat on the event website or "
+    "the WeChat Official Account, or ask the help desk at the venue.",
 }
 
 
-class ActionRequestHuman(DatabaseAction):
-    action_name = "action_request_human"
+@lru_cache(maxsize=1)
+def desk_store() -> DeskStore:
+    """One DeskStore per action-server process; its tables are created on first use."""
+    store = DeskStore()
+    store.ensure_schema()
+    return store
 
-    def answer(self, request: Request) -> Answer:
-        return Answer(HANDOFF_REPLY[request.lang], TOPIC)
+
+@lru_cache(maxsize=1)
+def desk_hours() -> DeskHours:
+    return load_hours()
+
+
+def queue_message(lang: Lang, position: int, desk_open: bool, anyone_on_duty: bool) -> str:
+    hours = desk_hours().describe(lang)
+    if desk_open and anyone_on_duty:
+        return QUEUED[lang].format(position=position, hours=hours)
+    why = (NOBODY_ON_DUTY if desk_open else CLOSED_NOW)[lang]
+    return DESK_AWAY[lang].format(why=why, position=position, hours=hours)
+
+
+def _enqueue(conversation_id: str, channel: str, lang: Lang, reason: str, text: str) -> str:
+    store = desk_store()
+    handoff = store.request_handoff(conversation_id, channel, lang, reason, text)
+    position = store.queue_position(handoff.id) or 1
+    # sessions are kept in real UTC; the desk's hours follow the assistant's clock (a demo pins it)
+    on_duty = store.staff_on_duty(utc_now() - SESSION_IDLE) > 0
+    return queue_message(lang, position, desk_hours().is_open(now()), on_duty)
+
+
+async def hand_over(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[EventType]:
+    """Queues the conversation, tells the visitor, and pauses the bot for it."""
+    lang = conversation_language(tracker)
+    channel = DESK_CHANNELS.get(tracker.get_latest_input_channel() or "")
+    if channel is None:
+        dispatcher.utter_message(text=NO_DESK_HERE[lang])
+        return []
+    text = tracker.latest_message.get("text") or ""
+    try:
+        reply = await asyncio.to_thread(_enqueue, tracker.sender_id, channel, lang, reason, text)
+    except Exception:  # the desk's database is down: say so, and keep the bot answering
+        logger.exception("could not queue conversation %s for the help desk", tracker.sender_id)
+        dispatcher.utter_message(text=messages.INTERNAL_ERROR[lang])
+        return []
+    dispatcher.utter_message(text=reply, json_message={"handoff": {"status": "waiting"}})
+    return [ConversationPaused()]
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        typed = tracker.latest_message.get("text") or ""
+        reason = "button" if typed.startswith("/") else "asked"
+        return await hand_over(dispatcher, tracker, reason)

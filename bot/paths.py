@@ -18,3 +18,5 @@ ENDPOINTS_FILE = REPO_ROOT / "endpoints.yml"
 CREDENTIALS_FILE = REPO_ROOT / "credentials.yml"
 # What `make eval` reads (held-out NLU batches, end-to-end questions); never used for training.
 EVALUATION_DATA_DIR = DATA_DIR / "evaluation"
+# The help desk's opening hours (data, not code: the organisers set them).
+DESK_HOURS_FILE = DATA_DIR / "desk" / "hours.yml"

@@ -8,7 +8,11 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
   (`jsonschema.validate` re-checks the constant schema per call); invalid annotations still
   go to Rasa's own function, so errors read the same.
 
-`python -m ops.rasa_entry --stock ARGS` skips both: Rasa as shipped, for the evaluation's
+Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
+crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
+sets RASA_TELEMETRY_ENABLED=true explicitly.
+
+`python -m ops.rasa_entry --stock ARGS` skips both fixes: Rasa as shipped, for the evaluation's
 baseline (Rasa's default pipeline). Measurements: docs/decisions.md.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from typing import Any
 
@@ -58,6 +63,7 @@ def install_fast_training_data_validation() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Runs Rasa's command line with `argv` (default: ours, minus --stock)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     stock = bool(args) and args[0] == STOCK_FLAG
     if stock:
         args = args[1:]

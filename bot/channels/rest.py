@@ -8,12 +8,17 @@ webhook stays at POST /webhooks/rest/webhook.
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
+
+from bot.channels.delivery import register_delivery
+from bot.db.desk import DeskStore
 
 # The NLU reads the first 500 characters; a long paste still gets an answer, a megabyte does not.
 MAX_MESSAGE_CHARS = 100_000
@@ -40,10 +45,46 @@ def body_problem(body: Any) -> str | None:
     return None
 
 
+class OutboxDelivery:
+    """REST clients cannot be pushed to: staff replies wait in the desk's outbox and are
+    returned, before the bot's messages, with the client's next request."""
+
+    def __init__(self, store: DeskStore) -> None:
+        self.store = store
+
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
+        await asyncio.to_thread(self.store.queue_outgoing, conversation_id, text, staff_name or "")
+
+    async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
+        return None  # nothing to push to; the client sees the replies themselves
+
+
+def with_outgoing(body: bytes, sender: str, outgoing: list[Any]) -> list[dict[str, Any]]:
+    """Rasa's reply list with the waiting staff messages first."""
+    staff: list[dict[str, Any]] = []
+    for message in outgoing:
+        item: dict[str, Any] = {"recipient_id": sender, "text": message.text}
+        if message.sender_name:
+            item["staff"] = {"name": message.sender_name}
+        staff.append(item)
+    replies = jsonlib.loads(body or b"[]")
+    return staff + (replies if isinstance(replies, list) else [])
+
+
 class ValidatingRestInput(RestInput):
+    def __init__(self, store: DeskStore | None = None) -> None:
+        self._store = store
+
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    @property
+    def store(self) -> DeskStore:
+        if self._store is None:  # built on first use: the desk's tables (DATABASE_URL)
+            self._store = DeskStore()
+            self._store.ensure_schema()
+        return self._store
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
@@ -58,5 +99,19 @@ class ValidatingRestInput(RestInput):
                 body = None
             problem = body_problem(body)
             return json({"error": problem}, status=400) if problem else None
+
+        @webhook.middleware("response")
+        async def add_staff_replies(request: Request, response: HTTPResponse) -> Any:
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            sender = (request.json or {}).get("sender") if response.status == 200 else None
+            if not sender:
+                return None
+            outgoing = await asyncio.to_thread(self.store.take_outgoing, sender)
+            return json(with_outgoing(response.body, sender, outgoing)) if outgoing else None
+
+        @webhook.listener("before_server_start")
+        async def offer_delivery(app: Any, _: Any) -> None:
+            register_delivery(app, "rest", OutboxDelivery(self.store))
 
         return webhook

@@ -39,6 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.cors import allowed_origins
+from bot.channels.delivery import register_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,25 @@ def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bo
     return allowed
 
 
+class WidgetDelivery:
+    """Staff replies and handoff states pushed into the visitor's open widget (its session's
+    room). A visitor with no widget open misses the push; the reply stays in the transcript."""
+
+    def __init__(self, sio: Any, namespace: str | None, event: str) -> None:
+        self.sio, self.namespace, self.event = sio, namespace, event
+
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
+        message: dict[str, Any] = {"text": text}
+        if staff_name:
+            message["staff"] = {"name": staff_name}
+        await self.sio.emit(self.event, message, room=conversation_id, namespace=self.namespace)
+
+    async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
+        await self.sio.emit(
+            self.event, {"handoff": state}, room=conversation_id, namespace=self.namespace
+        )
+
+
 class WebChatInput(SocketIOInput):
     """Rasa's socket.io channel with an origin allow-list; also serves the widget's files."""
 
@@ -91,6 +111,12 @@ class WebChatInput(SocketIOInput):
             logger.error("widget files missing (run `npm ci` in %s): %s", WEB_DIR, missing)
         self._replace_handlers(on_new_message)
         self._add_widget_routes(blueprint)
+        delivery = WidgetDelivery(self.sio, self.namespace, self.bot_message_evt)
+
+        @blueprint.listener("before_server_start")
+        async def offer_delivery(app: Any, _: Any) -> None:
+            register_delivery(app, "webchat", delivery)
+
         return blueprint
 
     def _replace_handlers(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:

@@ -1,4 +1,4 @@
-"""The help desk's tables: staff accounts, the handoff queue and the audit log.
+"""The help desk's tables: staff accounts, the handoff queue, the REST outbox and the audit log.
 
 They live in the database `DATABASE_URL` names, beside the event tables, but under a MetaData
 of their own: a seed load rebuilds the event tables and must never touch these, which hold
@@ -100,6 +100,7 @@ class Handoff(DeskBase):
             postgresql_where=text(ACTIVE_WHERE),
         ),
         Index("ix_desk_handoffs_status", "status", "created_at"),
+        Index("ix_desk_handoffs_updated", "updated_at"),  # the console's "what changed" poll
     )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
@@ -131,6 +132,21 @@ class AuditEntry(DeskBase):
     action: Mapped[str] = Column(String(32), nullable=False)
     target: Mapped[str] = Column(String(255), nullable=False, default="")
     detail: Mapped[str] = Column(Text, nullable=False, default="")
+
+
+class OutgoingMessage(DeskBase):
+    """A staff reply waiting for a channel that cannot be pushed to (REST: the client's next
+    request collects it)."""
+
+    __tablename__ = "desk_outbox"
+    __table_args__ = (Index("ix_desk_outbox_pending", "conversation_id", "delivered_at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(CONVERSATION_ID_LEN), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    sender_name: Mapped[str] = Column(String(USERNAME_LEN), nullable=False)
+    created_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    delivered_at: Mapped[dt.datetime | None] = Column(UtcDateTime())
 
 
 class LoginSession(DeskBase):

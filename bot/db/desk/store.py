@@ -27,6 +27,7 @@ from bot.db.desk.models import (
     Handoff,
     LoginAttempt,
     LoginSession,
+    OutgoingMessage,
     Staff,
     desk_metadata,
 )
@@ -109,6 +110,21 @@ class HandoffInfo:
 
 
 @dataclass(frozen=True)
+class OutgoingInfo:
+    text: str
+    sender_name: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class QueueVersion:
+    """Changes whenever any handoff changes: the console's live view polls it."""
+
+    latest_update: dt.datetime | None
+    count: int
+
+
+@dataclass(frozen=True)
 class SessionInfo:
     staff: StaffInfo
     csrf_token: str
@@ -123,6 +139,14 @@ class AuditInfo:
     action: str
     target: str
     detail: str
+
+
+def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
 
 
 def _staff_info(row: Staff) -> StaffInfo:
@@ -333,15 +357,77 @@ class DeskStore:
             ).scalar_one()
             return int(ahead) + 1
 
-    def handoffs(self, statuses: tuple[str, ...] = ACTIVE_STATUSES) -> list[HandoffInfo]:
-        """Handoffs in these states, the longest-waiting first."""
+    def handoffs(
+        self,
+        statuses: tuple[str, ...] = ACTIVE_STATUSES,
+        *,
+        assignee_id: int | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[HandoffInfo]:
+        """Handoffs in these states (of one assignee), the longest-waiting first unless
+        `newest_first`."""
+        order = (
+            (Handoff.updated_at.desc(), Handoff.id.desc())
+            if newest_first
+            else (
+                Handoff.created_at,
+                Handoff.id,
+            )
+        )
+        query = select(Handoff).where(Handoff.status.in_(statuses)).order_by(*order)
+        if assignee_id is not None:
+            query = query.where(Handoff.assignee_id == assignee_id)
+        if limit is not None:
+            query = query.limit(limit)
         with self._read() as session:
-            rows = session.execute(
-                select(Handoff)
-                .where(Handoff.status.in_(statuses))
-                .order_by(Handoff.created_at, Handoff.id)
-            ).scalars()
-            return [_handoff_info(row) for row in rows]
+            return [_handoff_info(row) for row in session.execute(query).scalars()]
+
+    def queue_version(self) -> QueueVersion:
+        with self._read() as session:
+            latest, count = session.execute(
+                select(func.max(Handoff.updated_at), func.count()).select_from(Handoff)
+            ).one()
+            # func.max bypasses the column type: SQLite hands back a naive string or datetime
+            return QueueVersion(_as_utc(latest), int(count))
+
+    def changed_since(self, since: dt.datetime) -> list[int]:
+        with self._read() as session:
+            return list(
+                session.execute(select(Handoff.id).where(Handoff.updated_at > since)).scalars()
+            )
+
+    def visitor_wrote(self, conversation_id: str, text: str | None) -> HandoffInfo | None:
+        """A message that arrived while the conversation waits for or talks to staff: the
+        queue's preview and its "changed" time follow it."""
+        with self._write() as session:
+            row = self._active(session, conversation_id)
+            if row is None:
+                return None
+            if text:
+                row.last_visitor_message = text[:PREVIEW_CHARS]
+            row.updated_at = self._now()
+            return _handoff_info(row)
+
+    def staff_on_duty(self, seen_since: dt.datetime) -> int:
+        """Enabled staff with a console session active since `seen_since`."""
+        with self._read() as session:
+            return int(
+                session.execute(
+                    select(func.count(func.distinct(LoginSession.staff_id)))
+                    .join(Staff, Staff.id == LoginSession.staff_id)
+                    .where(LoginSession.last_seen_at >= seen_since, Staff.disabled.is_(False))
+                ).scalar_one()
+            )
+
+    def record_staff_action(self, handoff_id: int, staff_id: int, action: str, detail: str) -> None:
+        """A reply or a return to the bot: audited, and the handoff shows as changed."""
+        with self._write() as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no conversation {handoff_id} in the queue")
+            row.updated_at = self._now()
+            self._audit(session, staff_id, action, str(handoff_id), detail)
 
     def claim(self, handoff_id: int, staff_id: int, take_over: bool = False) -> HandoffInfo:
         """Makes `staff_id` the conversation's one responder.
@@ -388,6 +474,40 @@ class DeskStore:
             row.status, row.outcome, row.closed_at, row.updated_at = "closed", outcome, now, now
             self._audit(session, staff_id, "handoff.close", str(handoff_id), outcome)
             return _handoff_info(row)
+
+    # --- the REST outbox -----------------------------------------------------------------
+
+    def queue_outgoing(self, conversation_id: str, text: str, sender_name: str) -> None:
+        with self._write() as session:
+            session.add(
+                OutgoingMessage(
+                    conversation_id=conversation_id,
+                    text=text,
+                    sender_name=sender_name[:USERNAME_LEN],
+                    created_at=self._now(),
+                )
+            )
+
+    def take_outgoing(self, conversation_id: str) -> list[OutgoingInfo]:
+        """The conversation's undelivered staff messages, oldest first, now marked delivered.
+        (Called on every REST turn: a read, and a write only when something waits.)"""
+        pending = (
+            OutgoingMessage.conversation_id == conversation_id,
+            OutgoingMessage.delivered_at.is_(None),
+        )
+        with self._read() as session:
+            if session.execute(select(OutgoingMessage.id).where(*pending).limit(1)).first() is None:
+                return []
+        with self._write() as session:
+            rows = list(
+                session.execute(
+                    select(OutgoingMessage).where(*pending).order_by(OutgoingMessage.id)
+                ).scalars()
+            )
+            now = self._now()
+            for row in rows:
+                row.delivered_at = now
+            return [OutgoingInfo(row.text, row.sender_name, row.created_at) for row in rows]
 
     # --- console sessions and login attempts ---------------------------------------------
 

@@ -38,6 +38,10 @@
       you: "您：",
       bot: "助手：",
       typing: "助手正在输入…",
+      staffTyping: "{name} 正在输入…",
+      staff: "工作人员 {name}：",
+      handoffWaiting: "正在等待工作人员接入…",
+      handoffOpen: "工作人员 {name} 正在为您服务",
       suggestions: "建议的问题",
       connecting: "正在连接…",
       online: "在线",
@@ -62,6 +66,10 @@
       you: "You: ",
       bot: "Assistant: ",
       typing: "The assistant is typing…",
+      staffTyping: "{name} is typing…",
+      staff: "{name} (staff): ",
+      handoffWaiting: "Waiting for a member of staff…",
+      handoffOpen: "{name} from the help desk is with you",
       suggestions: "Suggested questions",
       connecting: "Connecting…",
       online: "Online",
@@ -187,6 +195,9 @@
     this.ready = false; // session confirmed on the current connection
     this.queue = []; // messages typed before that
     this.typingTimer = null;
+    // {status: "waiting" | "open", staff}: a person has (or will have) this conversation, so
+    // the bot stays silent and no "assistant is typing" may be shown.
+    this.handoff = load("handoff", null);
     this.build();
     this.renderHistory();
     this.setLanguage(this.lang);
@@ -196,6 +207,10 @@
 
   Widget.prototype.t = function (key) {
     return TEXT[this.lang][key];
+  };
+
+  Widget.prototype.format = function (key, name) {
+    return this.t(key).replace("{name}", String(name || "").slice(0, 64));
   };
 
   Widget.prototype.build = function () {
@@ -227,6 +242,7 @@
       "aria-relevant": "additions",
       tabindex: "0"
     });
+    this.handoffBanner = el("p", { class: "cwc-handoff", role: "status", hidden: true });
     this.typing = el("div", { class: "cwc-typing", hidden: true }, [
       el("span", { class: "cwc-dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]),
       el("span", { class: "cwc-typing-text" })
@@ -248,7 +264,7 @@
     this.panel = el(
       "section",
       { id: ids + "-panel", class: "cwc-panel", "aria-labelledby": ids + "-title", hidden: true },
-      [header, this.log, this.typing, this.suggestions, this.form]
+      [header, this.handoffBanner, this.log, this.typing, this.suggestions, this.form]
     );
     this.root = el("div", { class: "cwc-root" }, [this.panel, this.launcher]);
     this.attach();
@@ -310,6 +326,7 @@
     this.typing.lastChild.textContent = this.t("typing");
     this.suggestions.setAttribute("aria-label", this.t("suggestions"));
     this.showStatus(this.statusKey || "connecting");
+    this.renderHandoff();
     this.renderSuggestions();
     if (this.welcome) {
       this.welcome.firstChild.textContent = this.t("bot");
@@ -352,16 +369,18 @@
   };
 
   Widget.prototype.renderMessage = function (message, isWelcome) {
-    var who = message.from === "user" ? "user" : "bot";
+    var who = message.from === "user" || message.from === "staff" ? message.from : "bot";
     var text = String(message.text);
     // Each message says its own language, so that screen readers pronounce it right.
     var body = el("span", { class: "cwc-text", lang: /[\u3400-\u9fff]/.test(text) ? "zh-CN" : "en" });
     body.appendChild(who === "bot" ? linkified(text) : document.createTextNode(text));
-    var speaker = TEXT[this.lang][who === "user" ? "you" : "bot"];
-    var row = el("div", { class: "cwc-msg cwc-msg-" + who }, [
-      el("span", { class: "cwc-sr-only", text: speaker }),
-      body
-    ]);
+    var speaker = TEXT[this.lang][who === "user" ? "you" : who];
+    var label = el("span", { class: "cwc-sr-only", text: speaker });
+    if (who === "staff") {
+      // staff replies name who wrote them, visibly (the visitor should know a person answers)
+      label = el("span", { class: "cwc-speaker", text: this.format("staff", message.name) });
+    }
+    var row = el("div", { class: "cwc-msg cwc-msg-" + who }, [label, body]);
     this.log.appendChild(row);
     if (!isWelcome) this.scrollToEnd();
     return row;
@@ -403,7 +422,7 @@
     this.renderMessage(message, false);
     this.remember(message);
     this.renderSuggestions();
-    this.setTyping(true);
+    if (!this.handoff) this.setTyping(true); // while staff have the chat, the bot is silent
     var data = {
       message: String(payload).slice(0, MAX_INPUT),
       session_id: this.sessionId,
@@ -415,7 +434,16 @@
 
   Widget.prototype.receive = function (data) {
     if (!data || typeof data !== "object") return;
+    if (data.handoff && typeof data.handoff === "object") this.setHandoff(data.handoff);
     var text = typeof data.text === "string" ? data.text : "";
+    if (text && data.staff && typeof data.staff.name === "string") {
+      this.setTyping(false);
+      var said = { from: "staff", name: data.staff.name, text: text };
+      this.renderMessage(said, false);
+      this.remember(said);
+      this.renderSuggestions();
+      return;
+    }
     var attachment = data.attachment && data.attachment.payload;
     if (!text && attachment && typeof attachment.src === "string" && safeHref(attachment.src)) {
       text = attachment.src; // an image arrives as its link (rendered safely like any text)
@@ -435,10 +463,35 @@
     this.renderSuggestions();
   };
 
-  Widget.prototype.setTyping = function (on) {
+  Widget.prototype.setHandoff = function (state) {
+    var status = oneOf(state.status, ["waiting", "open", "closed"]);
+    if (!status) return;
+    var name = typeof state.staff === "string" ? state.staff.slice(0, 64) : "";
+    if (status === "closed") {
+      this.handoff = null;
+      this.setTyping(false);
+    } else {
+      this.handoff = { status: status, staff: name || (this.handoff && this.handoff.staff) || "" };
+      if (state.typing === true) this.setTyping(true, this.format("staffTyping", this.handoff.staff));
+      else this.setTyping(false);
+    }
+    save("handoff", this.handoff);
+    this.renderHandoff();
+  };
+
+  Widget.prototype.renderHandoff = function () {
+    var state = this.handoff;
+    this.handoffBanner.hidden = !state;
+    if (!state) return;
+    this.handoffBanner.textContent =
+      state.status === "open" && state.staff ? this.format("handoffOpen", state.staff) : this.t("handoffWaiting");
+  };
+
+  Widget.prototype.setTyping = function (on, label) {
     var self = this;
     clearTimeout(this.typingTimer);
     this.typing.hidden = !on;
+    this.typing.lastChild.textContent = label || this.t("typing");
     if (on) {
       this.scrollToEnd();
       this.typingTimer = setTimeout(function () {

@@ -1,0 +1,516 @@
+"""The staff console: a Rasa input channel serving the console page and its JSON API.
+
+It runs inside the assistant's process (credentials.yml names it), so it reads transcripts from
+Rasa's tracker store and appends staff replies and returns-to-bot to them under Rasa's lock
+store, exactly as Rasa's own `/conversations/<id>/tracker/events` endpoint does. Replies reach
+the visitor through the channel's registered delivery (bot/channels/delivery.py). The API is
+documented in docs/desk-console-api.md; every call checks the session, the role and (for
+changes) the CSRF token on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Awaitable, TypeVar
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, ConversationResumed, Event
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.delivery import DeliveryFailed, delivery_for
+from bot.db.desk import (
+    AlreadyClaimed,
+    DeskStore,
+    HandoffClosed,
+    HandoffInfo,
+    HandoffNotFound,
+    SessionInfo,
+    StaffInfo,
+)
+from bot.db.desk.models import ACTIVE_STATUSES
+from bot.db.desk.store import utc_now
+from bot.desk.auth import (
+    PERMISSIONS,
+    SESSION_LIFETIME,
+    Authenticator,
+    LoginRefused,
+    allowed,
+    csrf_ok,
+)
+from bot.desk.transcript import STAFF_KEY, Entry, transcript, wechat_allowance
+from bot.lang import Lang
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+STATIC_FILES = {name: WEB_DIR / name for name in ("console.js", "console.css")}
+COOKIE = "cyberweek_desk"
+COOKIE_PATH = "/webhooks/desk"
+MAX_BODY_BYTES = 16 * 1024
+MAX_REPLY_CHARS = 2000
+OUTCOMES = ("resolved", "no_answer", "spam", "left")
+VIEWS = {"waiting": ("waiting",), "mine": ACTIVE_STATUSES, "open": ACTIVE_STATUSES}
+CLOSED_SHOWN = 200
+STREAM_POLL_S = 1.0
+STREAM_HEARTBEAT_S = 15.0
+STREAM_RECHECK_S = 30.0  # a disabled account or an ended session stops its stream this soon
+STREAM_LIFETIME_S = 600.0  # EventSource reconnects by itself; bounds a forgotten connection
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors "
+    "'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+RETURNED: dict[Lang, str] = {
+    "zh": "工作人员已将对话交还智能助手。您可以继续向我提问日程、场馆、主题日等问题；"
+    "如需再次联系工作人员，请输入“转人工”。",
+    "en": "Staff have handed this chat back to me, the assistant. Ask me about the schedule, "
+    "venues, theme days and more; type “talk to a human” to reach staff again.",
+}
+CLOSED: dict[Lang, str] = {
+    "zh": "本次人工服务已结束，感谢您的耐心。您可以继续向智能助手提问；如需再次联系工作人员，"
+    "请输入“转人工”。",
+    "en": "Your conversation with staff has ended. Thank you for your patience. You can keep "
+    "asking me, the assistant; type “talk to a human” to reach staff again.",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.body = {"error": error, **extra}
+
+
+async def _db(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The desk's SQL is synchronous: keep it off the server's event loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    if len(request.body or b"") > MAX_BODY_BYTES:
+        raise ApiError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        raise ApiError(400, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _text_field(body: dict[str, Any], name: str, max_chars: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f'"{name}" must be a non-empty string')
+    if len(value) > max_chars:
+        raise ApiError(400, f'"{name}" is longer than {max_chars} characters')
+    return value.strip()
+
+
+def _over_https(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return request.scheme == "https" or forwarded.split(",")[0].strip() == "https"
+
+
+def _client(request: Request) -> str:
+    return (request.remote_addr or request.ip or "unknown")[:64]
+
+
+def staff_json(staff: StaffInfo) -> dict[str, str]:
+    return {"username": staff.username, "display_name": staff.display_name, "role": staff.role}
+
+
+def handoff_json(
+    handoff: HandoffInfo, names: dict[int, StaffInfo], now: dt.datetime
+) -> dict[str, Any]:
+    assignee = names.get(handoff.assignee_id) if handoff.assignee_id else None
+    end = handoff.claimed_at or handoff.closed_at or now
+    return {
+        "id": handoff.id,
+        "conversation_id": handoff.conversation_id,
+        "channel": handoff.channel,
+        "language": handoff.language,
+        "status": handoff.status,
+        "reason": handoff.reason,
+        "last_visitor_message": handoff.last_visitor_message,
+        "created_at": handoff.created_at.isoformat(),
+        "updated_at": handoff.updated_at.isoformat(),
+        "waiting_s": max(0, int((end - handoff.created_at).total_seconds())),
+        "assignee": {"username": assignee.username, "display_name": assignee.display_name}
+        if assignee
+        else None,
+        "outcome": handoff.outcome,
+    }
+
+
+def _route(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A plain function around a bound method: Sanic marks handlers with attributes."""
+
+    async def handler(request: Request, *args: Any, **kwargs: Any) -> Any:
+        return await method(request, *args, **kwargs)
+
+    handler.__name__ = method.__name__
+    return handler
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+class DeskConsoleInput(InputChannel):
+    """The help desk's console at /webhooks/desk/ (page, static files, API, live stream)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "desk"
+
+    def __init__(self, store: DeskStore | None = None) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> DeskStore:
+        if self._store is None:  # DATABASE_URL; built on first use so that import stays cheap
+            self._store = DeskStore()
+            self._store.ensure_schema()
+        return self._store
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = Blueprint("desk_console", __name__)
+
+        @blueprint.exception(ApiError)
+        async def api_error(_: Request, error: ApiError) -> HTTPResponse:
+            return response.json(error.body, status=error.status, headers=API_HEADERS)
+
+        blueprint.add_route(_route(self.page), "/", methods=["GET"])
+        blueprint.add_route(_route(self.static_file), "/static/<filename>", methods=["GET"])
+        blueprint.add_route(_route(self.login), "/api/login", methods=["POST"])
+        blueprint.add_route(_route(self.logout), "/api/logout", methods=["POST"])
+        blueprint.add_route(_route(self.me), "/api/me", methods=["GET"])
+        blueprint.add_route(_route(self.queue), "/api/handoffs", methods=["GET"])
+        blueprint.add_route(
+            _route(self.conversation), "/api/handoffs/<handoff_id:int>", methods=["GET"]
+        )
+        blueprint.add_route(
+            _route(self.change), "/api/handoffs/<handoff_id:int>/<verb:[a-z]+>", methods=["POST"]
+        )
+        blueprint.add_route(_route(self.stream), "/api/stream", methods=["GET"])
+        return blueprint
+
+    # --- page --------------------------------------------------------------------------
+
+    async def page(self, _: Request) -> HTTPResponse:
+        return await response.file(WEB_DIR / "console.html", headers=PAGE_HEADERS)
+
+    async def static_file(self, _: Request, filename: str) -> HTTPResponse:
+        path = STATIC_FILES.get(filename)  # a fixed list: no paths from the URL
+        if path is None or not path.is_file():
+            return response.text("not found", status=404)
+        return await response.file(path, headers=PAGE_HEADERS)
+
+    # --- sessions ----------------------------------------------------------------------
+
+    async def login(self, request: Request) -> HTTPResponse:
+        body = _json_body(request)
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise ApiError(400, '"username" and "password" must be strings')
+        try:
+            login = await _db(
+                Authenticator(self.store).login, username.strip(), password, _client(request)
+            )
+        except LoginRefused as refused:
+            if refused.reason == "credentials":
+                raise ApiError(401, "credentials") from None
+            raise ApiError(429, refused.reason, retry_after_s=refused.retry_after_s) from None
+        reply = response.json(self._me_json(login.staff, login.csrf_token), headers=API_HEADERS)
+        self._set_cookie(reply, login.token, _over_https(request))
+        return reply
+
+    @staticmethod
+    def _set_cookie(reply: HTTPResponse, token: str, secure: bool) -> None:
+        reply.cookies[COOKIE] = token
+        cookie = reply.cookies[COOKIE]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = COOKIE_PATH
+        cookie["max-age"] = int(SESSION_LIFETIME.total_seconds())
+        if secure:
+            cookie["secure"] = True
+
+    async def logout(self, request: Request) -> HTTPResponse:
+        await self._session(request, permission=None, changes=True)
+        await _db(Authenticator(self.store).logout, request.cookies.get(COOKIE))
+        reply = response.json({"ok": True}, headers=API_HEADERS)
+        self._set_cookie(reply, "", _over_https(request))
+        reply.cookies[COOKIE]["max-age"] = 0
+        return reply
+
+    async def me(self, request: Request) -> HTTPResponse:
+        session = await self._session(request, permission=None)
+        return response.json(self._me_json(session.staff, session.csrf_token), headers=API_HEADERS)
+
+    @staticmethod
+    def _me_json(staff: StaffInfo, csrf_token: str) -> dict[str, Any]:
+        permissions = sorted(PERMISSIONS.get(staff.role, frozenset()))
+        return {"staff": staff_json(staff), "csrf_token": csrf_token, "permissions": permissions}
+
+    async def _session(
+        self, request: Request, permission: str | None, changes: bool = False
+    ) -> SessionInfo:
+        """The caller's session, or 401; 403 without the permission or (for changes) CSRF."""
+        session = await _db(Authenticator(self.store).session, request.cookies.get(COOKIE))
+        if session is None:
+            raise ApiError(401, "login")
+        if changes and not csrf_ok(session, request.headers.get("x-csrf-token")):
+            raise ApiError(403, "csrf")
+        if permission is not None and not allowed(session.staff.role, permission):
+            raise ApiError(403, "forbidden")
+        return session
+
+    # --- queue and transcripts -------------------------------------------------------------
+
+    async def _names(self) -> dict[int, StaffInfo]:
+        return {staff.id: staff for staff in await _db(self.store.all_staff)}
+
+    async def queue(self, request: Request) -> HTTPResponse:
+        session = await self._session(request, "queue")
+        view = request.args.get("view", "waiting")
+        if view == "closed":
+            found = await _db(
+                self.store.handoffs, ("closed",), newest_first=True, limit=CLOSED_SHOWN
+            )
+        elif view in VIEWS:
+            mine = session.staff.id if view == "mine" else None
+            found = await _db(self.store.handoffs, VIEWS[view], assignee_id=mine)
+        else:
+            raise ApiError(400, f"view must be one of waiting, mine, open, closed, not {view!r}")
+        names, now = await self._names(), utc_now()
+        counts = {"waiting": sum(1 for h in await _db(self.store.handoffs, ("waiting",)))}
+        return response.json(
+            {"handoffs": [handoff_json(h, names, now) for h in found], "counts": counts},
+            headers=API_HEADERS,
+        )
+
+    async def _handoff(self, handoff_id: int) -> HandoffInfo:
+        handoff = await _db(self.store.handoff, handoff_id)
+        if handoff is None:
+            raise ApiError(404, "not_found")
+        return handoff
+
+    async def _transcript(self, request: Request, conversation_id: str) -> list[Entry]:
+        tracker = await self._agent(request).tracker_store.retrieve_full_tracker(conversation_id)
+        return transcript(event.as_dict() for event in tracker.events) if tracker else []
+
+    @staticmethod
+    def _agent(request: Request) -> Any:
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.processor is None:
+            raise ApiError(503, "the assistant is still starting")
+        return agent
+
+    async def conversation(self, request: Request, handoff_id: int) -> HTTPResponse:
+        await self._session(request, "queue")
+        handoff = await self._handoff(handoff_id)
+        entries = await self._transcript(request, handoff.conversation_id)
+        wechat = wechat_allowance(entries).as_json() if handoff.channel == "wechat" else None
+        return response.json(
+            {
+                "handoff": handoff_json(handoff, await self._names(), utc_now()),
+                "transcript": [entry.as_json() for entry in entries],
+                "wechat": wechat,
+            },
+            headers=API_HEADERS,
+        )
+
+    # --- changes -------------------------------------------------------------------------
+
+    async def change(self, request: Request, handoff_id: int, verb: str) -> HTTPResponse:
+        handlers = {
+            "claim": self._claim,
+            "reply": self._reply,
+            "typing": self._typing,
+            "resume": self._resume,
+            "close": self._close,
+        }
+        handler = handlers.get(verb)
+        if handler is None:
+            raise ApiError(404, "not_found")
+        session = await self._session(request, "reply", changes=True)
+        body = _json_body(request)
+        handoff = await self._handoff(handoff_id)
+        if not handoff.active:
+            raise ApiError(409, "closed")
+        if verb != "claim" and handoff.assignee_id != session.staff.id:
+            raise ApiError(409, "not_yours")
+        result = await handler(request, session.staff, handoff, body)
+        names, now = await self._names(), utc_now()
+        fresh = await self._handoff(handoff_id)
+        return response.json(
+            {"handoff": handoff_json(fresh, names, now), **result}, headers=API_HEADERS
+        )
+
+    async def _claim(
+        self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            await _db(self.store.claim, handoff.id, staff.id, bool(body.get("take_over")))
+        except AlreadyClaimed as taken:
+            raise ApiError(409, "claimed", assignee=taken.assignee) from None
+        except HandoffClosed:
+            raise ApiError(409, "closed") from None
+        except HandoffNotFound:
+            raise ApiError(404, "not_found") from None
+        await self._notify(request, handoff, {"status": "open", "staff": staff.display_name})
+        return {}
+
+    async def _reply(
+        self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        text = _text_field(body, "text", MAX_REPLY_CHARS)
+        if handoff.channel == "wechat":
+            allowance = wechat_allowance(await self._transcript(request, handoff.conversation_id))
+            if not allowance.allows(utc_now()):
+                errcode = 45047 if allowance.quota_left == 0 else 45015
+                raise ApiError(502, "delivery", channel="wechat", errcode=errcode, detail="")
+        await self._deliver(request, handoff, text, staff.display_name)
+        await self._append(request, handoff.conversation_id, self._said(text, staff))
+        await _db(self.store.record_staff_action, handoff.id, staff.id, "handoff.reply", "")
+        return {"delivered": True}
+
+    @staticmethod
+    def _said(text: str, staff: StaffInfo | None) -> BotUttered:
+        metadata = {STAFF_KEY: staff.display_name} if staff else {}
+        return BotUttered(text, metadata=metadata)
+
+    async def _typing(
+        self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        typing = bool(body.get("typing"))
+        state = {"status": "open", "staff": staff.display_name, "typing": typing}
+        await self._notify(request, handoff, state)
+        return {}
+
+    async def _resume(
+        self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        await self._hand_back(request, staff, handoff, "returned", RETURNED)
+        return {}
+
+    async def _close(
+        self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        outcome = body.get("outcome")
+        if outcome not in OUTCOMES:
+            raise ApiError(400, f'"outcome" must be one of {", ".join(OUTCOMES)}')
+        await self._hand_back(request, staff, handoff, str(outcome), CLOSED)
+        return {}
+
+    async def _hand_back(
+        self,
+        request: Request,
+        staff: StaffInfo,
+        handoff: HandoffInfo,
+        outcome: str,
+        farewell: dict[Lang, str],
+    ) -> None:
+        """Ends the handoff and lets the bot answer again (a closed conversation must not stay
+        paused: the visitor's next question would get no answer at all)."""
+        text = farewell[handoff.language]
+        await _db(self.store.close, handoff.id, staff.id, outcome)
+        await self._append(request, handoff.conversation_id, ConversationResumed())
+        await self._notify(request, handoff, {"status": "closed"})
+        try:
+            await self._deliver(request, handoff, text, None)
+        except ApiError:  # e.g. WeChat's window has passed: the bot answers them next time
+            logger.warning("could not tell %s that staff left", handoff.conversation_id)
+            return
+        await self._append(request, handoff.conversation_id, self._said(text, None))
+
+    async def _append(self, request: Request, conversation_id: str, *events: Event) -> None:
+        """Adds events to the conversation under Rasa's lock, as Rasa's own API does."""
+        agent = self._agent(request)
+        async with agent.lock_store.lock(conversation_id):
+            processor = agent.processor
+            tracker = await processor.fetch_full_tracker_with_initial_session(conversation_id)
+            for event in events:
+                tracker.update(event, agent.domain)
+            await processor.save_tracker(tracker)
+
+    async def _deliver(
+        self, request: Request, handoff: HandoffInfo, text: str, staff_name: str | None
+    ) -> None:
+        delivery = delivery_for(request.app, handoff.channel)
+        if delivery is None:
+            raise ApiError(
+                502, "delivery", channel=handoff.channel, detail="channel not running here"
+            )
+        try:
+            await delivery.send(handoff.conversation_id, text, staff_name)
+        except DeliveryFailed as failed:
+            logger.warning("%s delivery failed: %s", handoff.channel, failed.detail)
+            raise ApiError(
+                502,
+                "delivery",
+                channel=handoff.channel,
+                errcode=failed.errcode,
+                detail=failed.detail,
+            ) from None
+
+    @staticmethod
+    async def _notify(request: Request, handoff: HandoffInfo, state: dict[str, Any]) -> None:
+        delivery = delivery_for(request.app, handoff.channel)
+        if delivery is not None:
+            await delivery.notify(handoff.conversation_id, state)
+
+    # --- live updates ----------------------------------------------------------------------
+
+    async def stream(self, request: Request) -> None:
+        """Server-Sent Events: `queue` whenever a handoff changes (from any instance, since
+        it polls the shared table), a comment as heartbeat; ends when the session does."""
+        await self._session(request, "queue")
+        sse = await request.respond(
+            content_type="text/event-stream",
+            headers={**API_HEADERS, "X-Accel-Buffering": "no"},  # nginx: do not buffer
+        )
+        loop = asyncio.get_running_loop()
+        started = last_check = last_beat = loop.time()
+        version = await _db(self.store.queue_version)
+        await sse.send(_sse("queue", {"changed": []}))
+        while loop.time() - started < STREAM_LIFETIME_S:
+            await asyncio.sleep(STREAM_POLL_S)
+            if request.transport.is_closing():  # the console went away
+                return
+            current = await _db(self.store.queue_version)
+            if current != version:
+                since = version.latest_update or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+                changed = await _db(self.store.changed_since, since)
+                version = current
+                await sse.send(_sse("queue", {"changed": changed}))
+                last_beat = loop.time()
+            elif loop.time() - last_beat > STREAM_HEARTBEAT_S:
+                await sse.send(": heartbeat\n\n")
+                last_beat = loop.time()
+            if loop.time() - last_check > STREAM_RECHECK_S:
+                last_check = loop.time()
+                if (
+                    await _db(Authenticator(self.store).session, request.cookies.get(COOKIE))
+                    is None
+                ):
+                    await sse.send(_sse("logout", {}))
+                    break
+        await sse.eof()

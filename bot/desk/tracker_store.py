@@ -1,0 +1,39 @@
+"""Rasa's SQL tracker store, telling the help desk when a paused conversation changes.
+
+While staff have a conversation (Rasa's ConversationPaused), the bot runs no action for it, so
+nothing else notices the visitor writing. Every save of a paused tracker updates the queue row
+(`DeskStore.visitor_wrote`): its preview shows the latest message and the console's live view,
+which polls the queue's change time, refreshes. Trackers that are not paused — nearly every
+turn — cost nothing extra. Configured in endpoints.yml as
+`type: bot.desk.tracker_store.DeskTrackerStore` with SQLTrackerStore's own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.db.desk import DeskStore
+
+logger = logging.getLogger(__name__)
+
+
+class DeskTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.desk = DeskStore()  # the database DATABASE_URL names (the desk's tables)
+        self.desk.ensure_schema()
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(tracker)
+        if not tracker.is_paused():
+            return
+        latest = tracker.latest_message.text if tracker.latest_message else None
+        try:
+            await asyncio.to_thread(self.desk.visitor_wrote, tracker.sender_id, latest)
+        except Exception:  # the transcript is saved; only the live view misses this change
+            logger.exception("could not tell the desk about %s", tracker.sender_id)
