@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Awaitable, TypeVar
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, ConversationResumed, Event
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -432,7 +433,14 @@ class DeskConsoleInput(InputChannel):
         paused: the visitor's next question would get no answer at all)."""
         text = farewell[handoff.language]
         await _db(self.store.close, handoff.id, staff.id, outcome)
-        await self._append(request, handoff.conversation_id, ConversationResumed())
+        # Rasa appends action_listen after every bot turn; the pause cut the handing-over turn
+        # short, and without it the next question would not match any rule.
+        await self._append(
+            request,
+            handoff.conversation_id,
+            ConversationResumed(),
+            ActionExecuted(ACTION_LISTEN_NAME),
+        )
         await self._notify(request, handoff, {"status": "closed"})
         try:
             await self._deliver(request, handoff, text, None)
@@ -446,7 +454,7 @@ class DeskConsoleInput(InputChannel):
         agent = self._agent(request)
         async with agent.lock_store.lock(conversation_id):
             processor = agent.processor
-            tracker = await processor.fetch_full_tracker_with_initial_session(conversation_id)
+            tracker = await processor.fetch_tracker_with_initial_session(conversation_id)
             for event in events:
                 tracker.update(event, agent.domain)
             await processor.save_tracker(tracker)

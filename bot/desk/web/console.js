@@ -63,6 +63,8 @@
       empty_open: "没有进行中的对话。",
       empty_closed: "还没有已结束的对话。",
       loading: "正在加载…",
+      loadFailed: "无法加载此对话。",
+      retry: "重试",
       channel_webchat: "网页",
       channel_wechat: "微信",
       channel_rest: "REST",
@@ -87,6 +89,7 @@
       endedAt: "结束于 {time}",
       assignee: "处理人：{name}",
       you: "你",
+      assigneeYou: "{name}（你）",
       noMessage: "（没有消息）",
       pickConversation: "请从队列中选择一个对话。",
       back: "← 返回队列",
@@ -196,6 +199,8 @@
       empty_open: "No open conversations.",
       empty_closed: "No closed conversations yet.",
       loading: "Loading…",
+      loadFailed: "This conversation could not be loaded.",
+      retry: "Try again",
       channel_webchat: "Web",
       channel_wechat: "WeChat",
       channel_rest: "REST",
@@ -220,6 +225,7 @@
       endedAt: "ended {time}",
       assignee: "Handled by {name}",
       you: "you",
+      assigneeYou: "{name} (you)",
       noMessage: "(no message)",
       pickConversation: "Pick a conversation from the queue.",
       back: "← Back to the queue",
@@ -360,6 +366,8 @@
     selectedId: null, // a string
     detail: null, // {handoff, transcript, wechat} of the selected conversation
     detailSeq: 0,
+    detailError: null, // why the selected conversation could not be loaded
+
     rendered: { id: null, count: 0, lastKey: "" }, // what the transcript shows
     skewMs: 0, // server clock minus this clock, estimated from waiting_s
     knownWaiting: null, // ids seen waiting at the last refresh (null before the first)
@@ -545,6 +553,8 @@
       )
       .then(function (result) {
         clearTimeout(timer);
+        // the server answered: a "cannot reach the server" banner is out of date
+        if (!result.network && state.banner && state.banner.network) clearBanner();
         return result;
       });
   }
@@ -565,24 +575,20 @@
         });
       }
       if (r.status === 401 && state.me) sessionEnded();
-      if (r.network) {
-        if (!opts.quiet) showBanner({ key: r.timeout ? "errTimeout" : "errNetwork", network: true });
-      } else if (state.banner && state.banner.network) {
-        clearBanner();
-      }
+      if (r.network && !opts.quiet) showBanner({ key: r.timeout ? "errTimeout" : "errNetwork", network: true });
       return r;
     });
   }
 
-  function post(id, action, body) {
-    return api("POST", "api/handoffs/" + encodeURIComponent(id) + "/" + action, body === undefined ? {} : body);
+  function post(id, action, body, opts) {
+    return api("POST", "api/handoffs/" + encodeURIComponent(id) + "/" + action, body === undefined ? {} : body, opts);
   }
 
   /* The message for a failure no caller handled itself. */
   function failure(r) {
     if (r.network) return { key: r.timeout ? "errTimeout" : "errNetwork" };
     if (r.status === 403) return { key: r.data.error === "csrf" ? "errCsrf" : "errForbidden" };
-    if (r.status === 400) return { key: "errBadRequest", args: { why: str(r.data.error) || "400" } };
+    if (r.status === 400 || r.status === 413) return { key: "errBadRequest", args: { why: str(r.data.error) || "400" } };
     if (r.status === 404) return { key: "errNotFound" };
     if (r.status === 409 && r.data.error === "closed") return { key: "errClosedConv" };
     return { key: "errServer", args: { status: r.status } };
@@ -795,6 +801,7 @@
 
   function logout() {
     var had = state.me;
+    stopTyping(true);
     api("POST", "api/logout", {}, { quiet: true });
     resetSession();
     if (had) state.loginError = null;
@@ -818,6 +825,7 @@
     state.lists = { waiting: null, mine: null, open: null, closed: null };
     state.selectedId = null;
     state.detail = null;
+    state.detailError = null;
     state.detailSeq++;
     state.knownWaiting = null;
     state.drafts = {};
@@ -831,31 +839,29 @@
     updateTitle();
   }
 
+  /* GET api/me: 200 → the console, 401 → the login form. While the server cannot be reached
+     the form shows with a banner, and api/me is asked again, less often each time. */
   function boot() {
     request("GET", "api/me").then(function (r) {
+      if (state.me) return; // signed in with the form meanwhile
       if (r.ok && r.data.staff) {
+        clearBanner();
         setSession(r.data);
         showConsole();
-      } else if (r.status === 401) {
-        showLogin();
-      } else {
-        // the server is unreachable or failing: say so, offer the form, and keep trying
-        showBanner(r.network ? { key: r.timeout ? "errTimeout" : "errNetwork", network: true } : failure(r));
-        showLogin(false);
-        setTimeout(function () {
-          if (!state.me && ui["login-view"].hidden === false && !ui["login-submit"].disabled) {
-            request("GET", "api/me").then(function (again) {
-              if (again.ok && again.data.staff && !state.me) {
-                clearBanner();
-                setSession(again.data);
-                showConsole();
-              } else if (!again.network && state.banner && state.banner.network) {
-                clearBanner();
-              }
-            });
-          }
-        }, state.bootRetryMs);
+        return;
       }
+      if (r.status === 401) {
+        if (state.banner && state.banner.boot) clearBanner();
+        showLogin(ui["login-view"].hidden);
+        return;
+      }
+      var desc = r.network ? { key: r.timeout ? "errTimeout" : "errNetwork" } : failure(r);
+      desc.network = !!r.network;
+      desc.boot = true;
+      showBanner(desc);
+      if (ui["login-view"].hidden) showLogin(false);
+      setTimeout(boot, state.bootRetryMs);
+      state.bootRetryMs = Math.min(state.bootRetryMs * 2, 30000);
     });
   }
 
@@ -904,6 +910,14 @@
       var changed = Array.isArray(data.changed) ? data.changed.map(String) : null;
       if (state.selectedId && (!changed || changed.indexOf(state.selectedId) >= 0)) loadConversation();
     });
+    // the server ends the stream with this when the session has ended or the account is disabled
+    stream.addEventListener("logout", function () {
+      if (stream !== state.stream) return;
+      stopStream();
+      checkSession(function (alive) {
+        if (alive && state.me && !state.stream) startStream(); // it was not about us after all
+      }, true);
+    });
     stream.addEventListener("error", function () {
       if (stream !== state.stream) return;
       state.streamDown = true;
@@ -931,9 +945,9 @@
   }
 
   /* After a stream error: is the session still alive? (401 → login form.) */
-  function checkSession(callback) {
+  function checkSession(callback, always) {
     var now = Date.now();
-    if (now - state.lastSessionCheck < 4000) return callback(true);
+    if (!always && now - state.lastSessionCheck < 4000) return callback(true);
     state.lastSessionCheck = now;
     request("GET", "api/me").then(function (r) {
       if (r.status === 401) {
@@ -1174,6 +1188,7 @@
       stopTyping(true);
       state.selectedId = id;
       state.detail = null;
+      state.detailError = null;
       state.collision = null;
       state.notice = null;
       state.replyError = null;
@@ -1200,6 +1215,7 @@
     stopTyping(true);
     state.selectedId = null;
     state.detail = null;
+    state.detailError = null;
     state.detailSeq++;
     state.collision = null;
     state.notice = null;
@@ -1228,6 +1244,7 @@
         var detail = cleanDetail(r.data);
         if (detail) {
           state.detail = detail;
+          state.detailError = null;
           // the holder of a conversation shows from the data itself; a 409 said it earlier
           if (isMine(detail.handoff) || !detail.handoff.assignee || detail.handoff.status !== "open") state.collision = null;
           renderConversation(false);
@@ -1237,7 +1254,13 @@
       if (r.status === 404) {
         state.notice = { key: "errNotFound", kind: "error" };
         renderConversation(false);
-      } else if (!r.ok) reportFailure(r);
+      } else if (r.status !== 401) {
+        reportFailure(r);
+        if (!state.detail) {
+          state.detailError = failure(r);
+          renderTranscript(true);
+        }
+      }
     });
   }
 
@@ -1273,7 +1296,7 @@
       ["channel", tOr("channel_", h.channel)],
       ["language", tOr("language_", h.language)],
       ["status", status],
-      ["assignee", h.assignee ? (isMine(h) ? h.assignee.display_name + " (" + t("you") + ")" : h.assignee.display_name) : t("unassigned")],
+      ["assignee", h.assignee ? (isMine(h) ? t("assigneeYou", { name: h.assignee.display_name }) : h.assignee.display_name) : t("unassigned")],
       ["reason", tOr("reason_", h.reason)]
     ];
     rows.forEach(function (row) {
@@ -1353,7 +1376,18 @@
     var id = state.selectedId;
     if (!detail) {
       list.textContent = "";
-      list.appendChild(el("li", { class: "msg-placeholder", text: t("loading") }));
+      if (state.detailError) {
+        var retry = el("button", { type: "button", class: "btn btn-small", id: "retry-button", text: t("retry") });
+        retry.addEventListener("click", function () {
+          state.detailError = null;
+          renderTranscript(true);
+          loadConversation();
+        });
+        list.appendChild(el("li", { class: "msg-placeholder is-error" }, [
+          el("span", { text: t("loadFailed") + " " + say(state.detailError) + " " }),
+          retry
+        ]));
+      } else list.appendChild(el("li", { class: "msg-placeholder", text: t("loading") }));
       state.rendered = { id: null, count: 0, lastKey: "" };
       return;
     }
@@ -1553,7 +1587,7 @@
     state.replyError = null;
     stopTyping(true);
     renderActions();
-    post(id, "reply", { text: text.slice(0, MAX_REPLY) }).then(function (r) {
+    post(id, "reply", { text: text.slice(0, MAX_REPLY) }, { quiet: true }).then(function (r) {
       state.sending = false;
       var here = id === state.selectedId;
       if (r.ok) {
@@ -1609,7 +1643,7 @@
       if (typing.id && typing.id !== id) stopTyping(true);
       typing.id = id;
       typing.sentAt = now;
-      api("POST", "api/handoffs/" + encodeURIComponent(id) + "/typing", { typing: true }, { quiet: true });
+      post(id, "typing", { typing: true }, { quiet: true });
     }
     clearTimeout(typing.timer);
     typing.timer = setTimeout(function () {
@@ -1622,7 +1656,7 @@
     clearTimeout(typing.timer);
     typing.timer = null;
     if (typing.id && tell && state.me) {
-      api("POST", "api/handoffs/" + encodeURIComponent(typing.id) + "/typing", { typing: false }, { quiet: true });
+      post(typing.id, "typing", { typing: false }, { quiet: true });
     }
     typing.id = null;
     typing.sentAt = 0;
