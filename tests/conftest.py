@@ -9,12 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot import paths
+from bot.db.desk import DeskStore, StaffInfo
+from bot.desk.accounts import NewAccount, add_account
 from ops import harness
 from ops.harness import DEMO_NOW
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +55,46 @@ def action_server(server_env: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def endpoints_file(action_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("endpoints") / "endpoints.yml"
-    path.write_text(f'action_endpoint:\n  url: "{action_server}"\n')
+    """The test run's action server, and conversations in a SQLite file of the run's own
+    through the tracker store production uses (it tells the help desk about paused ones)."""
+    folder = tmp_path_factory.mktemp("endpoints")
+    path = folder / "endpoints.yml"
+    path.write_text(
+        f'action_endpoint:\n  url: "{action_server}"\n'
+        "tracker_store:\n"
+        "  type: bot.desk.tracker_store.DeskTrackerStore\n"
+        '  dialect: "sqlite"\n'
+        f'  db: "{folder / "conversations.db"}"\n'
+    )
     return path
+
+
+@pytest.fixture(scope="session")
+def desk_store(seeded_db_url: str) -> Iterator[DeskStore]:
+    """The desk's tables in the run's database (the servers' DATABASE_URL)."""
+    store = DeskStore(seeded_db_url)
+    store.ensure_schema()
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def staff_password() -> str:
+    return "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def staff_accounts(desk_store: DeskStore, staff_password: str) -> dict[str, StaffInfo]:
+    """Three accounts, one per role (the password is `staff_password`)."""
+    accounts = {}
+    for username, display, role in (
+        ("wang", "小王", "agent"),
+        ("li", "Li", "agent"),
+        ("zhao", "Zhao", "editor"),
+    ):
+        account = NewAccount(username, display, role)
+        accounts[username] = add_account(desk_store, account, staff_password)
+    return accounts
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +105,35 @@ def rasa_server(
     port = harness.free_port()
     with harness.rasa_server(trained_model, endpoints_file, port, server_env).running():
         yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for every browser test of the run."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run scripts/ensure-chromium (as root; `make test` runs it "
+            "first), or set CYBERWEEK_CHROMIUM to a Chromium binary"
+        )
+    with sync_playwright() as playwright:
+        # Playwright starts it with a fresh, throw-away profile (--user-data-dir) every time.
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """Every alert/confirm/prompt a page opened (none may ever open)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def demo_url(rasa_server: str) -> str:
+    return rasa_server.replace("/webhooks/rest/webhook", "/webhooks/socketio/demo/")

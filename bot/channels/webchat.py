@@ -14,6 +14,7 @@ Rasa 3.6.21's `SocketIOInput` keeps its events, JWT check and `session_persisten
   which browsers reject.)
 - it takes `session_id`, `message` and `metadata` from the client as they come; here a message
   whose fields have the wrong type or size is dropped (and logged) instead.
+- it cannot send a custom payload (see `WebChatOutput`).
 
 It also serves the widget (bot/channels/web) from the same server, so a site embeds it with one
 script tag pointing at the assistant, and the demo page needs no second web server:
@@ -71,6 +72,19 @@ def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bo
         return origin == f"{scheme}://{host.split(',')[0].strip()}" or origin in listed
 
     return allowed
+
+
+class WebChatOutput(SocketIOOutput):
+    """Rasa's socket.io output, sending a custom payload as the message's data.
+
+    Rasa 3.6 passes the custom dict as keyword arguments to `sio.emit`, so a payload such as
+    the handoff's {"handoff": {...}} ends in a TypeError and the visitor gets nothing.
+    """
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
 
 class WidgetDelivery:
@@ -146,7 +160,7 @@ class WebChatInput(SocketIOInput):
             metadata = data.get(self.metadata_key)
             message = UserMessage(
                 data.get("message", "")[:MAX_MESSAGE_CHARS],
-                SocketIOOutput(sio, self.bot_message_evt),
+                WebChatOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else {},

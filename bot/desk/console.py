@@ -155,6 +155,7 @@ def handoff_json(
         "assignee": {"username": assignee.username, "display_name": assignee.display_name}
         if assignee
         else None,
+        "closed_at": handoff.closed_at.isoformat() if handoff.closed_at else None,
         "outcome": handoff.outcome,
     }
 
@@ -301,7 +302,12 @@ class DeskConsoleInput(InputChannel):
         else:
             raise ApiError(400, f"view must be one of waiting, mine, open, closed, not {view!r}")
         names, now = await self._names(), utc_now()
-        counts = {"waiting": sum(1 for h in await _db(self.store.handoffs, ("waiting",)))}
+        active = await _db(self.store.handoffs, ACTIVE_STATUSES)
+        counts = {
+            "waiting": sum(1 for h in active if h.status == "waiting"),
+            "mine": sum(1 for h in active if h.assignee_id == session.staff.id),
+            "open": len(active),
+        }
         return response.json(
             {"handoffs": [handoff_json(h, names, now) for h in found], "counts": counts},
             headers=API_HEADERS,
@@ -357,7 +363,8 @@ class DeskConsoleInput(InputChannel):
         if not handoff.active:
             raise ApiError(409, "closed")
         if verb != "claim" and handoff.assignee_id != session.staff.id:
-            raise ApiError(409, "not_yours")
+            holder = (await self._names()).get(handoff.assignee_id or 0)
+            raise ApiError(409, "not_yours", assignee=holder.display_name if holder else None)
         result = await handler(request, session.staff, handoff, body)
         names, now = await self._names(), utc_now()
         fresh = await self._handoff(handoff_id)
@@ -498,7 +505,7 @@ class DeskConsoleInput(InputChannel):
         loop = asyncio.get_running_loop()
         started = last_check = last_beat = loop.time()
         version = await _db(self.store.queue_version)
-        await sse.send(_sse("queue", {"changed": []}))
+        await sse.send(_sse("queue", {"version": version.key, "changed": []}))
         while loop.time() - started < STREAM_LIFETIME_S:
             await asyncio.sleep(STREAM_POLL_S)
             if request.transport.is_closing():  # the console went away
@@ -508,7 +515,7 @@ class DeskConsoleInput(InputChannel):
                 since = version.latest_update or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
                 changed = await _db(self.store.changed_since, since)
                 version = current
-                await sse.send(_sse("queue", {"changed": changed}))
+                await sse.send(_sse("queue", {"version": current.key, "changed": changed}))
                 last_beat = loop.time()
             elif loop.time() - last_beat > STREAM_HEARTBEAT_S:
                 await sse.send(": heartbeat\n\n")

@@ -7,14 +7,17 @@ it picks, how it treats unconfirmed facts, which language it answers in — not 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common
+from actions import common, handoff, messages
 from actions.expo import ActionAnswerExpo
 from actions.follow_up import ActionAnswerFollowUp
 from actions.forum import ActionAnswerForum
@@ -26,6 +29,7 @@ from actions.theme_day import ActionAnswerThemeDay
 from actions.venue import ActionAnswerVenue
 from actions.week import ActionAnswerWeek
 from bot.db import EventDB
+from bot.db.desk import DeskStore
 
 
 def tracker(
@@ -236,9 +240,114 @@ def test_fact_intents_answer_from_their_fact(
         assert slots["last_topic"]
 
 
-def test_handoff_is_honest_about_no_live_agent() -> None:
-    text, _ = run(ActionRequestHuman(), tracker("转人工", "request_human", {}, {"language": "zh"}))
-    assert "服务台" in text
+# --- handing over to a person (actions/handoff.py) ------------------------------------------
+OPEN_HOURS = "2024-09-10T10:00:00+08:00"
+AFTER_HOURS = "2024-09-10T20:00:00+08:00"
+
+
+@pytest.fixture()
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskStore]:
+    """The desk's tables in a database of the test's own (queue positions start at 1)."""
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("CYBERWEEK_NOW", OPEN_HOURS)
+    handoff.desk_store.cache_clear()
+    store = DeskStore(url)
+    store.ensure_schema()
+    yield store
+    handoff.desk_store.cache_clear()
+    store.dispose()
+
+
+def staff_online(store: DeskStore) -> None:
+    staff = store.add_staff("ann", "Ann", "agent", "$argon2id$stand-in")
+    store.add_session(uuid.uuid4().hex, staff.id, "csrf")
+
+
+def ask_for_staff(
+    text: str, channel: str | None, sender: str = "visitor", lang: str = "zh"
+) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Runs action_request_human for a message that came in on `channel`: (text, events,
+    the dispatcher's messages)."""
+    latest = {"text": text, "intent": {"name": "request_human", "confidence": 0.99}}
+    events = [{"event": "user", "text": text, "input_channel": channel}]
+    track = Tracker(sender, {"language": lang}, latest, events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionRequestHuman().run(dispatcher, track, {}))
+    said = "\n".join(message.get("text") or "" for message in dispatcher.messages)
+    return said, result, dispatcher.messages
+
+
+def test_asking_for_a_person_queues_the_conversation_and_pauses_the_bot(desk: DeskStore) -> None:
+    staff_online(desk)
+    text, events, messages = ask_for_staff("转人工", "rest", sender="rest:1")
+    assert [e["event"] for e in events] == ["pause"]  # the bot stays silent from now on
+    queued = desk.active_handoff("rest:1")
+    assert queued is not None and desk.queue_position(queued.id) == 1
+    assert (queued.channel, queued.language, queued.reason, queued.status) == (
+        "rest",
+        "zh",
+        "asked",
+        "waiting",
+    )
+    assert queued.last_visitor_message == "转人工"
+    assert "第 1 位" in text and handoff.desk_hours().describe("zh") in text
+    assert handoff.NOBODY_ON_DUTY["zh"] not in text and handoff.CLOSED_NOW["zh"] not in text
+    assert {"handoff": {"status": "waiting"}} in [m.get("custom") for m in messages]
+    # the widget's visitor is second, and the desk's channel name is used, not Rasa's
+    text, _, _ = ask_for_staff("/request_human", "socketio", sender="web:2", lang="en")
+    second = desk.active_handoff("web:2")
+    assert second is not None and (second.channel, second.reason) == ("webchat", "button")
+    assert "number 2 in the queue" in text and handoff.desk_hours().describe("en") in text
+
+
+def test_asking_twice_keeps_the_place_in_the_queue(desk: DeskStore) -> None:
+    ask_for_staff("转人工", "rest", sender="rest:1")
+    ask_for_staff("转人工", "rest", sender="rest:2")
+    text, events, _ = ask_for_staff("人呢", "rest", sender="rest:1")
+    assert "第 1 位" in text and [e["event"] for e in events] == ["pause"]
+    assert len(desk.handoffs()) == 2
+
+
+@pytest.mark.parametrize(
+    ("clock", "online", "why"),
+    [(AFTER_HOURS, True, handoff.CLOSED_NOW), (OPEN_HOURS, False, handoff.NOBODY_ON_DUTY)],
+)
+def test_the_visitor_is_told_when_nobody_will_answer_soon(
+    desk: DeskStore,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: str,
+    online: bool,
+    why: dict[str, str],
+) -> None:
+    """After hours, or with nobody logged in, the conversation still joins the queue (the
+    visitor may leave a message), and the visitor is told not to wait."""
+    monkeypatch.setenv("CYBERWEEK_NOW", clock)
+    if online:
+        staff_online(desk)
+    for lang in ("zh", "en"):
+        text, events, _ = ask_for_staff("转人工", "wechat", sender=f"wx:{lang}", lang=lang)
+        assert why[lang] in text, text
+        assert [e["event"] for e in events] == ["pause"]
+        assert desk.active_handoff(f"wx:{lang}") is not None
+
+
+def test_a_channel_without_the_desk_says_so_and_keeps_the_bot(desk: DeskStore) -> None:
+    text, events, _ = ask_for_staff("转人工", "cmdline")
+    assert text == handoff.NO_DESK_HERE["zh"]
+    assert events == [] and desk.handoffs() == []
+
+
+def test_a_broken_desk_database_keeps_the_bot_answering(
+    desk: DeskStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'desk.db'}")
+    handoff.desk_store.cache_clear()
+    text, events, _ = ask_for_staff("talk to a human", "rest", lang="en")
+    assert text == messages.INTERNAL_ERROR["en"]
+    assert events == []  # not paused: a visitor nobody will see must not be left in silence
 
 
 def test_actions_answer_even_when_the_database_is_missing(

@@ -17,16 +17,21 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import (
-    HELP_DESK,
     MAIN_TOPICS,
     REPHRASE,
     SOMETHING_ELSE,
+    STILL_UNCLEAR,
     TOPICS,
     ActionAskAffirmation,
+    ActionAskRephrase,
     likeliest_topics,
     payload,
 )
 from bot.db import EventDB
+from bot.db.desk import DeskStore
+
+STAFF_BUTTON = {"zh": {"title": "人工服务", "payload": "/request_human"},
+                "en": {"title": "Talk to staff", "payload": "/request_human"}}
 
 
 def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
@@ -80,16 +85,38 @@ def test_buttons_in_the_visitors_language_carry_the_entities() -> None:
         TOPICS["ask_venue"]["zh"],
         TOPICS["ask_schedule"]["zh"],
         SOMETHING_ELSE["zh"],
+        STAFF_BUTTON["zh"]["title"],
     ]
     assert zh["buttons"][0]["payload"] == '/ask_venue{"event": "opening_ceremony"}'
-    assert zh["buttons"][-1]["payload"] == "/out_of_scope"  # Rasa's "no" in the loop
+    assert zh["buttons"][-2]["payload"] == "/out_of_scope"  # Rasa's "no" in the loop
+    assert zh["buttons"][-1] == STAFF_BUTTON["zh"]  # a person is always on offer
     en = affirmation(ranked, "en")
     assert [b["title"] for b in en["buttons"]][:2] == ["Venues", "Schedule"]
+    assert en["buttons"][-1] == STAFF_BUTTON["en"]
 
 
-def test_nothing_likely_offers_the_main_topics() -> None:
+def test_nothing_likely_offers_the_main_topics_and_staff() -> None:
     message = affirmation(ranking(("nlu_fallback", 1.0)), "en")
-    assert [b["title"] for b in message["buttons"]] == [t["en"] for _, t in MAIN_TOPICS]
+    assert message["buttons"] == [
+        *({"title": t["en"], "payload": f"/{intent}"} for intent, t in MAIN_TOPICS),
+        STAFF_BUTTON["en"],
+    ]
+
+
+def test_staff_is_offered_once_when_it_is_a_likely_topic() -> None:
+    """The visitor may have half-asked for a person: the topic button is that offer."""
+    ranked = ranking(("nlu_fallback", 0.45), ("request_human", 0.4), ("ask_venue", 0.3))
+    buttons = affirmation(ranked, "zh")["buttons"]
+    assert [b["payload"] for b in buttons].count("/request_human") == 1
+    assert buttons[0] == STAFF_BUTTON["zh"]
+
+
+def test_asking_to_rephrase_also_offers_staff() -> None:
+    tracker = Tracker("v", {"language": "en"}, {"text": "/out_of_scope"}, [], False, None, {}, "")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskRephrase().run(dispatcher, tracker, {}))
+    (message,) = dispatcher.messages
+    assert message["text"] == REPHRASE["en"] and message["buttons"] == [STAFF_BUTTON["en"]]
 
 
 def test_payload_keeps_one_value_per_entity() -> None:
@@ -120,8 +147,9 @@ def test_first_miss_asks_back_with_buttons_in_chinese(rasa_server: str) -> None:
     sender = uuid.uuid4().hex
     say(rasa_server, sender, "你好")
     replies = say(rasa_server, sender, "/nlu_fallback")
-    titles = [b["title"] for reply in replies for b in reply.get("buttons") or []]
-    assert titles == [t["zh"] for _, t in MAIN_TOPICS]
+    buttons = [b for reply in replies for b in reply.get("buttons") or []]
+    assert [b["title"] for b in buttons] == [t["zh"] for _, t in MAIN_TOPICS] + ["人工服务"]
+    assert buttons[-1]["payload"] == "/request_human"
 
 
 def test_a_chosen_topic_is_answered_with_what_was_understood(
@@ -136,11 +164,42 @@ def test_a_chosen_topic_is_answered_with_what_was_understood(
     assert venue.name("zh") in text_of(answer)  # and in Chinese: a payload keeps the language
 
 
-def test_second_miss_goes_to_the_help_desk(rasa_server: str) -> None:
+def leave_queue(desk: DeskStore, sender: str) -> None:
+    """Closes what a test queued, so the shared desk's queue holds only live tests' visitors."""
+    queued = desk.active_handoff(sender)
+    if queued is not None:
+        desk.close(queued.id, None, "left")
+
+
+def test_second_miss_hands_over_to_staff(rasa_server: str, desk_store: DeskStore) -> None:
     sender = uuid.uuid4().hex
     say(rasa_server, sender, "hello")
     say(rasa_server, sender, "/nlu_fallback")
-    assert text_of(say(rasa_server, sender, "/nlu_fallback")) == HELP_DESK["en"]
+    replies = say(rasa_server, sender, "/nlu_fallback")
+    try:
+        queued = desk_store.active_handoff(sender)
+        assert queued is not None
+        assert (queued.reason, queued.language, queued.channel) == ("fallback", "en", "rest")
+        assert replies[0]["text"] == STILL_UNCLEAR["en"]
+        position = f"number {desk_store.queue_position(queued.id)}"
+        assert position in text_of(replies[1:]), replies
+        assert {"handoff": {"status": "waiting"}} in [r.get("custom") for r in replies]
+        assert say(rasa_server, sender, "hello?") == []  # paused: staff answer now
+    finally:
+        leave_queue(desk_store, sender)
+
+
+def test_the_staff_button_hands_over_at_once(rasa_server: str, desk_store: DeskStore) -> None:
+    sender = uuid.uuid4().hex
+    say(rasa_server, sender, "你好")
+    say(rasa_server, sender, "/nlu_fallback")
+    replies = say(rasa_server, sender, "/request_human")
+    try:
+        queued = desk_store.active_handoff(sender)
+        assert queued is not None and (queued.reason, queued.language) == ("button", "zh")
+        assert f"第 {desk_store.queue_position(queued.id)} 位" in text_of(replies)
+    finally:
+        leave_queue(desk_store, sender)
 
 
 def test_something_else_asks_to_rephrase_then_a_question_is_answered(

@@ -1,4 +1,5 @@
-"""The customer-service message API (message/custom/send), for answers too slow for a passive reply.
+"""The customer-service message API (message/custom/send), for answers too slow for a passive
+reply and for staff replies from the help desk (delivery.py).
 
 Runs on Sanic's event loop, so every call is aiohttp with a timeout; failures WeChat calls
 transient (system busy, network, 5xx) are retried with back-off, an expired access token is
@@ -33,9 +34,12 @@ TRANSIENT_ERRORS = frozenset({-1})
 
 
 class ApiError(Exception):
-    def __init__(self, errcode: int, errmsg: str) -> None:
+    """WeChat refused (its `errcode` and `errmsg`), or, with errcode None, could not be reached."""
+
+    def __init__(self, errcode: int | None, errmsg: str) -> None:
         super().__init__(f"WeChat API error {errcode}: {errmsg}")
         self.errcode = errcode
+        self.errmsg = errmsg
 
 
 class TokenStore(Protocol):
@@ -124,37 +128,54 @@ class CustomerServiceApi:
 
     async def send_text(self, openid: str, content: str) -> bool:
         """Deliver one text message; False (logged) when WeChat would not take it."""
+        try:
+            await self.deliver_text(openid, content)
+        except ApiError:
+            logger.error("wechat.send.failed: a reply to %s could not be delivered", openid)
+            return False
+        return True
+
+    async def deliver_text(self, openid: str, content: str) -> None:
+        """Deliver one text message, or raise ApiError with WeChat's errcode (None when WeChat
+        could not be reached). Only transient failures are retried; 45015 (48 h passed) and
+        45047 (quota used up) are final."""
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        failure = ApiError(None, "no attempt made")
         for attempt in range(1, self._settings.api_attempts + 1):
-            outcome = await self._attempt(body)
+            outcome, failure = await self._attempt(body)
             if outcome is _Outcome.SENT:
-                return True
+                return
             if outcome is _Outcome.GIVE_UP:
                 break
             if outcome is _Outcome.RETRY and attempt < self._settings.api_attempts:
                 await asyncio.sleep(self._settings.api_backoff_s * 2 ** (attempt - 1))
-        logger.error("wechat.send.failed: a reply to %s could not be delivered", openid)
-        return False
+        raise failure
 
-    async def _attempt(self, body: dict[str, Any]) -> _Outcome:
+    async def _attempt(self, body: dict[str, Any]) -> tuple[_Outcome, ApiError]:
+        """One try, and what went wrong (meaningless when SENT)."""
         token = ""
         try:
             token = await self._access_token()
             result = await self._call("POST", SEND_PATH, {"access_token": token}, body)
         except ApiError as error:  # fetching the token failed
             logger.warning("wechat.token.failed: %s", error)
-            return _Outcome.RETRY if error.errcode in TRANSIENT_ERRORS else _Outcome.GIVE_UP
+            retry = error.errcode in TRANSIENT_ERRORS
+            return (_Outcome.RETRY if retry else _Outcome.GIVE_UP), error
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             logger.warning("wechat.send.retry: %s", type(error).__name__)
-            return _Outcome.RETRY
+            return _Outcome.RETRY, ApiError(
+                None, f"WeChat's API not reachable ({type(error).__name__})"
+            )
         errcode = int(result.get("errcode") or 0)
+        errmsg = str(result.get("errmsg", ""))
+        failure = ApiError(errcode, errmsg)
         if errcode == 0:
-            return _Outcome.SENT
-        logger.warning("wechat.send.error %s: %s", errcode, result.get("errmsg", ""))
+            return _Outcome.SENT, failure
+        logger.warning("wechat.send.error %s: %s", errcode, errmsg)
         if errcode in TOKEN_ERRORS:
             await self._store.forget(token)
-            return _Outcome.NEW_TOKEN
-        return _Outcome.RETRY if errcode in TRANSIENT_ERRORS else _Outcome.GIVE_UP
+            return _Outcome.NEW_TOKEN, failure
+        return (_Outcome.RETRY if errcode in TRANSIENT_ERRORS else _Outcome.GIVE_UP), failure
 
     async def _access_token(self) -> str:
         token = await self._store.load()

@@ -9,7 +9,9 @@ a passive reply and otherwise retries, up to three times. This channel
   events), however many retries arrive or when (`_turns`);
 - answers passively when Rasa is done within the reply budget, and otherwise answers "success"
   at once and delivers the answer through the customer-service API (wechat_api);
-- turns Rasa's messages and buttons into one text reply with numbered options (wechat_render).
+- turns Rasa's messages and buttons into one text reply with numbered options (wechat_render);
+- answers "success" while the conversation is paused for the help desk (Rasa says nothing), and
+  registers the delivery of staff replies through the customer-service API (delivery.py).
 
 Configuration: credentials.yml `bot.channels.wechat.channel.WeChatInput:` plus WECHAT_* environment
 variables (wechat_config, docs/wechat.md).
@@ -31,9 +33,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat.api import CustomerServiceApi
 from bot.cache import TtlCache
+from bot.channels.delivery import register_delivery
+from bot.channels.wechat.api import CustomerServiceApi
 from bot.channels.wechat.config import WeChatSettings, load_settings
+from bot.channels.wechat.delivery import WeChatDelivery
 from bot.channels.wechat.protocol import (
     Inbound,
     PushParams,
@@ -130,6 +134,15 @@ class WeChatInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
+
+        # On and able to push: staff replies go this way too, under the channel's name ("wechat",
+        # the desk's name for it; the tests' second channel class registers under its own).
+        if self._api is not None:
+            delivery = WeChatDelivery(self._api, self.settings.reply_limit_bytes)
+
+            @webhook.listener("before_server_start")
+            async def offer_delivery(app: Any, _: Any) -> None:
+                register_delivery(app, self.name(), delivery)
 
         @webhook.listener("before_server_stop")
         async def close(*_: Any) -> None:

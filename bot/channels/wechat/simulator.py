@@ -245,13 +245,14 @@ class SentMessage:
 @dataclass
 class FakeCustomerServiceApi:
     """WeChat's /cgi-bin/token and /cgi-bin/message/custom/send on a loopback port, recording
-    every message and able to fail on request (system busy, expired token)."""
+    every message and able to fail on request (system busy, expired token, 45015, ...)."""
 
     app_id: str
     app_secret: str
     port: int = 0
     sent: list[SentMessage] = field(default_factory=list)
     token_requests: int = 0
+    send_requests: int = 0  # every call of message/custom/send, refused ones included
     _valid_tokens: set[str] = field(default_factory=set)
     _failures: list[int] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -341,6 +342,7 @@ class FakeCustomerServiceApi:
 
     def _send(self, query: dict[str, str], body: bytes) -> dict[str, Any]:
         with self._changed:
+            self.send_requests += 1
             if query["path"] != "/cgi-bin/message/custom/send":
                 return {"errcode": 40066, "errmsg": "invalid url"}
             if query.get("access_token") not in self._valid_tokens:

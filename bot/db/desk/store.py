@@ -123,6 +123,11 @@ class QueueVersion:
     latest_update: dt.datetime | None
     count: int
 
+    @property
+    def key(self) -> str:
+        latest = self.latest_update.isoformat() if self.latest_update else "-"
+        return f"{latest}/{self.count}"
+
 
 @dataclass(frozen=True)
 class SessionInfo:

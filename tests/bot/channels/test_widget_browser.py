@@ -7,55 +7,28 @@ Screenshots go to test-artifacts/ (desktop and 360 px wide).
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from actions.messages import format_span
 from bot import paths
 from bot.db import EventDB
+from tests.browser import (
+    REPLY_TIMEOUT_MS,
+    ask,
+    bot_messages,
+    new_page,
+    open_widget,
+    screenshot,
+    user_messages,
+    wait_for_reply,
+)
 
-CHROMIUM = Path(os.environ.get("CYBERWEEK_CHROMIUM", "/usr/bin/chromium"))
-# Without the background-networking flags Chromium keeps trying to reach Google's hosts.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = paths.REPO_ROOT / "test-artifacts"
-REPLY_TIMEOUT_MS = 30_000
 XSS = "<img src=x onerror=alert(1)>"
 AXE = paths.REPO_ROOT / "bot/channels/web/node_modules/axe-core/axe.min.js"  # a devDependency
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run scripts/ensure-chromium (as root; `make test` runs it "
-            "first), or set CYBERWEEK_CHROMIUM to a Chromium binary"
-        )
-    with sync_playwright() as playwright:
-        # Playwright starts it with a fresh, throw-away profile (--user-data-dir) every time.
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def demo_url(rasa_server: str) -> str:
-    return rasa_server.replace("/webhooks/rest/webhook", "/webhooks/socketio/demo/")
 
 
 @pytest.fixture(scope="module")
@@ -64,70 +37,10 @@ def db(seeded_db_url: str) -> EventDB:
 
 
 @pytest.fixture
-def dialogs() -> list[str]:
-    """Every alert/confirm/prompt a page opened (none may ever open)."""
-    return []
-
-
-def new_page(browser: Browser, dialogs: list[str], width: int = 1280, height: int = 800) -> Page:
-    """A page in a fresh browser context: empty localStorage, so a new visitor."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return page
-
-
-@pytest.fixture
 def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
     page = new_page(browser, dialogs)
     yield page
     page.context.close()
-
-
-def open_widget(page: Page, url: str) -> None:
-    page.goto(url)
-    page.locator(".cwc-launcher").click()
-    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
-
-
-def bot_messages(page: Page) -> list[str]:
-    return page.locator(".cwc-msg-bot:not(.cwc-welcome) .cwc-text").all_inner_texts()
-
-
-def user_messages(page: Page) -> Locator:
-    # .cwc-text: without the speaker's name ("您：") that only screen readers read out
-    return page.locator(".cwc-msg-user .cwc-text")
-
-
-def wait_for_reply(page: Page, before: int) -> str:
-    """The bot's new messages once they stop arriving (a reply may come in several parts)."""
-    expect(page.locator(".cwc-msg-bot:not(.cwc-welcome)")).not_to_have_count(
-        before, timeout=REPLY_TIMEOUT_MS
-    )
-    seen, stable_since = len(bot_messages(page)), time.monotonic()
-    while time.monotonic() - stable_since < 0.5:
-        page.wait_for_timeout(100)
-        if (count := len(bot_messages(page))) != seen:
-            seen, stable_since = count, time.monotonic()
-    return "\n".join(bot_messages(page)[before:])
-
-
-def ask(page: Page, question: str) -> str:
-    before = len(bot_messages(page))
-    box = page.get_by_role("textbox")
-    box.fill(question)
-    box.press("Enter")
-    return wait_for_reply(page, before)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / name)
 
 
 def test_chinese_and_english_questions_are_answered_from_the_database(
@@ -173,7 +86,9 @@ def test_the_bots_buttons_become_suggestions_after_a_fallback(
     assert venue is not None
     open_widget(page, demo_url + "?lang=en")
     ask(page, "/nlu_fallback")  # what a message the NLU is unsure of becomes (rules.yml)
-    expect(page.locator(".cwc-chip")).to_have_text(["Schedule", "Venues", "Theme days", "Jobs"])
+    expect(page.locator(".cwc-chip")).to_have_text(
+        ["Schedule", "Venues", "Theme days", "Jobs", "Talk to staff"]
+    )
     assert venue.name("en") in click_suggestion(page, "Venues")
 
 

@@ -17,6 +17,7 @@ from bot.db.desk import (
     DeskSchemaError,
     DeskStore,
     HandoffClosed,
+    HandoffNotFound,
     StaffExists,
 )
 from bot.db.seed import load_seed
@@ -180,3 +181,144 @@ def test_desk_tables_with_other_columns_are_refused_not_rebuilt(db_url: str) -> 
         assert connection.execute(text("SELECT name FROM desk_staff")).scalar_one() == "kept"
     desk.dispose()
     engine.dispose()
+
+
+# --- the console's live view, the REST outbox, staff on duty ------------------------------
+def test_the_queue_version_moves_with_every_change_and_says_what_changed(
+    store: DeskStore,
+) -> None:
+    """The console's stream polls the version and sends the ids changed since the last one."""
+    empty = store.queue_version()
+    assert (empty.latest_update, empty.count, empty.key) == (None, 0, "-/0")
+    a = store.request_handoff("web:a", "webchat", "zh", "asked", None)
+    b = store.request_handoff("web:b", "webchat", "zh", "asked", None)
+    first = store.queue_version()
+    assert (first.latest_update, first.count) == (b.updated_at, 2)
+    assert first.latest_update is not None and first.latest_update.tzinfo is not None
+    assert store.queue_version() == first  # reading changes nothing
+    assert first.latest_update is not None
+    assert store.changed_since(first.latest_update) == []
+    claimed = store.claim(a.id, add(store, "ann"))
+    second = store.queue_version()
+    assert second != first and second.key != first.key
+    assert second.latest_update == claimed.updated_at
+    assert store.changed_since(first.latest_update) == [a.id]
+    assert sorted(store.changed_since(START)) == sorted([a.id, b.id])
+
+
+def test_a_message_while_waiting_updates_the_preview_and_the_change_time(
+    store: DeskStore,
+) -> None:
+    waiting = store.request_handoff("rest:a", "rest", "zh", "asked", "转人工")
+    wrote = store.visitor_wrote("rest:a", "还在吗？")
+    assert wrote is not None and wrote.id == waiting.id
+    assert wrote.last_visitor_message == "还在吗？" and wrote.updated_at > waiting.updated_at
+    assert store.changed_since(waiting.updated_at) == [waiting.id]
+    silent = store.visitor_wrote("rest:a", None)  # e.g. a sticker: the preview stays
+    assert silent is not None and silent.last_visitor_message == "还在吗？"
+    assert silent.updated_at > wrote.updated_at
+    long = store.visitor_wrote("rest:a", "长" * 2000)
+    assert long is not None and len(long.last_visitor_message or "") == 500
+
+
+def test_a_message_without_an_active_handoff_changes_nothing(store: DeskStore) -> None:
+    assert store.visitor_wrote("rest:nobody", "hello") is None
+    handoff = store.request_handoff("rest:a", "rest", "en", "asked", "help")
+    store.close(handoff.id, None, "returned")
+    before = store.queue_version()
+    assert store.visitor_wrote("rest:a", "thanks") is None
+    assert store.queue_version() == before
+    assert store.handoff(handoff.id).last_visitor_message == "help"  # type: ignore[union-attr]
+
+
+def test_staff_on_duty_counts_people_recently_seen_not_sessions(db_url: str) -> None:
+    clock = TickingClock()
+    store = DeskStore(db_url, now=clock)
+    store.ensure_schema()
+    ann, bo, cy = add(store, "ann"), add(store, "bo"), add(store, "cy")
+    assert store.staff_on_duty(START) == 0
+    store.add_session("h-ann-1", ann, "c")
+    store.add_session("h-ann-2", ann, "c")  # two browser tabs: one person
+    store.add_session("h-bo", bo, "c")
+    store.add_session("h-cy", cy, "c")
+    assert store.staff_on_duty(START) == 3
+    store.set_disabled("cy", True)
+    assert store.staff_on_duty(START) == 2
+    later = clock()
+    assert store.staff_on_duty(later) == 0  # nobody seen since
+    store.touch_session("h-bo")
+    assert store.staff_on_duty(later) == 1
+    store.dispose()
+
+
+def test_handoffs_filter_by_assignee_order_newest_first_and_limit(store: DeskStore) -> None:
+    ann, bo = add(store, "ann"), add(store, "bo")
+    a = store.request_handoff("web:a", "webchat", "zh", "asked", None)
+    b = store.request_handoff("web:b", "webchat", "zh", "asked", None)
+    c = store.request_handoff("web:c", "webchat", "zh", "asked", None)
+    store.claim(a.id, ann)
+    store.claim(c.id, ann)
+    store.claim(b.id, bo)
+    assert [h.id for h in store.handoffs(assignee_id=ann)] == [a.id, c.id]  # by arrival
+    assert [h.id for h in store.handoffs(assignee_id=bo)] == [b.id]
+    assert [h.id for h in store.handoffs(("waiting",))] == []
+    for handoff in (c, a, b):  # closed in this order: newest_first follows the last change
+        store.close(handoff.id, ann, "resolved")
+    closed = store.handoffs(("closed",), newest_first=True)
+    assert [h.id for h in closed] == [b.id, a.id, c.id]
+    assert [h.id for h in store.handoffs(("closed",), newest_first=True, limit=2)] == [b.id, a.id]
+    assert [h.id for h in store.handoffs(("closed",), limit=1)] == [a.id]
+    assert store.handoffs() == []
+
+
+def test_the_outbox_delivers_each_message_once_in_order(store: DeskStore) -> None:
+    assert store.take_outgoing("rest:a") == []
+    store.queue_outgoing("rest:a", "您好", "小王")
+    store.queue_outgoing("rest:b", "for b", "Li")
+    store.queue_outgoing("rest:a", "请问有什么可以帮您？", "")
+    taken = store.take_outgoing("rest:a")
+    assert [(m.text, m.sender_name) for m in taken] == [("您好", "小王"), ("请问有什么可以帮您？", "")]
+    assert taken[0].created_at < taken[1].created_at
+    assert store.take_outgoing("rest:a") == []  # delivered: never twice
+    assert [m.text for m in store.take_outgoing("rest:b")] == ["for b"]
+    store.queue_outgoing("rest:a", "还在吗？", "小王")
+    assert [m.text for m in store.take_outgoing("rest:a")] == ["还在吗？"]
+
+
+def test_two_clients_polling_at_once_get_a_message_once(db_url: str) -> None:
+    """Two requests of one REST client can overlap; a staff reply must not arrive twice."""
+    stores = [DeskStore(db_url) for _ in range(4)]
+    stores[0].ensure_schema()
+    stores[0].queue_outgoing("rest:a", "once", "Ann")
+    taken: list[str] = []
+    barrier = threading.Barrier(len(stores))
+
+    def take(desk: DeskStore) -> None:
+        barrier.wait()
+        taken.extend(message.text for message in desk.take_outgoing("rest:a"))
+
+    threads = [threading.Thread(target=take, args=(desk,)) for desk in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert taken == ["once"]
+    for desk in stores:
+        desk.dispose()
+
+
+def test_a_staff_action_is_audited_and_shows_as_a_change(store: DeskStore) -> None:
+    ann = add(store, "ann")
+    handoff = store.claim(store.request_handoff("web:a", "webchat", "zh", "asked", None).id, ann)
+    store.record_staff_action(handoff.id, ann, "handoff.reply", "12 chars")
+    latest = store.audit_log(1)[0]
+    assert (latest.staff_id, latest.action, latest.target, latest.detail) == (
+        ann,
+        "handoff.reply",
+        str(handoff.id),
+        "12 chars",
+    )
+    assert store.changed_since(handoff.updated_at) == [handoff.id]
+    with pytest.raises(HandoffNotFound):
+        store.record_staff_action(handoff.id + 100, ann, "handoff.reply", "")
+    assert store.audit_log(1)[0] == latest  # nothing recorded for an unknown conversation

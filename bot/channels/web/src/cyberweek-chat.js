@@ -398,6 +398,7 @@
 
   /* Buttons of the latest bot message if it had any, else the four topics of the week. */
   Widget.prototype.renderSuggestions = function () {
+    this.suggestions.hidden = !!this.handoff; // topic buttons would only reach staff as "/ask_…"
     var latest = this.history.length ? this.history[this.history.length - 1] : null;
     var buttons = latest && latest.from === "bot" && Array.isArray(latest.buttons) && latest.buttons.length
       ? latest.buttons
@@ -477,6 +478,7 @@
     }
     save("handoff", this.handoff);
     this.renderHandoff();
+    this.renderSuggestions();
   };
 
   Widget.prototype.renderHandoff = function () {

@@ -5,6 +5,7 @@ normal reply budget (plain, compatible and safe pushes are all accepted there), 
 `wechat_impatient` in strict safe mode with a reply budget of zero, so that every answer takes
 the customer-service path to the recording fake API. Rasa's HTTP API is enabled so the tests can
 count what actually reached each follower's tracker. Expected facts come from the event DB.
+The help desk's console runs there too, so staff replies travel the whole road to the fake API.
 
 The last section has fast unit tests of the pieces (settings, rendering, the cache).
 """
@@ -18,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ ACCOUNT = Account(
     account_id="gh_cyberweek0001",
 )
 CHANNEL = "bot.channels.wechat.channel.WeChatInput"
+CONSOLE = "bot.desk.console.DeskConsoleInput"
 IMPATIENT_CHANNEL = "tests.bot.channels.wechat.impatient_channel.ImpatientWeChatInput"
 CJK = ("\u4e00", "\u9fff")
 IMPATIENT_LIMIT_BYTES = 300
@@ -88,6 +91,7 @@ def _credentials(fake_api_url: str) -> dict[str, dict[str, Any]]:
             "reply_budget_s": 0.0,
             "reply_limit_bytes": IMPATIENT_LIMIT_BYTES,
         },
+        CONSOLE: {},
     }
 
 
@@ -405,6 +409,96 @@ def test_customer_service_api_busy_and_expired_token_are_survived(
     simulator.ask(expired, "你好")
     assert delivered(wechat_server, expired) == greeting
     assert fake.token_requests == tokens_before + 1
+
+
+# -- the help desk: handoff, pause, staff replies ---------------------------------------------
+
+
+class Console:
+    """A member of staff in the help desk's console API (docs/desk-console-api.md)."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.api = f"{base_url}/webhooks/desk/api"
+        self.cookie = self.csrf = ""
+        status, me, headers = self._call(
+            "POST", "/login", {"username": username, "password": password}
+        )
+        assert status == 200, me
+        self.csrf = me["csrf_token"]
+        cookie = next(
+            c for c in headers.get_all("Set-Cookie") or [] if c.startswith("cyberweek_desk=")
+        )
+        self.cookie = cookie.split(";")[0]
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any], Any]:
+        headers = {"Content-Type": "application/json", "X-CSRF-Token": self.csrf}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.api + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read()), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), error.headers
+
+    def handoff_of(self, conversation_id: str) -> dict[str, Any]:
+        _, queue, _ = self._call("GET", "/handoffs?view=waiting")
+        return next(h for h in queue["handoffs"] if h["conversation_id"] == conversation_id)
+
+    def post(self, handoff_id: int, verb: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, answer, _ = self._call("POST", f"/handoffs/{handoff_id}/{verb}", body)
+        return status, answer
+
+
+def hand_over(server: WeChatServer) -> str:
+    """A new follower asks for a person: the queue text comes as the passive reply, and a
+    follow-up while staff have the conversation gets "success" (shown as nothing, no retry)."""
+    simulator = server.simulator("safe")
+    openid = new_openid()
+    queued = simulator.ask(openid, "转人工")
+    assert queued.text is not None and "人工" in queued.text, queued
+    assert "handoff" not in queued.text and "{" not in queued.text  # the custom json is not shown
+    waiting = simulator.ask(openid, "请问证件在哪里领取")
+    assert waiting.is_success_only, waiting
+    assert [e["text"] for e in server.user_events(openid)] == ["转人工", "请问证件在哪里领取"]
+    return openid
+
+
+def test_follower_is_queued_and_the_paused_bot_stays_silent(wechat_server: WeChatServer) -> None:
+    openid = hand_over(wechat_server)
+    time.sleep(0.5)
+    assert wechat_server.fake_api.messages_to(openid) == []  # nothing pushed either
+
+
+def test_staff_reply_reaches_the_follower_and_wechat_refusals_reach_staff(
+    wechat_server: WeChatServer, staff_accounts: dict[str, Any], staff_password: str
+) -> None:
+    from bot.channels.wechat.delivery import STAFF_PREFIX
+
+    openid = hand_over(wechat_server)
+    console = Console(wechat_server.base_url, "wang", staff_password)
+    handoff = console.handoff_of(openid)
+    assert handoff["channel"] == "wechat"
+    assert console.post(handoff["id"], "claim", {"take_over": False})[0] == 200
+    status, answer = console.post(handoff["id"], "reply", {"text": "您好，证件在东门服务台领取。"})
+    assert (status, answer.get("delivered")) == (200, True), answer
+    name = staff_accounts["wang"].display_name
+    assert [m.content for m in wechat_server.fake_api.messages_to(openid)] == [
+        STAFF_PREFIX.format(name=name) + "您好，证件在东门服务台领取。"
+    ]
+    for errcode in (45015, 45047):
+        requests_before = wechat_server.fake_api.send_requests
+        wechat_server.fake_api.fail_next_sends(errcode)
+        status, answer = console.post(handoff["id"], "reply", {"text": "还在吗？"})
+        assert status == 502
+        shown = (answer.get("error"), answer.get("channel"), answer.get("errcode"))
+        assert shown == ("delivery", "wechat", errcode), answer
+        assert answer.get("detail"), answer  # what it means, for the staff member
+        assert wechat_server.fake_api.send_requests == requests_before + 1  # not retried
+    assert len(wechat_server.fake_api.messages_to(openid)) == 1
 
 
 # -- hostile input ----------------------------------------------------------------------------
