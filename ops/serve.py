@@ -14,6 +14,7 @@ from bot.channels.cors import OriginError, allowed_origins
 from ops import harness
 
 WIDGET_DEMO_PATH = "/webhooks/socketio/demo/"  # served by bot/channels/webchat.py
+CONSOLE_PATH = "/webhooks/desk/"  # the staff console, bot/desk/console.py
 
 
 def print_usage(host: str, port: int) -> None:
@@ -24,6 +25,10 @@ def print_usage(host: str, port: int) -> None:
 The assistant is running. Open the event site's demo page and chat with the widget:
 
   {base}{WIDGET_DEMO_PATH}          (English page: add ?lang=en)
+
+Help-desk staff log in to the console (accounts: `cyberweek staff add NAME --role agent`):
+
+  {base}{CONSOLE_PATH}
 
 or talk to it over the REST channel:
 

@@ -30,8 +30,10 @@ from actions.fallback import (
 from bot.db import EventDB
 from bot.db.desk import DeskStore
 
-STAFF_BUTTON = {"zh": {"title": "人工服务", "payload": "/request_human"},
-                "en": {"title": "Talk to staff", "payload": "/request_human"}}
+STAFF_BUTTON = {
+    "zh": {"title": "人工服务", "payload": "/request_human"},
+    "en": {"title": "Talk to staff", "payload": "/request_human"},
+}
 
 
 def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:

@@ -277,7 +277,10 @@ def test_the_outbox_delivers_each_message_once_in_order(store: DeskStore) -> Non
     store.queue_outgoing("rest:b", "for b", "Li")
     store.queue_outgoing("rest:a", "请问有什么可以帮您？", "")
     taken = store.take_outgoing("rest:a")
-    assert [(m.text, m.sender_name) for m in taken] == [("您好", "小王"), ("请问有什么可以帮您？", "")]
+    assert [(m.text, m.sender_name) for m in taken] == [
+        ("您好", "小王"),
+        ("请问有什么可以帮您？", ""),
+    ]
     assert taken[0].created_at < taken[1].created_at
     assert store.take_outgoing("rest:a") == []  # delivered: never twice
     assert [m.text for m in store.take_outgoing("rest:b")] == ["for b"]

@@ -82,7 +82,9 @@ def test_each_kind_of_message_becomes_its_entry_and_the_rest_is_left_out() -> No
 def test_entries_serialise_with_intent_only_for_visitors_and_staff_only_for_staff() -> None:
     visitor_json, bot_json, staff_json = (
         e.as_json()
-        for e in transcript([visitor("where?", 1, "ask_venue", 0.5), bot("Here", 2), staff("Hi", 3)])
+        for e in transcript(
+            [visitor("where?", 1, "ask_venue", 0.5), bot("Here", 2), staff("Hi", 3)]
+        )
     )
     assert visitor_json == {
         "kind": "visitor",
