@@ -23,9 +23,9 @@ class DeliveryFailed(Exception):
 
 
 class Delivery(Protocol):
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
         """Delivers `text` (from `staff_name`, or from the bot when None) or raises
-        DeliveryFailed."""
+        DeliveryFailed; returns how many channel messages it took (WeChat counts them)."""
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         """Tells a live client about the handoff (claimed, typing, returned); may do nothing."""

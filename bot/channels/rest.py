@@ -52,8 +52,9 @@ class OutboxDelivery:
     def __init__(self, store: DeskStore) -> None:
         self.store = store
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
         await asyncio.to_thread(self.store.queue_outgoing, conversation_id, text, staff_name or "")
+        return 1
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         return None  # nothing to push to; the client sees the replies themselves

@@ -94,11 +94,12 @@ class WidgetDelivery:
     def __init__(self, sio: Any, namespace: str | None, event: str) -> None:
         self.sio, self.namespace, self.event = sio, namespace, event
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
         message: dict[str, Any] = {"text": text}
         if staff_name:
             message["staff"] = {"name": staff_name}
         await self.sio.emit(self.event, message, room=conversation_id, namespace=self.namespace)
+        return 1
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         await self.sio.emit(

@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Awaitable, TypeVar
 
@@ -26,16 +26,22 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.delivery import DeliveryFailed, delivery_for
+from bot.db import EventDB
 from bot.db.desk import (
     AlreadyClaimed,
+    CannedExists,
+    CannedInfo,
+    CannedNotFound,
     DeskStore,
     HandoffClosed,
     HandoffInfo,
     HandoffNotFound,
+    InvalidInput,
+    NoteInfo,
     SessionInfo,
     StaffInfo,
 )
-from bot.db.desk.models import ACTIVE_STATUSES
+from bot.db.desk.models import ACTIVE_STATUSES, STAFF_TEXT_CHARS
 from bot.db.desk.store import utc_now
 from bot.desk.auth import (
     PERMISSIONS,
@@ -45,7 +51,8 @@ from bot.desk.auth import (
     allowed,
     csrf_ok,
 )
-from bot.desk.transcript import STAFF_KEY, Entry, transcript, wechat_allowance
+from bot.desk.ask import MAX_QUESTION_CHARS, ask_bot, with_records
+from bot.desk.transcript import PARTS_KEY, STAFF_KEY, Entry, transcript, wechat_allowance
 from bot.lang import Lang
 
 logger = logging.getLogger(__name__)
@@ -85,6 +92,15 @@ CLOSED: dict[Lang, str] = {
     "请输入“转人工”。",
     "en": "Your conversation with staff has ended. Thank you for your patience. You can keep "
     "asking me, the assistant; type “talk to a human” to reach staff again.",
+}
+
+
+# What the console's own check of WeChat's limits tells staff (WeChat would answer the same).
+WECHAT_LIMITS = {
+    45015: "more than 48 hours since the visitor's last message: WeChat no longer delivers "
+    "replies until they write again",
+    45047: "5 messages sent since the visitor's last message: WeChat delivers no more until "
+    "they write again",
 }
 
 
@@ -136,8 +152,32 @@ def staff_json(staff: StaffInfo) -> dict[str, str]:
     return {"username": staff.username, "display_name": staff.display_name, "role": staff.role}
 
 
+def _staff_ref(staff: StaffInfo | None) -> dict[str, str] | None:
+    return {"username": staff.username, "display_name": staff.display_name} if staff else None
+
+
+def note_json(note: NoteInfo, names: dict[int, StaffInfo]) -> dict[str, Any]:
+    author = names.get(note.staff_id)
+    staff = author.display_name if author else None
+    return {"id": note.id, "staff": staff, "text": note.text, "at": note.created_at.isoformat()}
+
+
+def canned_json(canned: CannedInfo, names: dict[int, StaffInfo]) -> dict[str, Any]:
+    return {
+        "id": canned.id,
+        "shortcut": canned.shortcut,
+        "text_zh": canned.text_zh,
+        "text_en": canned.text_en,
+        "updated_at": canned.updated_at.isoformat(),
+        "updated_by": _staff_ref(names.get(canned.updated_by)),
+    }
+
+
 def handoff_json(
-    handoff: HandoffInfo, names: dict[int, StaffInfo], now: dt.datetime
+    handoff: HandoffInfo,
+    names: dict[int, StaffInfo],
+    now: dt.datetime,
+    labels: Sequence[str] = (),
 ) -> dict[str, Any]:
     assignee = names.get(handoff.assignee_id) if handoff.assignee_id else None
     end = handoff.claimed_at or handoff.closed_at or now
@@ -157,6 +197,7 @@ def handoff_json(
         else None,
         "closed_at": handoff.closed_at.isoformat() if handoff.closed_at else None,
         "outcome": handoff.outcome,
+        "labels": list(labels),
     }
 
 
@@ -183,6 +224,7 @@ class DeskConsoleInput(InputChannel):
 
     def __init__(self, store: DeskStore | None = None) -> None:
         self._store = store
+        self._event_db: EventDB | None = None
 
     @property
     def store(self) -> DeskStore:
@@ -210,7 +252,23 @@ class DeskConsoleInput(InputChannel):
         blueprint.add_route(
             _route(self.change), "/api/handoffs/<handoff_id:int>/<verb:[a-z]+>", methods=["POST"]
         )
+        # more specific than the change route above: Sanic matches fixed segments first
+        blueprint.add_route(
+            _route(self.note_add), "/api/handoffs/<handoff_id:int>/notes", methods=["POST"]
+        )
+        blueprint.add_route(
+            _route(self.labels_set), "/api/handoffs/<handoff_id:int>/labels", methods=["POST"]
+        )
+        blueprint.add_route(_route(self.canned_list), "/api/canned", methods=["GET"])
+        blueprint.add_route(_route(self.canned_add), "/api/canned", methods=["POST"])
+        blueprint.add_route(
+            _route(self.canned_update), "/api/canned/<canned_id:int>", methods=["POST"]
+        )
+        blueprint.add_route(
+            _route(self.canned_delete), "/api/canned/<canned_id:int>/delete", methods=["POST"]
+        )
         blueprint.add_route(_route(self.stream), "/api/stream", methods=["GET"])
+        blueprint.add_route(_route(self.ask), "/api/ask", methods=["POST"])
         return blueprint
 
     # --- page --------------------------------------------------------------------------
@@ -302,6 +360,7 @@ class DeskConsoleInput(InputChannel):
         else:
             raise ApiError(400, f"view must be one of waiting, mine, open, closed, not {view!r}")
         names, now = await self._names(), utc_now()
+        labels = await _db(self.store.labels, [h.id for h in found])
         active = await _db(self.store.handoffs, ACTIVE_STATUSES)
         counts = {
             "waiting": sum(1 for h in active if h.status == "waiting"),
@@ -309,7 +368,10 @@ class DeskConsoleInput(InputChannel):
             "open": len(active),
         }
         return response.json(
-            {"handoffs": [handoff_json(h, names, now) for h in found], "counts": counts},
+            {
+                "handoffs": [handoff_json(h, names, now, labels[h.id]) for h in found],
+                "counts": counts,
+            },
             headers=API_HEADERS,
         )
 
@@ -335,11 +397,14 @@ class DeskConsoleInput(InputChannel):
         handoff = await self._handoff(handoff_id)
         entries = await self._transcript(request, handoff.conversation_id)
         wechat = wechat_allowance(entries).as_json() if handoff.channel == "wechat" else None
+        names = await self._names()
+        notes = await _db(self.store.notes, handoff.id)
         return response.json(
             {
-                "handoff": handoff_json(handoff, await self._names(), utc_now()),
+                "handoff": await self._handoff_out(handoff, names),
                 "transcript": [entry.as_json() for entry in entries],
                 "wechat": wechat,
+                "notes": [note_json(note, names) for note in notes],
             },
             headers=API_HEADERS,
         )
@@ -366,11 +431,14 @@ class DeskConsoleInput(InputChannel):
             holder = (await self._names()).get(handoff.assignee_id or 0)
             raise ApiError(409, "not_yours", assignee=holder.display_name if holder else None)
         result = await handler(request, session.staff, handoff, body)
-        names, now = await self._names(), utc_now()
-        fresh = await self._handoff(handoff_id)
-        return response.json(
-            {"handoff": handoff_json(fresh, names, now), **result}, headers=API_HEADERS
-        )
+        fresh = await self._handoff_out(await self._handoff(handoff_id), await self._names())
+        return response.json({"handoff": fresh, **result}, headers=API_HEADERS)
+
+    async def _handoff_out(
+        self, handoff: HandoffInfo, names: dict[int, StaffInfo]
+    ) -> dict[str, Any]:
+        labels = await _db(self.store.labels, [handoff.id])
+        return handoff_json(handoff, names, utc_now(), labels[handoff.id])
 
     async def _claim(
         self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
@@ -394,15 +462,21 @@ class DeskConsoleInput(InputChannel):
             allowance = wechat_allowance(await self._transcript(request, handoff.conversation_id))
             if not allowance.allows(utc_now()):
                 errcode = 45047 if allowance.quota_left == 0 else 45015
-                raise ApiError(502, "delivery", channel="wechat", errcode=errcode, detail="")
-        await self._deliver(request, handoff, text, staff.display_name)
-        await self._append(request, handoff.conversation_id, self._said(text, staff))
+                raise ApiError(
+                    502,
+                    "delivery",
+                    channel="wechat",
+                    errcode=errcode,
+                    detail=WECHAT_LIMITS[errcode],
+                )
+        parts = await self._deliver(request, handoff, text, staff.display_name)
+        await self._append(request, handoff.conversation_id, self._said(text, staff, parts))
         await _db(self.store.record_staff_action, handoff.id, staff.id, "handoff.reply", "")
         return {"delivered": True}
 
     @staticmethod
-    def _said(text: str, staff: StaffInfo | None) -> BotUttered:
-        metadata = {STAFF_KEY: staff.display_name} if staff else {}
+    def _said(text: str, staff: StaffInfo | None, parts: int = 1) -> BotUttered:
+        metadata = {STAFF_KEY: staff.display_name, PARTS_KEY: parts} if staff else {}
         return BotUttered(text, metadata=metadata)
 
     async def _typing(
@@ -468,14 +542,14 @@ class DeskConsoleInput(InputChannel):
 
     async def _deliver(
         self, request: Request, handoff: HandoffInfo, text: str, staff_name: str | None
-    ) -> None:
+    ) -> int:
         delivery = delivery_for(request.app, handoff.channel)
         if delivery is None:
             raise ApiError(
                 502, "delivery", channel=handoff.channel, detail="channel not running here"
             )
         try:
-            await delivery.send(handoff.conversation_id, text, staff_name)
+            return await delivery.send(handoff.conversation_id, text, staff_name)
         except DeliveryFailed as failed:
             logger.warning("%s delivery failed: %s", handoff.channel, failed.detail)
             raise ApiError(
@@ -491,6 +565,102 @@ class DeskConsoleInput(InputChannel):
         delivery = delivery_for(request.app, handoff.channel)
         if delivery is not None:
             await delivery.notify(handoff.conversation_id, state)
+
+    # --- private notes and labels: any staff member, holding the conversation or not -----
+
+    async def note_add(self, request: Request, handoff_id: int) -> HTTPResponse:
+        """A note for staff only: kept in the desk's tables, never in the conversation."""
+        session = await self._session(request, "queue", changes=True)
+        text = _text_field(_json_body(request), "text", STAFF_TEXT_CHARS)
+        try:
+            note = await _db(self.store.add_note, handoff_id, session.staff.id, text)
+        except HandoffNotFound:
+            raise ApiError(404, "not_found") from None
+        names = await self._names()
+        handoff = await self._handoff_out(await self._handoff(handoff_id), names)
+        return response.json(
+            {"handoff": handoff, "note": note_json(note, names)}, headers=API_HEADERS
+        )
+
+    async def labels_set(self, request: Request, handoff_id: int) -> HTTPResponse:
+        """Replaces the conversation's labels with the list sent."""
+        session = await self._session(request, "queue", changes=True)
+        labels = _json_body(request).get("labels")
+        if not isinstance(labels, list):
+            raise ApiError(400, '"labels" must be a list of words')
+        try:
+            await _db(self.store.set_labels, handoff_id, session.staff.id, labels)
+        except InvalidInput as invalid:
+            raise ApiError(400, str(invalid)) from None
+        except HandoffNotFound:
+            raise ApiError(404, "not_found") from None
+        handoff = await self._handoff_out(await self._handoff(handoff_id), await self._names())
+        return response.json({"handoff": handoff}, headers=API_HEADERS)
+
+    # --- canned replies: every agent reads them, editors write them -------------------------
+
+    async def canned_list(self, request: Request) -> HTTPResponse:
+        await self._session(request, "queue")
+        found, names = await _db(self.store.canned_replies), await self._names()
+        return response.json(
+            {"canned": [canned_json(canned, names) for canned in found]}, headers=API_HEADERS
+        )
+
+    async def canned_add(self, request: Request) -> HTTPResponse:
+        session = await self._session(request, "edit_canned", changes=True)
+        fields = self._canned_fields(_json_body(request))
+        added = await self._canned_write(self.store.add_canned, *fields, session.staff.id)
+        return response.json(
+            {"canned_reply": canned_json(added, await self._names())},
+            status=201,
+            headers=API_HEADERS,
+        )
+
+    async def canned_update(self, request: Request, canned_id: int) -> HTTPResponse:
+        session = await self._session(request, "edit_canned", changes=True)
+        fields = self._canned_fields(_json_body(request))
+        changed = await self._canned_write(
+            self.store.update_canned, canned_id, *fields, session.staff.id
+        )
+        return response.json(
+            {"canned_reply": canned_json(changed, await self._names())}, headers=API_HEADERS
+        )
+
+    async def canned_delete(self, request: Request, canned_id: int) -> HTTPResponse:
+        session = await self._session(request, "edit_canned", changes=True)
+        await self._canned_write(self.store.delete_canned, canned_id, session.staff.id)
+        return response.json({"deleted": canned_id}, headers=API_HEADERS)
+
+    @staticmethod
+    def _canned_fields(body: dict[str, Any]) -> tuple[str, str, str]:
+        shortcut = body.get("shortcut")
+        if not isinstance(shortcut, str):
+            raise ApiError(400, '"shortcut" must be a string')
+        text_zh = _text_field(body, "text_zh", STAFF_TEXT_CHARS)
+        return shortcut, text_zh, _text_field(body, "text_en", STAFF_TEXT_CHARS)
+
+    @staticmethod
+    async def _canned_write(function: Callable[..., T], *args: Any) -> T:
+        """A store change to canned replies, its refusals as the API's errors."""
+        try:
+            return await _db(function, *args)
+        except InvalidInput as invalid:
+            raise ApiError(400, str(invalid)) from None
+        except CannedExists:
+            raise ApiError(409, "shortcut_taken") from None
+        except CannedNotFound:
+            raise ApiError(404, "not_found") from None
+
+    # --- the ask box ---------------------------------------------------------------------
+
+    async def ask(self, request: Request) -> HTTPResponse:
+        await self._session(request, "queue", changes=True)
+        question = _text_field(_json_body(request), "text", MAX_QUESTION_CHARS)
+        result = await ask_bot(self._agent(request), question)
+        if self._event_db is None:
+            self._event_db = EventDB()  # DATABASE_URL, as the action server reads it
+        await _db(with_records, result, self._event_db, question)
+        return response.json(result.as_json(), headers=API_HEADERS)
 
     # --- live updates ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 STAFF_KEY = "desk_staff"  # BotUttered.metadata[STAFF_KEY]: the display name of who wrote it
+PARTS_KEY = "desk_parts"  # ...and how many channel messages the reply took (WeChat's quota)
 # WeChat lets an account send customer-service messages for 48 hours after a visitor's message,
 # at most 5 per visitor message (errcodes 45015 and 45047 when exceeded).
 WECHAT_WINDOW = dt.timedelta(hours=48)
@@ -26,6 +27,7 @@ class Entry:
     intent: str | None = None
     confidence: float | None = None
     staff: str | None = None
+    parts: int = 1
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "text": self.text, "at": self.at.isoformat()}
@@ -53,8 +55,16 @@ def _entry(event: dict[str, Any]) -> Entry | None:
             round(float(confidence), 3) if confidence is not None else None,
         )
     if kind == "bot" and event.get("text"):
-        staff = (event.get("metadata") or {}).get(STAFF_KEY)
-        return Entry("staff" if staff else "bot", event["text"], _at(event), staff=staff)
+        metadata = event.get("metadata") or {}
+        staff = metadata.get(STAFF_KEY)
+        parts = metadata.get(PARTS_KEY)
+        return Entry(
+            "staff" if staff else "bot",
+            event["text"],
+            _at(event),
+            staff=staff,
+            parts=parts if isinstance(parts, int) and parts > 0 else 1,
+        )
     if kind in ("pause", "resume"):
         return Entry("system", "handoff" if kind == "pause" else "resumed", _at(event))
     return None
@@ -85,6 +95,6 @@ def wechat_allowance(entries: list[Entry]) -> WeChatAllowance:
     last_visitor = max((i for i, e in enumerate(entries) if e.kind == "visitor"), default=None)
     if last_visitor is None:
         return WeChatAllowance(None, 0)
-    sent = sum(1 for e in entries[last_visitor + 1 :] if e.kind == "staff")
+    sent = sum(e.parts for e in entries[last_visitor + 1 :] if e.kind == "staff")
     ends = entries[last_visitor].at + WECHAT_WINDOW
     return WeChatAllowance(ends, max(0, WECHAT_QUOTA - sent))

@@ -34,15 +34,18 @@ class WeChatDelivery:
     def __init__(self, api: CustomerServiceApi, limit_bytes: int) -> None:
         self.api, self.limit_bytes = api, limit_bytes
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> None:
-        """Delivers `text` in as many messages as the byte limit needs; the first refusal
-        raises DeliveryFailed (parts already sent stay sent)."""
-        for part in split_text(with_prefix(text, staff_name), self.limit_bytes):
+    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
+        """Delivers `text` in as many messages as the byte limit needs (their number is
+        returned: each counts against WeChat's quota); the first refusal raises
+        DeliveryFailed (parts already sent stay sent)."""
+        parts = split_text(with_prefix(text, staff_name), self.limit_bytes)
+        for part in parts:
             try:
                 await self.api.deliver_text(conversation_id, part)
             except ApiError as error:
                 detail = EXPLAINED.get(error.errcode or 0) or error.errmsg or str(error)
                 raise DeliveryFailed(detail, error.errcode) from None
+        return len(parts)
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         return None  # no typing indicator in WeChat, and states must not spend the quota
