@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import messages
 from actions.common import conversation_language
 from bot.clock import now
-from bot.db.desk import DeskStore
+from bot.db.desk import shared_desk_store
 from bot.db.desk.store import utc_now
 from bot.desk.auth import SESSION_IDLE
 from bot.desk.hours import DeskHours, load_hours
@@ -60,14 +60,6 @@ NO_DESK_HERE: dict[Lang, str] = {
 
 
 @lru_cache(maxsize=1)
-def desk_store() -> DeskStore:
-    """One DeskStore per action-server process; its tables are created on first use."""
-    store = DeskStore()
-    store.ensure_schema()
-    return store
-
-
-@lru_cache(maxsize=1)
 def desk_hours() -> DeskHours:
     return load_hours()
 
@@ -81,7 +73,7 @@ def queue_message(lang: Lang, position: int, desk_open: bool, anyone_on_duty: bo
 
 
 def _enqueue(conversation_id: str, channel: str, lang: Lang, reason: str, text: str) -> str:
-    store = desk_store()
+    store = shared_desk_store()
     handoff = store.request_handoff(conversation_id, channel, lang, reason, text)
     position = store.queue_position(handoff.id) or 1
     # sessions are kept in real UTC; the desk's hours follow the assistant's clock (a demo pins it)

@@ -14,6 +14,8 @@ from bot import paths
 def _db_load(args: argparse.Namespace) -> int:
     from bot.db.seed import SeedError, load_seed
 
+    if not args.discard_edits and _unexported_edits(args):
+        return 1
     print(f"==> validating and loading the event database from {args.seed}", flush=True)
     try:
         report = load_seed(Path(args.seed), url=args.url)
@@ -21,6 +23,49 @@ def _db_load(args: argparse.Namespace) -> int:
         print(f"error: {error}\nNothing was loaded.", file=sys.stderr)
         return 1
     print(f"    loaded: {report}", flush=True)
+    return 0
+
+
+def _unexported_edits(args: argparse.Namespace) -> bool:
+    """Whether staff edits would be lost by loading `args.seed` (said on stderr)."""
+    from bot.db.edits import FactEditor
+
+    editor = FactEditor(args.url)
+    try:
+        pending = editor.unexported_changes(Path(args.seed))
+    finally:
+        editor.dispose()
+    if not pending:
+        return False
+    print(
+        f"error: {len(pending)} change(s) made in the staff console since the last load are "
+        f"not in {args.seed}; loading it would replace them:",
+        file=sys.stderr,
+    )
+    for change in pending[-10:]:
+        when = change.when.strftime("%Y-%m-%d %H:%M UTC")
+        print(
+            f"    {when} {change.editor}: {change.kind} {change.key} {change.field}",
+            file=sys.stderr,
+        )
+    print(
+        f"Run `cyberweek db export --out {args.seed}` first (and commit the files), or load "
+        "with --discard-edits to replace them. Nothing was loaded.",
+        file=sys.stderr,
+    )
+    return True
+
+
+def _db_export(args: argparse.Namespace) -> int:
+    from bot.db.seed.export import ExportError, export_seed
+
+    print(f"==> exporting the event database to {args.out}", flush=True)
+    try:
+        report = export_seed(Path(args.out), url=args.url)
+    except ExportError as error:
+        print(f"error: {error}\nNothing was written.", file=sys.stderr)
+        return 1
+    print(f"    exported: {report}", flush=True)
     return 0
 
 
@@ -60,17 +105,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = commands.add_parser("db", help="event database: load or check the seed data")
+    db = commands.add_parser("db", help="event database: load, check or export the seed data")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     load = db_commands.add_parser(
         "load", help="validate data/event/*.yml and load it in one transaction (idempotent)"
     )
-    load.add_argument("--url", help="SQLAlchemy URL (default: $DATABASE_URL or var/cyberweek.db)")
+    load.add_argument(
+        "--discard-edits",
+        action="store_true",
+        help="load even though edits made in the staff console were not exported to the seed "
+        "(they are replaced; the change log keeps them)",
+    )
     check = db_commands.add_parser("check", help="validate the seed files without loading them")
     for sub in (load, check):
         sub.add_argument("--seed", default=str(paths.SEED_DIR), help="seed directory")
+    export = db_commands.add_parser(
+        "export",
+        help="write the database (with the staff's edits) back to seed YAML files",
+        description="Write every record of the event database to the seed files in --out, in "
+        "the shape `cyberweek db load` reads (each section to the file holding it, sources "
+        "kept), after checking they load. Comments are lost, except each file's opening "
+        "comment block, which is kept under a line saying when the file was exported.",
+    )
+    export.add_argument(
+        "--out", default=str(paths.SEED_DIR), help="seed directory to write (default: data/event)"
+    )
+    for sub in (load, export):
+        sub.add_argument(
+            "--url", help="SQLAlchemy URL (default: $DATABASE_URL or var/cyberweek.db)"
+        )
     load.set_defaults(handler=_db_load)
     check.set_defaults(handler=_db_check)
+    export.set_defaults(handler=_db_export)
 
     train = commands.add_parser("train", help="train the Rasa model into models/")
     train.add_argument("--force", action="store_true", help="train even if the model is current")

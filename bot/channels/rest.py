@@ -18,7 +18,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.channels.delivery import register_delivery
-from bot.db.desk import DeskStore
+from bot.db.desk import DeskStore, shared_desk_store
 
 # The NLU reads the first 500 characters; a long paste still gets an answer, a megabyte does not.
 MAX_MESSAGE_CHARS = 100_000
@@ -82,9 +82,8 @@ class ValidatingRestInput(RestInput):
 
     @property
     def store(self) -> DeskStore:
-        if self._store is None:  # built on first use: the desk's tables (DATABASE_URL)
-            self._store = DeskStore()
-            self._store.ensure_schema()
+        if self._store is None:  # on first use: importing the channel stays cheap
+            self._store = shared_desk_store()
         return self._store
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

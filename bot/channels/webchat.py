@@ -27,6 +27,7 @@ script tag pointing at the assistant, and the demo page needs no second web serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -41,6 +42,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.cors import allowed_origins
 from bot.channels.delivery import register_delivery
+from bot.db.desk import shared_desk_store
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,18 @@ MAX_MESSAGE_CHARS = 10_000  # the NLU normaliser cuts further; this only bounds 
 
 def valid_session_id(value: Any) -> bool:
     return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
+
+
+def visitor_feedback(data: Any) -> tuple[str, bool, str, str] | None:
+    """(session, helpful, question, answer) of a widget's 👍/👎, or None when malformed."""
+    if not isinstance(data, dict) or not valid_session_id(data.get("session_id")):
+        return None
+    helpful, question, answer = data.get("helpful"), data.get("question"), data.get("answer")
+    if not isinstance(helpful, bool) or not isinstance(question, str):
+        return None
+    if not isinstance(answer, str) or len(question) > 500 or len(answer) > 500:
+        return None
+    return data["session_id"], helpful, question, answer
 
 
 def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -146,6 +160,17 @@ class WebChatInput(SocketIOInput):
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on("feedback", namespace=self.namespace)
+        async def feedback(sid: str, data: Any) -> None:
+            given = visitor_feedback(data)
+            if given is None:
+                logger.warning("socket.io: dropped malformed feedback")
+                return
+            try:
+                await asyncio.to_thread(shared_desk_store().add_feedback, *given)
+            except Exception:  # a lost 👎 must never disturb the chat
+                logger.exception("could not store a visitor's feedback")
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from bot.db.changes import read_version
 from bot.db.engine import describe_url, make_engine
 from bot.db.info import EventInfo, FactInfo, NameEntry, ThemeDayInfo, VenueInfo
 from bot.db.models import KEY_LEN, Alias, Event, Fact, ThemeDay, Venue, Week
@@ -167,6 +168,16 @@ class EventDB:
             return tuple(
                 NameEntry(row.entity, row.key, row.text) for row in session.execute(query).scalars()
             )
+
+    def data_version(self) -> int | None:
+        """A number that changes with every seed load and staff edit (bot.db.changes), so a
+        cache of anything read here can notice a change; None when it cannot be read (no
+        load since the counter was introduced, database down). One primary-key read."""
+        try:
+            with self._engine.connect() as connection:
+                return read_version(connection)
+        except DBAPIError:
+            return None
 
     def week_span(self) -> tuple[date, date]:
         """First and last day of the week proper (the national dates, 9-15 Sept)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Awaitable, TypeVar
 
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event
 from sanic import Blueprint, response
@@ -40,6 +41,7 @@ from bot.db.desk import (
     NoteInfo,
     SessionInfo,
     StaffInfo,
+    shared_desk_store,
 )
 from bot.db.desk.models import ACTIVE_STATUSES, STAFF_TEXT_CHARS
 from bot.db.desk.store import utc_now
@@ -51,6 +53,9 @@ from bot.desk.auth import (
     allowed,
     csrf_ok,
 )
+from bot.db.desk.conversations import ConversationLog
+from bot.db.desk.models import CONVERSATION_ID_LEN
+from bot.desk.reports import dashboard_report, unanswered_csv, unanswered_report
 from bot.desk.ask import MAX_QUESTION_CHARS, ask_bot, with_records
 from bot.desk.transcript import PARTS_KEY, STAFF_KEY, Entry, transcript, wechat_allowance
 from bot.lang import Lang
@@ -137,6 +142,15 @@ def _text_field(body: dict[str, Any], name: str, max_chars: int) -> str:
     if len(value) > max_chars:
         raise ApiError(400, f'"{name}" is longer than {max_chars} characters')
     return value.strip()
+
+
+def _int_arg(request: Request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
 
 
 def _over_https(request: Request) -> bool:
@@ -229,8 +243,7 @@ class DeskConsoleInput(InputChannel):
     @property
     def store(self) -> DeskStore:
         if self._store is None:  # DATABASE_URL; built on first use so that import stays cheap
-            self._store = DeskStore()
-            self._store.ensure_schema()
+            self._store = shared_desk_store()
         return self._store
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -269,6 +282,10 @@ class DeskConsoleInput(InputChannel):
         )
         blueprint.add_route(_route(self.stream), "/api/stream", methods=["GET"])
         blueprint.add_route(_route(self.ask), "/api/ask", methods=["POST"])
+        blueprint.add_route(_route(self.report), "/api/reports/<name>", methods=["GET"])
+        blueprint.add_route(
+            _route(self.conversation_by_id), "/api/conversations/<conversation_id>", methods=["GET"]
+        )
         return blueprint
 
     # --- page --------------------------------------------------------------------------
@@ -513,7 +530,8 @@ class DeskConsoleInput(InputChannel):
         """Ends the handoff and lets the bot answer again (a closed conversation must not stay
         paused: the visitor's next question would get no answer at all)."""
         text = farewell[handoff.language]
-        await _db(self.store.close, handoff.id, staff.id, outcome)
+        # Un-pause first: should closing then fail, the bot answers and staff can close again;
+        # the other order could leave a closed handoff on a conversation that stays silent.
         # Rasa appends action_listen after every bot turn; the pause cut the handing-over turn
         # short, and without it the next question would not match any rule.
         await self._append(
@@ -522,6 +540,7 @@ class DeskConsoleInput(InputChannel):
             ConversationResumed(),
             ActionExecuted(ACTION_LISTEN_NAME),
         )
+        await _db(self.store.close, handoff.id, staff.id, outcome)
         await self._notify(request, handoff, {"status": "closed"})
         try:
             await self._deliver(request, handoff, text, None)
@@ -650,6 +669,51 @@ class DeskConsoleInput(InputChannel):
             raise ApiError(409, "shortcut_taken") from None
         except CannedNotFound:
             raise ApiError(404, "not_found") from None
+
+    # --- reports -------------------------------------------------------------------------
+
+    @staticmethod
+    def _conversation_log(request: Request) -> ConversationLog:
+        store = DeskConsoleInput._agent(request).tracker_store
+        # Rasa wraps the configured store (fail-safe, awaitable); reports read the SQL one.
+        while not isinstance(store, SQLTrackerStore) and hasattr(store, "_tracker_store"):
+            store = store._tracker_store
+        if not isinstance(store, SQLTrackerStore):
+            raise ApiError(503, "reports need Rasa's SQL tracker store (endpoints.yml)")
+        return ConversationLog(store.engine)
+
+    async def report(self, request: Request, name: str) -> HTTPResponse:
+        await self._session(request, "queue")
+        log, now = self._conversation_log(request), utc_now()
+        if name in ("unanswered", "unanswered.csv"):
+            days = _int_arg(request, "days", default=7, low=1, high=31)
+            found = await _db(unanswered_report, log, self.store, days, now)
+            if name == "unanswered.csv":
+                headers = {
+                    **API_HEADERS,
+                    "Content-Disposition": 'attachment; filename="unanswered.csv"',
+                }
+                csv_text = "\ufeff" + unanswered_csv(found["groups"])  # BOM: Excel reads UTF-8
+                return response.text(csv_text, headers=headers, content_type="text/csv")
+            body = {"groups": [g.as_json() for g in found["groups"]], "daily": found["daily"]}
+            return response.json(body, headers=API_HEADERS)
+        if name == "dashboard":
+            hours = _int_arg(request, "hours", default=24, low=1, high=24 * 7)
+            return response.json(
+                await _db(dashboard_report, log, self.store, hours, now), headers=API_HEADERS
+            )
+        raise ApiError(404, "not_found")
+
+    async def conversation_by_id(self, request: Request, conversation_id: str) -> HTTPResponse:
+        """Any conversation's transcript, for the reports' links (not only handed-over ones)."""
+        await self._session(request, "queue")
+        entries = await self._transcript(request, conversation_id[:CONVERSATION_ID_LEN])
+        if not entries:
+            raise ApiError(404, "not_found")
+        return response.json(
+            {"conversation_id": conversation_id, "transcript": [e.as_json() for e in entries]},
+            headers=API_HEADERS,
+        )
 
     # --- the ask box ---------------------------------------------------------------------
 

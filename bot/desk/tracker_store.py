@@ -17,7 +17,7 @@ from typing import Any
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.db.desk import DeskStore
+from bot.db.desk import shared_desk_store
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,7 @@ logger = logging.getLogger(__name__)
 class DeskTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.desk = DeskStore()  # the database DATABASE_URL names (the desk's tables)
-        self.desk.ensure_schema()
+        self.desk = shared_desk_store()  # the database DATABASE_URL names
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)

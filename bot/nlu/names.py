@@ -5,6 +5,11 @@ aliases the organisers keep in the event database, so new names work without ret
 `DatabaseNames` per database URL reads them for both: one query per refresh, one snapshot, one
 warning when the database is not ready. Each component builds its own index from a snapshot
 and rebuilds it only when the snapshot's `generation` changes.
+
+A name added in the staff console (bot.db.edits) or by a seed load is understood at once, on
+every instance: the database's data version (bot.db.changes) is read at most every
+`version_check_seconds` and the names are reloaded when it moved, without waiting for the TTL.
+Cost: at most one primary-key read of a one-row table per process every 2 s, none in between.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 300
 DEFAULT_RETRY_SECONDS = 30
+DEFAULT_VERSION_CHECK_SECONDS = 2.0
 # The config keys of every component that reads names through DatabaseNames.for_config.
 NAMES_CONFIG_DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL; None means EventDB's default (DATABASE_URL or the SQLite file)
@@ -44,6 +50,8 @@ class NameLike(Protocol):
 
 
 NamesFunction = Callable[[], Iterable[NameLike]]
+# The database's data version: changes with every edit and seed load; None when unknown.
+VersionFunction = Callable[[], int | None]
 Index = TypeVar("Index")
 
 
@@ -70,15 +78,22 @@ class _EventDBNames:
         self._db: Any = None
 
     def __call__(self) -> Iterable[NameLike]:
+        return self._event_db().names()
+
+    def version(self) -> int | None:
+        return self._event_db().data_version()
+
+    def _event_db(self) -> Any:
         if self._db is None:
             from bot.db.queries import EventDB
 
             self._db = EventDB(url=self._url)
-        return self._db.names()
+        return self._db
 
 
 class DatabaseNames:
-    """Names from the event database, reloaded when older than `ttl_seconds`; after a failed
+    """Names from the event database, reloaded when older than `ttl_seconds` or, sooner, when
+    `version` (checked at most every `version_check_seconds`) reports a change; after a failed
     load the previous snapshot stays in use and the next attempt waits `retry_seconds`.
 
     Use `DatabaseNames.shared(url)` in components so they share one instance per database;
@@ -94,14 +109,22 @@ class DatabaseNames:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        version: VersionFunction | None = None,
+        version_check_seconds: float = DEFAULT_VERSION_CHECK_SECONDS,
     ) -> None:
-        """`names` returns every (entity, key, text); it is called at most once per refresh."""
+        """`names` returns every (entity, key, text); it is called at most once per refresh.
+        `version` (optional) returns the database's data version; without it, only the TTL
+        refreshes the names."""
         self._names = names
         self.ttl_seconds = float(ttl_seconds)
         self.retry_seconds = float(retry_seconds)
         self._monotonic = monotonic
+        self._version = version
+        self.version_check_seconds = float(version_check_seconds)
         self._snapshot: Snapshot | None = None
+        self._snapshot_version: int | None = None
         self._next_load = 0.0
+        self._next_version_check = 0.0
         self._warned = False
         self._lock = threading.Lock()
 
@@ -119,7 +142,10 @@ class DatabaseNames:
         with cls._shared_lock:
             names = cls._shared.get(url)
             if names is None:
-                names = cls._shared[url] = cls(_EventDBNames(url), ttl_seconds, retry_seconds)
+                provider = _EventDBNames(url)
+                names = cls._shared[url] = cls(
+                    provider, ttl_seconds, retry_seconds, version=provider.version
+                )
             names.ttl_seconds = min(names.ttl_seconds, float(ttl_seconds))
             names.retry_seconds = min(names.retry_seconds, float(retry_seconds))
             return names
@@ -145,35 +171,65 @@ class DatabaseNames:
             cls._shared.clear()
 
     def snapshot(self) -> Snapshot | None:
-        """The current names, (re)loaded when missing or older than the TTL; None until the
-        first load succeeds. Never raises: a failed load is logged (once per outage)."""
-        if self._monotonic() < self._next_load:
+        """The current names, (re)loaded when missing, older than the TTL or out of date by the
+        data version; None until the first load succeeds. Never raises: a failed load is
+        logged (once per outage)."""
+        now = self._monotonic()
+        if now < self._next_load and not self._version_check_due(now):
             return self._snapshot
         with self._lock:
             now = self._monotonic()
-            if now < self._next_load:
-                return self._snapshot
-            try:
-                names = tuple(self._names())
-            except Exception as error:  # DB not ready: keep what we have
-                self._next_load = now + self.retry_seconds
-                if not self._warned:
-                    self._warned = True
-                    logger.warning(
-                        "Could not load names from the event database (%s: %s); the NLU "
-                        "recognises no new database names until it is ready.",
-                        type(error).__name__,
-                        error,
-                    )
-                return self._snapshot
-            generation = self._snapshot.generation + 1 if self._snapshot else 1
-            self._snapshot = Snapshot(names, generation)
-            self._next_load = now + self.ttl_seconds
-            logger.debug("Loaded %d names from the event database", len(names))
-            if self._warned:  # recovered: a later outage deserves its own warning
-                self._warned = False
-                logger.info("Loaded names from the event database again")
+            if now >= self._next_load:
+                return self._load(now, self._read_version())
+            if self._version_check_due(now):
+                self._next_version_check = now + self.version_check_seconds
+                current = self._read_version()
+                if current is not None and current != self._snapshot_version:
+                    return self._load(now, current)
             return self._snapshot
+
+    def _version_check_due(self, now: float) -> bool:
+        return (
+            self._version is not None
+            and self._snapshot is not None
+            and now >= self._next_version_check
+        )
+
+    def _read_version(self) -> int | None:
+        if self._version is None:
+            return None
+        try:
+            return self._version()
+        except Exception as error:  # no version table yet, DB down: the TTL still applies
+            logger.debug("Could not read the event data version: %s", error)
+            return None
+
+    def _load(self, now: float, version: int | None) -> Snapshot | None:
+        """`version` was read before the names, so a change in between reloads them again."""
+        try:
+            names = tuple(self._names())
+        except Exception as error:  # DB not ready: keep what we have
+            self._next_load = now + self.retry_seconds
+            self._next_version_check = now + self.retry_seconds
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "Could not load names from the event database (%s: %s); the NLU "
+                    "recognises no new database names until it is ready.",
+                    type(error).__name__,
+                    error,
+                )
+            return self._snapshot
+        generation = self._snapshot.generation + 1 if self._snapshot else 1
+        self._snapshot = Snapshot(names, generation)
+        self._snapshot_version = version
+        self._next_load = now + self.ttl_seconds
+        self._next_version_check = now + self.version_check_seconds
+        logger.debug("Loaded %d names from the event database", len(names))
+        if self._warned:  # recovered: a later outage deserves its own warning
+            self._warned = False
+            logger.info("Loaded names from the event database again")
+        return self._snapshot
 
 
 class IndexCache(Generic[Index]):

@@ -29,7 +29,7 @@ from actions.theme_day import ActionAnswerThemeDay
 from actions.venue import ActionAnswerVenue
 from actions.week import ActionAnswerWeek
 from bot.db import EventDB
-from bot.db.desk import DeskStore
+from bot.db.desk import DeskStore, shared_desk_store
 
 
 def tracker(
@@ -251,11 +251,11 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskStore]
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("CYBERWEEK_NOW", OPEN_HOURS)
-    handoff.desk_store.cache_clear()
+    shared_desk_store.cache_clear()
     store = DeskStore(url)
     store.ensure_schema()
     yield store
-    handoff.desk_store.cache_clear()
+    shared_desk_store.cache_clear()
     store.dispose()
 
 
@@ -344,7 +344,7 @@ def test_a_broken_desk_database_keeps_the_bot_answering(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocker / 'desk.db'}")
-    handoff.desk_store.cache_clear()
+    shared_desk_store.cache_clear()
     text, events, _ = ask_for_staff("talk to a human", "rest", lang="en")
     assert text == messages.INTERNAL_ERROR["en"]
     assert events == []  # not paused: a visitor nobody will see must not be left in silence

@@ -1,4 +1,5 @@
-"""The help desk's tables: staff accounts, the handoff queue, the REST outbox and the audit log.
+"""The help desk's tables: staff accounts, the handoff queue (with staff's private notes and
+labels), canned replies, the REST outbox and the audit log.
 
 They live in the database `DATABASE_URL` names, beside the event tables, but under a MetaData
 of their own: a seed load rebuilds the event tables and must never touch these, which hold
@@ -37,6 +38,12 @@ ACTIVE_WHERE: Final = "status IN ('waiting', 'open')"
 CHANNELS: Final = ("rest", "webchat", "wechat")
 USERNAME_LEN: Final = 64
 CONVERSATION_ID_LEN: Final = 128
+# Canned-reply shortcuts ("hours") and handoff labels ("lost_item"): short, URL- and
+# typing-friendly words, so staff can type "/hours" in the reply box.
+KEYWORD_PATTERN: Final = r"[a-z0-9_-]{1,32}"
+KEYWORD_LEN: Final = 32
+STAFF_TEXT_CHARS: Final = 2000  # a canned reply (each language) or a private note
+MAX_LABELS: Final = 10  # per handoff
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -149,6 +156,41 @@ class OutgoingMessage(DeskBase):
     delivered_at: Mapped[dt.datetime | None] = Column(UtcDateTime())
 
 
+class CannedReply(DeskBase):
+    """A prepared answer staff insert into the reply box (and may edit before sending)."""
+
+    __tablename__ = "desk_canned_replies"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    shortcut: Mapped[str] = Column(String(KEYWORD_LEN), nullable=False, unique=True)
+    text_zh: Mapped[str] = Column(Text, nullable=False)
+    text_en: Mapped[str] = Column(Text, nullable=False)
+    updated_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    updated_by: Mapped[int] = Column(Integer, ForeignKey("desk_staff.id"), nullable=False)
+
+
+class Note(DeskBase):
+    """A private note staff leave on a conversation: never sent to the visitor."""
+
+    __tablename__ = "desk_notes"
+    __table_args__ = (Index("ix_desk_notes_handoff", "handoff_id", "created_at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = Column(Integer, ForeignKey("desk_handoffs.id"), nullable=False)
+    staff_id: Mapped[int] = Column(Integer, ForeignKey("desk_staff.id"), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+
+
+class HandoffLabel(DeskBase):
+    """One label on a handoff (at most MAX_LABELS each), for sorting the queue by topic."""
+
+    __tablename__ = "desk_handoff_labels"
+
+    handoff_id: Mapped[int] = Column(Integer, ForeignKey("desk_handoffs.id"), primary_key=True)
+    label: Mapped[str] = Column(String(KEYWORD_LEN), primary_key=True)
+
+
 class LoginSession(DeskBase):
     """A staff member's console session; the cookie's token is stored only as its SHA-256."""
 
@@ -175,3 +217,17 @@ class LoginAttempt(DeskBase):
     username: Mapped[str] = Column(String(USERNAME_LEN), nullable=False)
     client: Mapped[str] = Column(String(64), nullable=False)  # the client's IP address
     succeeded: Mapped[bool] = Column(Boolean, nullable=False)
+
+
+class Feedback(DeskBase):
+    """A visitor's 👍/👎 on a bot answer in the widget, for the unanswered-questions report."""
+
+    __tablename__ = "desk_feedback"
+    __table_args__ = (Index("ix_desk_feedback_at", "at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = Column(UtcDateTime(), nullable=False)
+    conversation_id: Mapped[str] = Column(String(CONVERSATION_ID_LEN), nullable=False)
+    helpful: Mapped[bool] = Column(Boolean, nullable=False)
+    question: Mapped[str] = Column(Text, nullable=False, default="")
+    answer: Mapped[str] = Column(Text, nullable=False, default="")

@@ -8,11 +8,13 @@ conditional statements, so the database, not the process, decides who wins.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,14 +23,22 @@ from bot.db.desk.models import (
     ACTIVE_STATUSES,
     CHANNELS,
     CONVERSATION_ID_LEN,
+    KEYWORD_PATTERN,
+    MAX_LABELS,
     ROLES,
+    STAFF_TEXT_CHARS,
     USERNAME_LEN,
     AuditEntry,
+    Feedback,
+    CannedReply,
     Handoff,
+    HandoffLabel,
     LoginAttempt,
     LoginSession,
+    Note,
     OutgoingMessage,
     Staff,
+    UtcDateTime,
     desk_metadata,
 )
 from bot.db.engine import make_engine, writer
@@ -39,6 +49,7 @@ Clock = Callable[[], dt.datetime]
 HANDOFF_REASONS = ("asked", "fallback", "button")
 # Longest visitor message kept on the queue row (the whole text stays in the transcript).
 PREVIEW_CHARS = 500
+KEYWORD = re.compile(KEYWORD_PATTERN)
 
 
 def utc_now() -> dt.datetime:
@@ -66,6 +77,18 @@ class HandoffNotFound(DeskError):
 
 
 class HandoffClosed(DeskError):
+    pass
+
+
+class InvalidInput(DeskError):
+    """A value staff typed that the desk does not accept (the message says which and why)."""
+
+
+class CannedExists(DeskError):
+    pass
+
+
+class CannedNotFound(DeskError):
     pass
 
 
@@ -110,10 +133,38 @@ class HandoffInfo:
 
 
 @dataclass(frozen=True)
+class CannedInfo:
+    id: int
+    shortcut: str
+    text_zh: str
+    text_en: str
+    updated_at: dt.datetime
+    updated_by: int
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    id: int
+    handoff_id: int
+    staff_id: int
+    text: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class OutgoingInfo:
     text: str
     sender_name: str
     created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class FeedbackInfo:
+    at: dt.datetime
+    conversation_id: str
+    helpful: bool
+    question: str
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +203,32 @@ def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+def keyword(value: str, what: str) -> str:
+    """A shortcut or label, lower-cased; InvalidInput unless it is 1-32 of a-z 0-9 _ -."""
+    word = value.strip().lower() if isinstance(value, str) else ""
+    if not KEYWORD.fullmatch(word):
+        raise InvalidInput(f"{what} must be 1 to 32 of a-z, 0-9, _ and -, not {value!r}")
+    return word
+
+
+def staff_text(value: str, what: str) -> str:
+    """A canned reply's or a note's text, trimmed: 1 to STAFF_TEXT_CHARS characters."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > STAFF_TEXT_CHARS:
+        raise InvalidInput(f"{what} must be 1 to {STAFF_TEXT_CHARS} characters")
+    return text
+
+
+def _canned_info(row: CannedReply) -> CannedInfo:
+    return CannedInfo(
+        row.id, row.shortcut, row.text_zh, row.text_en, row.updated_at, row.updated_by
+    )
+
+
+def _note_info(row: Note) -> NoteInfo:
+    return NoteInfo(row.id, row.handoff_id, row.staff_id, row.text, row.created_at)
 
 
 def _staff_info(row: Staff) -> StaffInfo:
@@ -448,7 +525,14 @@ class DeskStore:
             claimed = session.execute(
                 update(Handoff)
                 .where(*condition)
-                .values(status="open", assignee_id=staff_id, claimed_at=now, updated_at=now)
+                # claimed_at keeps the first pick-up: the visitor's wait ended then, not at a
+                # take-over
+                .values(
+                    status="open",
+                    assignee_id=staff_id,
+                    claimed_at=func.coalesce(Handoff.claimed_at, literal(now, UtcDateTime())),
+                    updated_at=now,
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             row = session.get(Handoff, handoff_id)
@@ -480,6 +564,130 @@ class DeskStore:
             self._audit(session, staff_id, "handoff.close", str(handoff_id), outcome)
             return _handoff_info(row)
 
+    # --- private notes and labels --------------------------------------------------------
+
+    def add_note(self, handoff_id: int, staff_id: int, text: str) -> NoteInfo:
+        """Any staff member may note any conversation, held by them or not, open or closed."""
+        text = staff_text(text, "a note")
+        with self._write() as session:
+            self._annotated(session, handoff_id)
+            row = Note(handoff_id=handoff_id, staff_id=staff_id, text=text, created_at=self._now())
+            session.add(row)
+            session.flush()
+            self._audit(session, staff_id, "handoff.note", str(handoff_id), f"note={row.id}")
+            return _note_info(row)
+
+    def notes(self, handoff_id: int) -> list[NoteInfo]:
+        """The conversation's notes, oldest first."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Note).where(Note.handoff_id == handoff_id).order_by(Note.created_at, Note.id)
+            ).scalars()
+            return [_note_info(row) for row in rows]
+
+    def set_labels(self, handoff_id: int, staff_id: int, labels: Iterable[str]) -> list[str]:
+        """Replaces the conversation's labels (lower-cased, duplicates dropped); sorted."""
+        if isinstance(labels, str):  # a string is iterable too: "vip" is not v, i and p
+            raise InvalidInput("labels must be a list of words")
+        wanted = sorted({keyword(label, "a label") for label in labels})
+        if len(wanted) > MAX_LABELS:
+            raise InvalidInput(f"at most {MAX_LABELS} labels per conversation")
+        with self._write() as session:
+            self._annotated(session, handoff_id)
+            where = HandoffLabel.handoff_id == handoff_id
+            current = sorted(session.execute(select(HandoffLabel.label).where(where)).scalars())
+            if current == wanted:
+                return wanted
+            session.execute(delete(HandoffLabel).where(where))
+            session.add_all(HandoffLabel(handoff_id=handoff_id, label=label) for label in wanted)
+            self._audit(session, staff_id, "handoff.labels", str(handoff_id), ",".join(wanted))
+            return wanted
+
+    def labels(self, handoff_ids: Iterable[int]) -> dict[int, list[str]]:
+        """The labels of these handoffs in one query (the queue lists many), each sorted."""
+        ids = list(set(handoff_ids))
+        found: dict[int, list[str]] = {handoff_id: [] for handoff_id in ids}
+        if not ids:
+            return found
+        with self._read() as session:
+            rows = session.execute(
+                select(HandoffLabel.handoff_id, HandoffLabel.label)
+                .where(HandoffLabel.handoff_id.in_(ids))
+                .order_by(HandoffLabel.label)
+            )
+            for handoff_id, label in rows:
+                found[handoff_id].append(label)
+        return found
+
+    def _annotated(self, session: Session, handoff_id: int) -> Handoff:
+        """The handoff a note or label goes on. An active one shows as changed (other consoles
+        reload it); a closed one keeps its time, which orders the closed list."""
+        row = session.get(Handoff, handoff_id)
+        if row is None:
+            raise HandoffNotFound(f"no conversation {handoff_id} in the queue")
+        if row.status in ACTIVE_STATUSES:
+            row.updated_at = self._now()
+        return row
+
+    # --- canned replies ------------------------------------------------------------------
+
+    def canned_replies(self) -> list[CannedInfo]:
+        """Every canned reply, by shortcut."""
+        with self._read() as session:
+            rows = session.execute(select(CannedReply).order_by(CannedReply.shortcut)).scalars()
+            return [_canned_info(row) for row in rows]
+
+    def add_canned(self, shortcut: str, text_zh: str, text_en: str, staff_id: int) -> CannedInfo:
+        """A new canned reply; CannedExists when the shortcut is taken."""
+        values = self._canned_values(shortcut, text_zh, text_en, staff_id)
+        try:
+            with self._write() as session:
+                row = CannedReply(**values)
+                session.add(row)
+                session.flush()
+                self._audit(session, staff_id, "canned.add", values["shortcut"], f"id={row.id}")
+                return _canned_info(row)
+        except IntegrityError as error:  # the unique shortcut: decided by the database
+            raise CannedExists(f"the shortcut {values['shortcut']!r} is taken") from error
+
+    def update_canned(
+        self, canned_id: int, shortcut: str, text_zh: str, text_en: str, staff_id: int
+    ) -> CannedInfo:
+        values = self._canned_values(shortcut, text_zh, text_en, staff_id)
+        try:
+            with self._write() as session:
+                row = session.get(CannedReply, canned_id)
+                if row is None:
+                    raise CannedNotFound(f"no canned reply {canned_id}")
+                before = row.shortcut
+                for name, value in values.items():
+                    setattr(row, name, value)
+                session.flush()
+                detail = f"id={canned_id}" + (f" was={before}" if before != row.shortcut else "")
+                self._audit(session, staff_id, "canned.update", row.shortcut, detail)
+                return _canned_info(row)
+        except IntegrityError as error:
+            raise CannedExists(f"the shortcut {values['shortcut']!r} is taken") from error
+
+    def delete_canned(self, canned_id: int, staff_id: int) -> None:
+        with self._write() as session:
+            row = session.get(CannedReply, canned_id)
+            if row is None:
+                raise CannedNotFound(f"no canned reply {canned_id}")
+            session.delete(row)
+            self._audit(session, staff_id, "canned.delete", row.shortcut, f"id={canned_id}")
+
+    def _canned_values(
+        self, shortcut: str, text_zh: str, text_en: str, staff_id: int
+    ) -> dict[str, object]:
+        return {
+            "shortcut": keyword(shortcut, "the shortcut"),
+            "text_zh": staff_text(text_zh, "the Chinese text"),
+            "text_en": staff_text(text_en, "the English text"),
+            "updated_at": self._now(),
+            "updated_by": staff_id,
+        }
+
     # --- the REST outbox -----------------------------------------------------------------
 
     def queue_outgoing(self, conversation_id: str, text: str, sender_name: str) -> None:
@@ -509,10 +717,17 @@ class DeskStore:
                     select(OutgoingMessage).where(*pending).order_by(OutgoingMessage.id)
                 ).scalars()
             )
-            now = self._now()
-            for row in rows:
-                row.delivered_at = now
-            return [OutgoingInfo(row.text, row.sender_name, row.created_at) for row in rows]
+            taken = []
+            for row in rows:  # conditional, so two overlapping requests never both get one
+                marked = session.execute(
+                    update(OutgoingMessage)
+                    .where(OutgoingMessage.id == row.id, OutgoingMessage.delivered_at.is_(None))
+                    .values(delivered_at=self._now())
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if marked:
+                    taken.append(OutgoingInfo(row.text, row.sender_name, row.created_at))
+            return taken
 
     # --- console sessions and login attempts ---------------------------------------------
 
@@ -596,6 +811,37 @@ class DeskStore:
                 ).scalar_one()
             )
 
+    # --- visitors' feedback and the desk's figures ----------------------------------------
+
+    def add_feedback(self, conversation_id: str, helpful: bool, question: str, answer: str) -> None:
+        with self._write() as session:
+            session.add(
+                Feedback(
+                    at=self._now(),
+                    conversation_id=conversation_id[:CONVERSATION_ID_LEN],
+                    helpful=helpful,
+                    question=question[:PREVIEW_CHARS],
+                    answer=answer[:PREVIEW_CHARS],
+                )
+            )
+
+    def feedback_since(self, since: dt.datetime) -> list[FeedbackInfo]:
+        with self._read() as session:
+            rows = session.execute(
+                select(Feedback).where(Feedback.at >= since).order_by(Feedback.id)
+            ).scalars()
+            return [
+                FeedbackInfo(r.at, r.conversation_id, r.helpful, r.question, r.answer) for r in rows
+            ]
+
+    def wait_times_s(self, since: dt.datetime) -> list[float]:
+        """Seconds from the request to a person taking it, for handoffs claimed since."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Handoff.created_at, Handoff.claimed_at).where(Handoff.claimed_at >= since)
+            )
+            return [(claimed - created).total_seconds() for created, claimed in rows]
+
     # --- audit -------------------------------------------------------------------------
 
     def audit_log(self, limit: int = 100) -> list[AuditInfo]:
@@ -630,3 +876,12 @@ class DeskStore:
             .order_by(Handoff.id.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+
+@lru_cache(maxsize=1)
+def shared_desk_store() -> DeskStore:
+    """The process's one DeskStore (one connection pool) on `DATABASE_URL`, tables ensured:
+    the channels, the console, the tracker store and the actions all use it."""
+    store = DeskStore()
+    store.ensure_schema()
+    return store

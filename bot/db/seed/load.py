@@ -14,7 +14,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from bot.db.engine import make_engine
+from bot.db.changes import bump_version, ensure_tables, utc_now
+from bot.db.engine import make_engine, writer
 from bot.db.info import NameEntry
 from bot.db.models import (
     SEED_TABLES,
@@ -64,11 +65,14 @@ def load_seed(directory: Path, url: str | None = None) -> LoadReport:
         raise SeedError(problems)
     engine = make_engine(url)
     try:
-        with Session(engine, future=True) as session, session.begin():
+        # writer(): the load reads the schema before it writes (BEGIN IMMEDIATE on SQLite)
+        with Session(writer(engine), future=True) as session, session.begin():
             prepare_schema(session.connection())
             _replace_rows(session, data)
             _insert_aliases(session, data.names)
             counts = _count_rows(session)
+            # every instance notices the new data (bot.db.changes); the change log stays
+            bump_version(session.connection(), utc_now(), loaded=True)
     finally:
         engine.dispose()
     return LoadReport(counts)
@@ -77,11 +81,13 @@ def load_seed(directory: Path, url: str | None = None) -> LoadReport:
 def prepare_schema(connection: Connection) -> None:
     """Create missing tables; rebuild them all if any is out of date.
 
-    The tables hold nothing but seed data, so a rebuild loses nothing (no migrations).
+    The tables hold nothing but seed data, so a rebuild loses nothing (no migrations); the
+    change log (bot.db.changes) is under its own MetaData and is never dropped here.
     """
     if schema_state(connection).outdated:
         metadata.drop_all(connection)
     metadata.create_all(connection)
+    ensure_tables(connection)  # the data version and change log: created, never rebuilt
 
 
 def seed_rows(records: list[Record]) -> list[dict[str, Any]]:

@@ -37,8 +37,27 @@ class Record:
         place = self.section if self.index is None else f"{self.section}[{self.index}]"
         return f"{self.file}: {place} ({f'key {self.key!r}' if self.key else 'no key'})"
 
-    def problem(self, field_name: str, message: str) -> str:
-        return f"{self.where()}: field {field_name!r}: {message}"
+    def problem(self, field_name: str, message: str, zh: str | None = None) -> Problem:
+        """`message` (English) where the record is; `zh` is the same in Chinese, for the
+        staff console's edit form (bot.db.edits), which shows a field's message alone."""
+        return Problem(
+            f"{self.where()}: field {field_name!r}: {message}", field_name, message, zh or message
+        )
+
+
+class Problem(str):
+    """A problem with one field of a record: reads as the full English message (file, record,
+    field), as `cyberweek db check` prints it, and keeps the field and the bare message in
+    English and Chinese for the staff console."""
+
+    field: str
+    en: str
+    zh: str
+
+    def __new__(cls, text: str, field_name: str, en: str, zh: str) -> Problem:
+        problem = super().__new__(cls, text)
+        problem.field, problem.en, problem.zh = field_name, en, zh
+        return problem
 
 
 def read_directory(directory: Path) -> tuple[list[Record], list[str]]:

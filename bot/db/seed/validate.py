@@ -44,7 +44,12 @@ class SeedError(Exception):
 
 
 class InvalidValue(ValueError):
-    """A field value that cannot be stored; the message says what was expected."""
+    """A field value that cannot be stored; the message says what was expected (`zh`: the
+    same in Chinese, for the staff console)."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh or message
 
 
 @dataclass(frozen=True)
@@ -152,15 +157,18 @@ NAMED_SECTIONS = {
 
 def _as_key(value: Any, spec: FieldSpec) -> str:
     if not isinstance(value, str) or not KEY_PATTERN.match(value):
-        raise InvalidValue(f"expected a key of lower-case letters, digits and _, got {value!r}")
+        raise InvalidValue(
+            f"expected a key of lower-case letters, digits and _, got {value!r}",
+            f"应为由小写字母、数字和 _ 组成的键，实际为 {value!r}",
+        )
     return value
 
 
 def _as_text(value: Any, spec: FieldSpec, limit: int | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(f"expected non-empty text, got {value!r}")
+        raise InvalidValue(f"expected non-empty text, got {value!r}", f"不能为空，实际为 {value!r}")
     if limit is not None and len(value.strip()) > limit:
-        raise InvalidValue(f"longer than {limit} characters")
+        raise InvalidValue(f"longer than {limit} characters", f"超过 {limit} 个字符")
     return value.strip()
 
 
@@ -170,13 +178,18 @@ def _as_name(value: Any, spec: FieldSpec) -> str:
 
 def _as_bool(value: Any, spec: FieldSpec) -> bool:
     if not isinstance(value, bool):
-        raise InvalidValue(f"expected true or false, got {value!r}")
+        raise InvalidValue(
+            f"expected true or false, got {value!r}", f"应为 true 或 false，实际为 {value!r}"
+        )
     return value
 
 
 def _as_date(value: Any, spec: FieldSpec) -> date:
     if isinstance(value, datetime):
-        raise InvalidValue(f"expected a date without a time (YYYY-MM-DD), got {value!r}")
+        raise InvalidValue(
+            f"expected a date without a time (YYYY-MM-DD), got {value!r}",
+            f"应为不带时间的日期（YYYY-MM-DD），实际为 {value!r}",
+        )
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -184,26 +197,36 @@ def _as_date(value: Any, spec: FieldSpec) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidValue(f"expected an ISO date YYYY-MM-DD, got {value!r}")
+    raise InvalidValue(
+        f"expected an ISO date YYYY-MM-DD, got {value!r}",
+        f"应为 YYYY-MM-DD 格式的日期，实际为 {value!r}",
+    )
 
 
 def _as_time(value: Any, spec: FieldSpec) -> time:
     if isinstance(value, int) and not isinstance(value, bool):
         raise InvalidValue(
             f"expected a time in quotes such as '09:30' (YAML reads an unquoted 9:30 as the "
-            f"number {value})"
+            f"number {value})",
+            f"时间须加引号，如 '09:30'（YAML 把不加引号的 9:30 读成数字 {value}）",
         )
     if isinstance(value, str) and TIME_PATTERN.match(value.strip()):
         try:
             return time.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InvalidValue(f"expected a 24-hour time 'HH:MM' (China Standard Time), got {value!r}")
+    raise InvalidValue(
+        f"expected a 24-hour time 'HH:MM' (China Standard Time), got {value!r}",
+        f"应为 24 小时制时间 'HH:MM'（北京时间），实际为 {value!r}",
+    )
 
 
 def _as_choice(value: Any, spec: FieldSpec) -> str:
     if value not in spec.choices:
-        raise InvalidValue(f"expected one of {', '.join(spec.choices)}, got {value!r}")
+        raise InvalidValue(
+            f"expected one of {', '.join(spec.choices)}, got {value!r}",
+            f"应为 {'、'.join(spec.choices)} 之一，实际为 {value!r}",
+        )
     return str(value)
 
 
@@ -211,13 +234,19 @@ def _as_source(value: Any, spec: FieldSpec) -> str:
     """Stored space-separated, since URLs have no spaces: one column, no sources table."""
     items = value if isinstance(value, list) else [value]
     if not items:
-        raise InvalidValue("expected 'seed' or a public URL, got an empty list")
+        raise InvalidValue(
+            "expected 'seed' or a public URL, got an empty list",
+            "应为 'seed' 或公开网址，不能是空列表",
+        )
     sources: list[str] = []
     for item in items:
         if not isinstance(item, str) or not (
             item.strip() == SEED_SOURCE or URL_PATTERN.match(item.strip())
         ):
-            raise InvalidValue(f"expected 'seed' or an http(s) URL, got {item!r}")
+            raise InvalidValue(
+                f"expected 'seed' or an http(s) URL, got {item!r}",
+                f"应为 'seed' 或 http(s) 网址，实际为 {item!r}",
+            )
         if item.strip() not in sources:
             sources.append(item.strip())
     return " ".join(sources)
@@ -225,7 +254,9 @@ def _as_source(value: Any, spec: FieldSpec) -> str:
 
 def _as_aliases(value: Any, spec: FieldSpec) -> list[str]:
     if not isinstance(value, list):
-        raise InvalidValue(f"expected a list of names, got {value!r}")
+        raise InvalidValue(
+            f"expected a list of names, got {value!r}", f"应为名称列表，实际为 {value!r}"
+        )
     return [_as_name(item, spec) for item in value]
 
 
@@ -251,7 +282,11 @@ def _check_fields(record: Record) -> list[str]:
     if not isinstance(record.raw, dict):
         return [f"{record.where()}: expected a mapping of field: value, got {record.raw!r}"]
     problems = [
-        record.problem(str(name), f"unknown field (expected one of {', '.join(specs)})")
+        record.problem(
+            str(name),
+            f"unknown field (expected one of {', '.join(specs)})",
+            f"未知字段（应为 {'、'.join(specs)} 之一）",
+        )
         for name in record.raw
         if name not in specs
     ]
@@ -259,13 +294,13 @@ def _check_fields(record: Record) -> list[str]:
         value = record.raw.get(name)
         if value is None or (value == "" and not spec.required):
             if spec.required:
-                problems.append(record.problem(name, "missing (required)"))
+                problems.append(record.problem(name, "missing (required)", "必填"))
             record.values[name] = [] if spec.kind == "aliases" else None
             continue
         try:
             record.values[name] = CONVERTERS[spec.kind](value, spec)
         except InvalidValue as error:
-            problems.append(record.problem(name, str(error)))
+            problems.append(record.problem(name, str(error), error.zh))
     return problems
 
 
@@ -276,7 +311,13 @@ def _check_bilingual_pairs(record: Record) -> list[str]:
         en = zh.removesuffix("_zh") + "_en"
         if (record.values[zh] is None) != (record.values[en] is None):
             missing = zh if record.values[zh] is None else en
-            problems.append(record.problem(missing, f"give both {zh} and {en}, or neither"))
+            problems.append(
+                record.problem(
+                    missing,
+                    f"give both {zh} and {en}, or neither",
+                    f"{zh} 和 {en} 须同时填写或同时留空",
+                )
+            )
     return problems
 
 
@@ -292,16 +333,28 @@ def _check_event(record: Record) -> list[str]:
     is_sure = values["date_precision"] == "exact" and values["confirmed"]
     if not is_sure and values["note_zh"] is None:
         problems.append(
-            record.problem("note_zh", "required when the date or the event is not confirmed")
+            record.problem(
+                "note_zh",
+                "required when the date or the event is not confirmed",
+                "日期或活动未确认时必须填写说明",
+            )
         )
     if values["topic"] is not None and values["kind"] not in ("forum", "sub_forum", "seminar"):
-        problems.append(record.problem("topic", "only forums and seminars have a topic"))
+        problems.append(
+            record.problem(
+                "topic", "only forums and seminars have a topic", "只有论坛和研讨会有主题"
+            )
+        )
     return problems
 
 
 def _check_unknown_dates(record: Record) -> list[str]:
     return [
-        record.problem(name, "must be empty when date_precision is unknown")
+        record.problem(
+            name,
+            "must be empty when date_precision is unknown",
+            "date_precision 为 unknown 时须留空",
+        )
         for name in ("start_date", "end_date", "start_time", "end_time", "part_of_day")
         if record.values[name] is not None
     ]
@@ -310,18 +363,28 @@ def _check_unknown_dates(record: Record) -> list[str]:
 def _check_window_dates(record: Record) -> list[str]:
     values = record.values
     problems = [
-        record.problem(name, "required when date_precision is window")
+        record.problem(
+            name, "required when date_precision is window", "date_precision 为 window 时必填"
+        )
         for name in ("start_date", "end_date")
         if values[name] is None
     ]
     problems += [
-        record.problem(name, "must be empty for a window (the day is not announced)")
+        record.problem(
+            name,
+            "must be empty for a window (the day is not announced)",
+            "时间段（window）须留空（具体哪天尚未公布）",
+        )
         for name in ("start_time", "end_time", "part_of_day")
         if values[name] is not None
     ]
     if values["start_date"] and values["end_date"] and values["end_date"] <= values["start_date"]:
         problems.append(
-            record.problem("end_date", "a window must span more than one day (else: exact)")
+            record.problem(
+                "end_date",
+                "a window must span more than one day (else: exact)",
+                "时间段（window）须跨越多天（否则应为 exact）",
+            )
         )
     return problems
 
@@ -331,35 +394,57 @@ def _check_exact_dates(record: Record) -> list[str]:
     values = record.values
     problems = []
     if values["start_date"] is None:
-        problems.append(record.problem("start_date", "required when date_precision is exact"))
+        problems.append(
+            record.problem(
+                "start_date",
+                "required when date_precision is exact",
+                "date_precision 为 exact 时必填",
+            )
+        )
     if values["end_date"] is None:
         values["end_date"] = values["start_date"]
     if values["start_date"] and values["end_date"] < values["start_date"]:
-        problems.append(record.problem("end_date", "is before start_date"))
+        problems.append(record.problem("end_date", "is before start_date", "早于 start_date"))
     if values["end_time"] is not None and values["start_time"] is None:
-        problems.append(record.problem("start_time", "required when end_time is given"))
+        problems.append(
+            record.problem("start_time", "required when end_time is given", "填写 end_time 时必填")
+        )
     if (
         values["start_time"] is not None
         and values["end_time"] is not None
         and values["start_date"] == values["end_date"]
         and values["end_time"] <= values["start_time"]
     ):
-        problems.append(record.problem("end_time", "is not after start_time"))
+        problems.append(record.problem("end_time", "is not after start_time", "不晚于 start_time"))
     return problems
 
 
 def _check_theme_day(record: Record) -> list[str]:
     values = record.values
     if values["date_confirmed"] and values["date"] is None:
-        return [record.problem("date", "required when date_confirmed is true")]
+        return [
+            record.problem(
+                "date", "required when date_confirmed is true", "date_confirmed 为 true 时必填"
+            )
+        ]
     if not values["date_confirmed"] and values["note_zh"] is None:
-        return [record.problem("note_zh", "required when date_confirmed is false")]
+        return [
+            record.problem(
+                "note_zh",
+                "required when date_confirmed is false",
+                "date_confirmed 为 false 时必须填写说明",
+            )
+        ]
     return []
 
 
 def _check_venue(record: Record) -> list[str]:
     if not record.values["confirmed"] and record.values["note_zh"] is None:
-        return [record.problem("note_zh", "required when confirmed is false")]
+        return [
+            record.problem(
+                "note_zh", "required when confirmed is false", "confirmed 为 false 时必须填写说明"
+            )
+        ]
     return []
 
 
@@ -370,7 +455,10 @@ _SECTION_CHECKS: dict[str, Callable[[Record], list[str]]] = {
 }
 
 
-def _check_record(record: Record) -> list[str]:
+def check_record(record: Record) -> list[str]:
+    """Every problem of one record on its own (types, bilingual pairs, the section's rules),
+    filling `record.values`; the seed load and the staff console's edits (bot.db.edits) both
+    call it, so an edit is held to the seed's rules."""
     problems = _check_fields(record)
     if problems:
         return problems
@@ -391,7 +479,9 @@ def _check_unique_keys(records: dict[str, list[Record]]) -> list[str]:
             if key in first_with:
                 problems.append(
                     record.problem(
-                        "key", f"duplicate key (first used at {first_with[key].where()})"
+                        "key",
+                        f"duplicate key (first used at {first_with[key].where()})",
+                        f"键重复（首次出现于 {first_with[key].where()}）",
                     )
                 )
             else:
@@ -402,23 +492,67 @@ def _check_unique_keys(records: dict[str, list[Record]]) -> list[str]:
 def _check_references(records: dict[str, list[Record]]) -> list[str]:
     """Every venue_key, topic and parent_key names an existing record."""
     keys = {section: {r.values["key"] for r in rs} for section, rs in records.items()}
-    events = {r.values["key"]: r for r in records["events"]}
+    parents = {r.values["key"]: r.values["parent_key"] for r in records["events"]}
     problems = []
     for record in records["events"]:
-        values = record.values
-        for name, section in (("venue_key", "venues"), ("topic", "forum_topics")):
-            if values[name] is not None and values[name] not in keys[section]:
-                problems.append(
-                    record.problem(name, f"no {section} record has key {values[name]!r}")
-                )
-        parent = values["parent_key"]
-        if parent is None:
-            continue
-        if parent not in events or parent == values["key"]:
-            problems.append(record.problem("parent_key", f"no other event has key {parent!r}"))
-        elif events[parent].values["parent_key"] is not None:
-            problems.append(record.problem("parent_key", f"{parent!r} is itself a child event"))
+        problems += check_event_references(record, keys["venues"], keys["forum_topics"], parents)
     return problems
+
+
+def check_event_references(
+    record: Record, venues: set[str], topics: set[str], parents: dict[str, str | None]
+) -> list[str]:
+    """One event's venue_key, topic and parent_key name existing records; `parents` maps
+    every event key to its parent_key."""
+    values = record.values
+    problems = []
+    for name, section, known in (
+        ("venue_key", "venues", venues),
+        ("topic", "forum_topics", topics),
+    ):
+        if values[name] is not None and values[name] not in known:
+            problems.append(
+                record.problem(
+                    name,
+                    f"no {section} record has key {values[name]!r}",
+                    f"{section} 中没有键为 {values[name]!r} 的记录",
+                )
+            )
+    parent = values["parent_key"]
+    if parent is None:
+        return problems
+    if parent not in parents or parent == values["key"]:
+        problems.append(
+            record.problem(
+                "parent_key",
+                f"no other event has key {parent!r}",
+                f"没有其他活动的键为 {parent!r}",
+            )
+        )
+    elif parents[parent] is not None:
+        problems.append(
+            record.problem(
+                "parent_key", f"{parent!r} is itself a child event", f"{parent!r} 本身是子活动"
+            )
+        )
+    return problems
+
+
+def fold_alias(text: str) -> str:
+    """The form in which two names count as the same name (case and spacing aside)."""
+    return " ".join(text.casefold().split())
+
+
+def name_fields(section: str) -> tuple[str, str]:
+    """The zh and en fields that are a named record's own names (they join its aliases)."""
+    prefix = "title" if section == "events" else "name"
+    return f"{prefix}_zh", f"{prefix}_en"
+
+
+def record_names(section: str, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, text) of a named record's names, then its aliases: the gazetteer's order."""
+    texts = [(name, values[name]) for name in name_fields(section)]
+    return texts + [(ALIASES, alias) for alias in values[ALIASES]]
 
 
 def _gazetteer(records: dict[str, list[Record]]) -> tuple[list[NameEntry], list[str]]:
@@ -429,11 +563,8 @@ def _gazetteer(records: dict[str, list[Record]]) -> tuple[list[NameEntry], list[
     for section, entity in NAMED_SECTIONS.items():
         for record in records[section]:
             values = record.values
-            prefix = "title" if section == "events" else "name"
-            texts = [(f"{prefix}_{lang}", values[f"{prefix}_{lang}"]) for lang in ("zh", "en")]
-            texts += [(ALIASES, alias) for alias in values[ALIASES]]
-            for field_name, text in texts:
-                folded = " ".join(text.casefold().split())
+            for field_name, text in record_names(section, values):
+                folded = fold_alias(text)
                 if folded not in owner:
                     entry = NameEntry(entity, values["key"], text)
                     owner[folded] = (entry, record)
@@ -446,6 +577,8 @@ def _gazetteer(records: dict[str, list[Record]]) -> tuple[list[NameEntry], list[
                             field_name,
                             f"name {text!r} already means {first.entity} {first.key!r} "
                             f"({first_record.where()})",
+                            f"名称 {text!r} 已用于 {first.entity} {first.key!r}"
+                            f"（{first_record.where()}）",
                         )
                     )
     return names, problems
@@ -466,7 +599,7 @@ def validate(directory: Path) -> tuple[SeedData | None, list[str]]:
     """Every problem in the seed, and the checked data when there are none."""
     all_records, problems = read_directory(directory)
     for record in all_records:
-        problems += _check_record(record)
+        problems += check_record(record)
     weeks = [r for r in all_records if r.section == "week"]
     if len(weeks) != 1 and not problems:
         places = ", ".join(str(r.file) for r in weeks) or "none found"

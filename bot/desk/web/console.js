@@ -24,6 +24,33 @@
   var VIEWS = ["waiting", "mine", "open", "closed"];
   var COUNTED_VIEWS = ["waiting", "mine", "open"];
   var OUTCOMES = ["resolved", "no_answer", "spam", "left"];
+  var MAX_STAFF_TEXT = 2000; // a private note, or each language of a canned reply
+  var MAX_QUESTION = 500; // the ask box (what the NLU reads)
+  var MAX_LABELS = 10;
+  var KEYWORD = /^[a-z0-9_-]{1,32}$/; // canned-reply shortcuts and labels
+  var SLASH = /^\/([A-Za-z0-9_-]{0,32})/; // "/hours" at the start of the reply box
+  var RECORD_KINDS = ["event", "venue", "theme_day", "fact", "forum_topic"];
+  var DELETE_CONFIRM_MS = 4000; // a Delete button asks again for this long
+  var PAGES = ["queue", "unanswered", "dashboard"]; // the header's switch (Alt+1/2/3)
+  var DAY_CHOICES = [1, 7, 14, 31]; // api/reports/unanswered?days=
+  var HOUR_CHOICES = [24, 48, 168]; // api/reports/dashboard?hours=
+  var DASHBOARD_REFRESH_MS = 60000; // while the dashboard is on screen
+  var REPORT_CHECK_MS = 5000; // how often "is the dashboard due?" is asked
+  var UNANSWERED_OUTCOMES = ["clarified", "out_of_scope", "handoff", "unhelpful"];
+  var DASH_OUTCOMES = ["answered", "clarified", "out_of_scope", "handoff"];
+  var DAILY_SERIES = ["answered", "unanswered", "unhelpful"];
+  var HOUR_SERIES = ["messages", "conversations"];
+  var LABEL_GAP_PX = 46; // the least room an axis label gets, so that labels never overlap
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  /* Intent names staff read on the dashboard; [name, key, a prefix of a family]. */
+  var INTENT_NAMES = [
+    ["ask_schedule", "intent_schedule", false],
+    ["ask_venue", "intent_venue", false],
+    ["ask_theme_day", "intent_theme_day", false],
+    ["ask_recruitment", "intent_recruitment", true],
+    ["ask_forum", "intent_forum", true],
+    ["ask_expo", "intent_expo", true]
+  ];
 
   var TEXT = {
     zh: {
@@ -149,17 +176,161 @@
       closedNotice: "对话已结束：{outcome}。",
       newWaiting: "有新的访客在等待，共 {n} 位。",
       newVisitorMessage: "访客新消息：{text}",
+      askButton: "问机器人",
+      askTitle: "问机器人（不会记入任何对话）",
+      askLabel: "问题",
+      askKeys: "Enter 提问 · Shift+Enter 换行",
+      askSubmit: "提问",
+      askBusy: "正在询问…",
+      askReplies: "机器人的回答",
+      askNoReplies: "（机器人没有回答）",
+      askButtons: "按钮：",
+      askIntent: "意图",
+      askEntities: "实体",
+      askNone: "无",
+      askRecords: "依据的记录",
+      askNoRecords: "问题没有指向数据库中的记录。",
+      recKind: "类型",
+      recName: "名称",
+      recConfirmed: "是否确认",
+      recSource: "来源",
+      record_event: "活动",
+      record_venue: "场馆",
+      record_theme_day: "主题日",
+      record_fact: "事实",
+      record_forum_topic: "分论坛议题",
+      confirmedYes: "✓ 已确认",
+      confirmedNo: "✗ 未确认",
+      errAskEmpty: "请输入问题。",
+      noteMode: "内部备注",
+      replyLabelNote: "内部备注（访客看不到）",
+      notePlaceholder: "写给同事的备注，访客看不到…",
+      addNote: "添加备注",
+      noteBy: "内部备注 · {name}",
+      noteAdded: "备注已添加（访客看不到）。",
+      labelsTitle: "标签",
+      labelAddLabel: "添加标签",
+      labelAdd: "添加",
+      labelPlaceholder: "新标签",
+      labelRemove: "移除标签 {label}",
+      errLabelInvalid: "标签只能由 1–32 个小写字母、数字、_ 或 - 组成。",
+      errLabelTooMany: "每个对话最多 10 个标签。",
+      cannedButton: "快捷回复",
+      cannedFilter: "筛选快捷回复",
+      cannedFilterPlaceholder: "输入关键词筛选…",
+      cannedManage: "管理…",
+      cannedEmpty: "没有匹配的快捷回复。",
+      cannedNoneYet: "还没有快捷回复。",
+      cannedLoading: "正在加载快捷回复…",
+      cannedManageTitle: "管理快捷回复",
+      cannedNone: "还没有快捷回复。",
+      cannedShortcut: "快捷词",
+      cannedShortcutHint: "1–32 个小写字母、数字、_ 或 -；在回复框开头输入 /快捷词 即可插入。",
+      cannedTextZh: "中文内容",
+      cannedTextEn: "英文内容",
+      cannedSave: "保存",
+      cannedAdd: "添加",
+      cannedNew: "新建快捷回复",
+      cannedEditing: "编辑 /{shortcut}",
+      cannedCancelEdit: "取消编辑",
+      cannedEdit: "编辑",
+      cannedDelete: "删除",
+      cannedDeleteConfirm: "确认删除？",
+      errShortcutInvalid: "快捷词只能由 1–32 个小写字母、数字、_ 或 - 组成。",
+      errShortcutTaken: "快捷词 /{shortcut} 已被使用。",
+      errCannedGone: "这条快捷回复已被删除。",
+      errCannedText: "中文和英文内容都要填写（每项最多 2000 字）。",
+      cannedSaved: "已保存 /{shortcut}。",
+      cannedDeleted: "已删除 /{shortcut}。",
+      cannedInserted: "已插入快捷回复 /{shortcut}，发送前可以修改。",
+      cannedMatches: "{n} 条快捷回复",
+      navLabel: "页面",
+      navQueue: "队列",
+      navUnanswered: "未解答问题",
+      navDashboard: "数据概览",
+      navWaiting: "（{n} 位访客等待中）",
+      skipToContent: "跳到主要内容",
+      periodLabel: "时间范围",
+      days_1: "最近 1 天",
+      days_7: "最近 7 天",
+      days_14: "最近 14 天",
+      days_31: "最近 31 天",
+      hours_24: "最近 24 小时",
+      hours_48: "最近 48 小时",
+      hours_168: "最近 7 天",
+      exportCsv: "导出 CSV",
+      exportCsvLabel: "导出 CSV（最近 {n} 天的未解答问题）",
+      reportUpdated: "更新于 {time}",
+      reportUpdatedAuto: "更新于 {time} · 每 60 秒自动刷新",
+      reportFailed: "无法加载报表：{why}",
+      reportNoData: "这段时间没有访客消息。",
+      unansweredTitle: "未解答问题",
+      dailyTitle: "每天的回答情况",
+      series_answered: "已回答",
+      series_unanswered: "未解答",
+      series_unhelpful: "被标为没帮助",
+      dailySummary: "{period}：已回答 {answered} 条，未解答 {unanswered} 条，被标为没帮助 {unhelpful} 条。",
+      dailyDay: "{day}：已回答 {answered}，未解答 {unanswered}，没帮助 {unhelpful}",
+      dailyCaption: "每天的访客消息数",
+      colDay: "日期",
+      groupsTitle: "机器人没能回答的问题（相似问法已合并）",
+      groupsHint: "点击例子可查看它所在的完整对话（只读）。",
+      groupsEmpty: "这段时间没有未解答的问题。",
+      groupCount: "{n} 次",
+      groupOutcomes: "结果",
+      groupExamples: "最近的例子",
+      exampleLink: "查看对话：{text}",
+      uo_answered: "已回答",
+      uo_clarified: "反问澄清",
+      uo_out_of_scope: "超出范围",
+      uo_handoff: "转人工",
+      uo_unhelpful: "被标为没帮助",
+      transcriptTitle: "对话记录（只读）",
+      transcriptId: "对话 ID：{id}",
+      backToReport: "← 返回",
+      errConversationGone: "找不到这段对话（可能已被清理）。",
+      dashboardTitle: "数据概览",
+      perHourTitle: "每小时的消息和对话",
+      series_messages: "访客消息",
+      series_conversations: "对话",
+      perHourSummary: "{period}共 {messages} 条访客消息。",
+      perHourPeak: "最忙的是 {time} 开始的一小时：{messages} 条消息，{conversations} 个对话。",
+      perHourHour: "{time}：{messages} 条消息，{conversations} 个对话",
+      perHourCaption: "每小时的访客消息和对话（没有消息的小时已省略）",
+      colHour: "时间",
+      outcomesTitle: "机器人的回答结果",
+      outcomesTotal: "共 {n} 条访客消息",
+      outcomeShare: "{name} {pct}（{n} 条）",
+      outcomeCount: "{n} 条 · {pct}",
+      topicsTitle: "热门话题（已回答的问题）",
+      topicsEmpty: "这段时间没有已回答的话题。",
+      topicCount: "{n} 次",
+      waitTitle: "访客等待人工的时间（中位数）",
+      waitHandoffs: "共 {n} 次转人工已由工作人员接起",
+      waitNone: "这段时间没有由工作人员接起的转人工。",
+      waitSeconds: "{s}秒",
+      waitMinutes: "{m}分{s}秒",
+      waitHours: "{h}小时{m}分",
+      intent_schedule: "日程",
+      intent_venue: "场馆",
+      intent_theme_day: "主题日",
+      intent_recruitment: "招聘",
+      intent_forum: "论坛",
+      intent_expo: "博览会",
       shortcutsButton: "快捷键",
       shortcutsTitle: "键盘快捷键",
       closeHelp: "关闭",
-      shortcutsLine: "Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · ? 快捷键",
+      shortcutsLine: "Alt+1/2/3 队列/未解答/概览 · Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · Alt+A 问机器人 · ? 快捷键",
       shortcuts: [
-        ["Ctrl+Enter / ⌘+Enter", "发送回复"],
+        ["Ctrl+Enter / ⌘+Enter", "发送回复（或备注）"],
+        ["/快捷词", "在回复框开头输入：插入快捷回复（↑ ↓ 选择，Enter 插入）"],
         ["Alt+N", "下一个对话"],
         ["Alt+P", "上一个对话"],
+        ["Alt+A", "问机器人"],
+        ["Alt+1 / Alt+2 / Alt+3", "队列 / 未解答问题 / 数据概览"],
         ["J / K", "下一个 / 上一个对话（焦点不在输入框时）"],
         ["?", "显示此帮助"],
-        ["Esc", "关闭此帮助"]
+        ["Esc", "关闭此帮助或对话记录"]
       ]
     },
     en: {
@@ -285,17 +456,161 @@
       closedNotice: "Conversation closed: {outcome}.",
       newWaiting: "A new visitor is waiting ({n} waiting).",
       newVisitorMessage: "New visitor message: {text}",
+      askButton: "Ask the bot",
+      askTitle: "Ask the bot (not recorded in any conversation)",
+      askLabel: "Question",
+      askKeys: "Enter to ask · Shift+Enter new line",
+      askSubmit: "Ask",
+      askBusy: "Asking…",
+      askReplies: "The bot's answer",
+      askNoReplies: "(the bot gave no answer)",
+      askButtons: "Buttons: ",
+      askIntent: "Intent",
+      askEntities: "Entities",
+      askNone: "none",
+      askRecords: "Records behind the answer",
+      askNoRecords: "The question names no records in the database.",
+      recKind: "Kind",
+      recName: "Name",
+      recConfirmed: "Confirmed",
+      recSource: "Source",
+      record_event: "Event",
+      record_venue: "Venue",
+      record_theme_day: "Theme day",
+      record_fact: "Fact",
+      record_forum_topic: "Sub-forum topic",
+      confirmedYes: "✓ confirmed",
+      confirmedNo: "✗ unconfirmed",
+      errAskEmpty: "Type a question.",
+      noteMode: "Private note",
+      replyLabelNote: "Private note (the visitor never sees it)",
+      notePlaceholder: "A note for staff; the visitor never sees it…",
+      addNote: "Add note",
+      noteBy: "Private note · {name}",
+      noteAdded: "Note added (the visitor does not see it).",
+      labelsTitle: "Labels",
+      labelAddLabel: "Add a label",
+      labelAdd: "Add",
+      labelPlaceholder: "new label",
+      labelRemove: "Remove label {label}",
+      errLabelInvalid: "A label is 1–32 lower-case letters, digits, _ or -.",
+      errLabelTooMany: "At most 10 labels per conversation.",
+      cannedButton: "Canned replies",
+      cannedFilter: "Filter canned replies",
+      cannedFilterPlaceholder: "Type to filter…",
+      cannedManage: "Manage…",
+      cannedEmpty: "No canned reply matches.",
+      cannedNoneYet: "No canned replies yet.",
+      cannedLoading: "Loading canned replies…",
+      cannedManageTitle: "Manage canned replies",
+      cannedNone: "No canned replies yet.",
+      cannedShortcut: "Shortcut",
+      cannedShortcutHint: "1–32 lower-case letters, digits, _ or -; type /shortcut at the start of the reply box to insert it.",
+      cannedTextZh: "Chinese text",
+      cannedTextEn: "English text",
+      cannedSave: "Save",
+      cannedAdd: "Add",
+      cannedNew: "New canned reply",
+      cannedEditing: "Editing /{shortcut}",
+      cannedCancelEdit: "Cancel editing",
+      cannedEdit: "Edit",
+      cannedDelete: "Delete",
+      cannedDeleteConfirm: "Really delete?",
+      errShortcutInvalid: "A shortcut is 1–32 lower-case letters, digits, _ or -.",
+      errShortcutTaken: "The shortcut /{shortcut} is taken.",
+      errCannedGone: "This canned reply has been deleted.",
+      errCannedText: "Fill in both the Chinese and the English text (at most 2000 characters each).",
+      cannedSaved: "Saved /{shortcut}.",
+      cannedDeleted: "Deleted /{shortcut}.",
+      cannedInserted: "Inserted the canned reply /{shortcut}; edit it before sending if needed.",
+      cannedMatches: "{n} canned replies",
+      navLabel: "Pages",
+      navQueue: "Queue",
+      navUnanswered: "Unanswered",
+      navDashboard: "Dashboard",
+      navWaiting: " ({n} visitors waiting)",
+      skipToContent: "Skip to the main content",
+      periodLabel: "Period",
+      days_1: "Last day",
+      days_7: "Last 7 days",
+      days_14: "Last 14 days",
+      days_31: "Last 31 days",
+      hours_24: "Last 24 hours",
+      hours_48: "Last 48 hours",
+      hours_168: "Last 7 days",
+      exportCsv: "Export CSV",
+      exportCsvLabel: "Export CSV (unanswered questions of the last {n} days)",
+      reportUpdated: "Updated {time}",
+      reportUpdatedAuto: "Updated {time} · refreshes every 60 s",
+      reportFailed: "The report could not be loaded: {why}",
+      reportNoData: "No visitor messages in this period.",
+      unansweredTitle: "Unanswered questions",
+      dailyTitle: "Answers per day",
+      series_answered: "Answered",
+      series_unanswered: "Unanswered",
+      series_unhelpful: "Marked unhelpful",
+      dailySummary: "{period}: {answered} answered, {unanswered} unanswered, {unhelpful} marked unhelpful.",
+      dailyDay: "{day}: {answered} answered, {unanswered} unanswered, {unhelpful} unhelpful",
+      dailyCaption: "Visitor messages per day",
+      colDay: "Day",
+      groupsTitle: "Questions the bot could not answer (similar wordings together)",
+      groupsHint: "Pick an example to read its whole conversation (read-only).",
+      groupsEmpty: "No unanswered questions in this period.",
+      groupCount: "×{n}",
+      groupOutcomes: "Outcomes",
+      groupExamples: "Latest examples",
+      exampleLink: "Read the conversation: {text}",
+      uo_answered: "answered",
+      uo_clarified: "clarified",
+      uo_out_of_scope: "out of scope",
+      uo_handoff: "handed over",
+      uo_unhelpful: "marked unhelpful",
+      transcriptTitle: "Transcript (read-only)",
+      transcriptId: "Conversation ID: {id}",
+      backToReport: "← Back",
+      errConversationGone: "This conversation was not found (it may have been cleaned up).",
+      dashboardTitle: "Dashboard",
+      perHourTitle: "Messages and conversations per hour",
+      series_messages: "Visitor messages",
+      series_conversations: "Conversations",
+      perHourSummary: "{period}: {messages} visitor messages.",
+      perHourPeak: "Busiest hour from {time}: {messages} messages, {conversations} conversations.",
+      perHourHour: "{time}: {messages} messages, {conversations} conversations",
+      perHourCaption: "Visitor messages and conversations per hour (hours without messages left out)",
+      colHour: "Hour",
+      outcomesTitle: "What the bot did with each message",
+      outcomesTotal: "{n} visitor messages",
+      outcomeShare: "{name} {pct} ({n})",
+      outcomeCount: "{n} · {pct}",
+      topicsTitle: "Top topics (answered questions)",
+      topicsEmpty: "No answered topics in this period.",
+      topicCount: "{n}",
+      waitTitle: "Median wait for a person",
+      waitHandoffs: "{n} handoffs picked up by staff",
+      waitNone: "No handoffs were picked up by staff in this period.",
+      waitSeconds: "{s} s",
+      waitMinutes: "{m} min {s} s",
+      waitHours: "{h} h {m} min",
+      intent_schedule: "Schedule",
+      intent_venue: "Venue",
+      intent_theme_day: "Theme day",
+      intent_recruitment: "Recruitment",
+      intent_forum: "Forums",
+      intent_expo: "Expo",
       shortcutsButton: "Shortcuts",
       shortcutsTitle: "Keyboard shortcuts",
       closeHelp: "Close",
-      shortcutsLine: "Ctrl+Enter send · Alt+N / J next conversation · Alt+P / K previous · ? shortcuts",
+      shortcutsLine: "Alt+1/2/3 queue/unanswered/dashboard · Ctrl+Enter send · Alt+N / J next conversation · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
       shortcuts: [
-        ["Ctrl+Enter / ⌘+Enter", "Send the reply"],
+        ["Ctrl+Enter / ⌘+Enter", "Send the reply (or the note)"],
+        ["/shortcut", "At the start of the reply box: insert a canned reply (↑ ↓ to choose, Enter to insert)"],
         ["Alt+N", "Next conversation"],
         ["Alt+P", "Previous conversation"],
+        ["Alt+A", "Ask the bot"],
+        ["Alt+1 / Alt+2 / Alt+3", "Queue / Unanswered questions / Dashboard"],
         ["J / K", "Next / previous conversation (when not typing in a field)"],
         ["?", "Show this help"],
-        ["Esc", "Close this help"]
+        ["Esc", "Close this help or a transcript"]
       ]
     }
   };
@@ -389,7 +704,23 @@
     refreshTimer: null,
     refreshing: false,
     refreshAgain: false,
-    bootRetryMs: 3000
+    bootRetryMs: 3000,
+    noteMode: false, // the reply box adds a private note instead of replying
+    labelBusy: false,
+    canned: null, // the canned replies, once loaded
+    cannedPanel: null, // null: closed; "picker": the button's list; "slash": "/..." typed in the reply box
+    cannedActive: 0, // the highlighted entry of the list
+    cannedEditing: null, // id of the canned reply in the management form (null: a new one)
+    cannedError: null,
+    cannedConfirm: null, // id whose Delete button asks again
+    cannedConfirmTimer: null,
+    ask: { busy: false, question: "", result: null, error: null },
+    page: "queue", // queue | unanswered | dashboard
+    reports: {
+      unanswered: { days: 7, data: null, error: null, loading: false, seq: 0, at: null, asked: 0 },
+      dashboard: { hours: 24, data: null, error: null, loading: false, seq: 0, at: null, asked: 0 }
+    },
+    reportConv: null // the read-only transcript opened from a report: {id, example, transcript, error}
   };
 
   function t(key, args) {
@@ -468,7 +799,11 @@
       updated_at: parseTime(h.updated_at),
       waiting_s: typeof h.waiting_s === "number" && isFinite(h.waiting_s) ? h.waiting_s : null,
       assignee: cleanStaff(h.assignee),
-      outcome: h.outcome ? str(h.outcome) : null
+      outcome: h.outcome ? str(h.outcome) : null,
+      closed_at: parseTime(h.closed_at),
+      labels: (Array.isArray(h.labels) ? h.labels : []).map(str).filter(function (label) {
+        return KEYWORD.test(label);
+      })
     };
   }
 
@@ -490,6 +825,11 @@
     };
   }
 
+  function cleanNote(n) {
+    if (!n || typeof n !== "object") return null;
+    return { kind: "note", text: str(n.text), at: parseTime(n.at), staff: n.staff ? str(n.staff) : null, intent: null, confidence: null };
+  }
+
   function cleanDetail(data) {
     var handoff = cleanHandoff(data && data.handoff);
     if (!handoff) return null;
@@ -497,6 +837,7 @@
     return {
       handoff: handoff,
       transcript: (Array.isArray(data.transcript) ? data.transcript : []).map(cleanMessage).filter(Boolean),
+      notes: (Array.isArray(data.notes) ? data.notes : []).map(cleanNote).filter(Boolean),
       wechat: wechat && {
         window_ends_at: parseTime(wechat.window_ends_at),
         quota_left: typeof wechat.quota_left === "number" ? wechat.quota_left : null
@@ -510,6 +851,57 @@
 
   function canReply() {
     return state.permissions.indexOf("reply") >= 0;
+  }
+
+  /* Notes and labels: anyone who sees the queue, holding the conversation or not. */
+  function canAnnotate() {
+    return state.permissions.indexOf("queue") >= 0;
+  }
+
+  function canEditCanned() {
+    return state.permissions.indexOf("edit_canned") >= 0;
+  }
+
+  function cleanCanned(c) {
+    if (!c || typeof c !== "object" || !/^\d+$/.test(str(c.id))) return null;
+    var shortcut = str(c.shortcut);
+    if (!KEYWORD.test(shortcut)) return null;
+    return { id: String(c.id), shortcut: shortcut, text_zh: str(c.text_zh), text_en: str(c.text_en) };
+  }
+
+  function cleanAsk(data) {
+    var intent = data.intent && typeof data.intent === "object" ? data.intent : null;
+    return {
+      replies: (Array.isArray(data.replies) ? data.replies : []).map(function (r) {
+        r = r && typeof r === "object" ? r : {};
+        var buttons = Array.isArray(r.buttons) ? r.buttons : [];
+        return {
+          text: str(r.text),
+          buttons: buttons.map(function (b) {
+            return b && typeof b === "object" ? str(b.title) : str(b);
+          }).filter(Boolean)
+        };
+      }),
+      intent: intent && intent.name ? {
+        name: str(intent.name),
+        confidence: typeof intent.confidence === "number" && isFinite(intent.confidence) ? intent.confidence : null
+      } : null,
+      entities: (Array.isArray(data.entities) ? data.entities : []).map(function (e) {
+        e = e && typeof e === "object" ? e : {};
+        return { entity: str(e.entity), value: str(e.value) };
+      }),
+      records: (Array.isArray(data.records) ? data.records : []).map(function (r) {
+        r = r && typeof r === "object" ? r : {};
+        return {
+          kind: str(r.kind),
+          key: str(r.key),
+          name: str(r.name) || str(r.key),
+          source: str(r.source),
+          confirmed: r.confirmed === true,
+          note: r.note ? str(r.note) : null
+        };
+      })
+    };
   }
 
   // ---- HTTP ----
@@ -676,7 +1068,8 @@
     ui["lang-toggle"].textContent = t("langButton");
     ui["lang-toggle"].setAttribute("lang", t("otherLang")); // read out in its own language
     ui["lang-toggle"].setAttribute("title", t("langButtonLabel"));
-    ui["reply-text"].setAttribute("placeholder", t("replyPlaceholder"));
+    ui["label-input"].setAttribute("placeholder", t("labelPlaceholder"));
+    ui["canned-filter"].setAttribute("placeholder", t("cannedFilterPlaceholder"));
     ui["shortcuts-line"].textContent = t("shortcutsLine");
     var list = ui["shortcut-list"];
     list.textContent = "";
@@ -694,6 +1087,7 @@
   }
 
   function renderAll() {
+    renderPage();
     renderWho();
     renderLive();
     renderBanner();
@@ -701,6 +1095,10 @@
     renderTabs();
     renderQueue();
     renderConversation(true);
+    renderCannedPanel();
+    renderCannedManage();
+    renderAsk();
+    renderReportTranscript();
     updateTitle();
   }
 
@@ -718,7 +1116,12 @@
   }
 
   function showLogin(focus) {
+    closeDialogs();
+    ui["ask-button"].hidden = true;
     ui["console-view"].hidden = true;
+    ui["unanswered-view"].hidden = true;
+    ui["dashboard-view"].hidden = true;
+    ui["app-nav"].hidden = true;
     ui["shortcuts-footer"].hidden = true;
     ui["logout-button"].hidden = true;
     ui["who"].hidden = true;
@@ -735,18 +1138,21 @@
 
   function showConsole() {
     ui["login-view"].hidden = true;
-    ui["console-view"].hidden = false;
     ui["shortcuts-footer"].hidden = false;
     ui["logout-button"].hidden = false;
     ui["who"].hidden = false;
     ui["live-status"].hidden = false;
+    ui["ask-button"].hidden = !canAnnotate();
     ui["login-password"].value = "";
     state.loginError = null;
     document.body.classList.remove("is-loading");
     document.body.setAttribute("data-screen", "console");
+    if (!canAnnotate()) state.page = "queue"; // the reports need the queue permission
     renderAll();
     refreshQueue();
     startStream();
+    loadCanned();
+    loadPage();
   }
 
   function renderWho() {
@@ -833,6 +1239,23 @@
     state.notice = null;
     state.replyError = null;
     state.rendered = { id: null, count: 0, lastKey: "" };
+    state.noteMode = false;
+    state.canned = null;
+    state.cannedPanel = null;
+    state.cannedEditing = null;
+    state.cannedError = null;
+    state.ask = { busy: false, question: "", result: null, error: null };
+    ["unanswered", "dashboard"].forEach(function (name) {
+      var report = state.reports[name];
+      report.seq++; // an answer still on its way is for the old session
+      report.data = null;
+      report.error = null;
+      report.loading = false;
+      report.at = null;
+      report.asked = 0;
+    });
+    state.reportConv = null;
+    ui["ask-text"].value = "";
     ui["reply-text"].value = "";
     renderConversation(true);
     renderQueue();
@@ -1052,6 +1475,7 @@
       count.classList.toggle("is-hot", view === "waiting" && show && list.length > 0);
     });
     ui["queue-scroll"].setAttribute("aria-labelledby", "tab-" + state.view);
+    renderNavCount();
   }
 
   function currentList() {
@@ -1096,7 +1520,7 @@
   }
 
   function timeLabel(h) {
-    if (h.status === "closed") return t("endedAt", { time: clock(h.updated_at) });
+    if (h.status === "closed") return t("endedAt", { time: clock(h.closed_at !== null ? h.closed_at : h.updated_at) });
     if (h.created_at === null) return "";
     var elapsed = duration(serverNow() - h.created_at);
     return h.status === "waiting" ? t("waitingFor", { d: elapsed }) : t("startedAgo", { d: elapsed });
@@ -1134,6 +1558,11 @@
           title: message || null,
           text: message || t("noMessage")
         }),
+        h.labels.length
+          ? el("span", { class: "qi-labels", "aria-label": t("labelsTitle") }, h.labels.map(function (label) {
+              return el("span", { class: "label-chip qi-label", text: label });
+            }))
+          : null,
         el("span", { class: "qi-bottom" }, [
           el("span", { class: "qi-reason", text: tOr("reason_", h.reason) }),
           outcome,
@@ -1192,6 +1621,9 @@
       state.collision = null;
       state.notice = null;
       state.replyError = null;
+      state.noteMode = false; // a new conversation starts in reply mode: notes are a choice
+      state.cannedPanel = null;
+      ui["label-input"].value = "";
       ui["reply-text"].value = state.drafts[id] || "";
       ui["outcome-select"].value = OUTCOMES[0];
       renderConversation(true);
@@ -1279,6 +1711,7 @@
     ui["conv-title"].textContent = t("convTitle", { id: id });
     ui["console-view"].setAttribute("data-conversation", id);
     renderMeta(h);
+    renderLabels(h);
     renderWechat();
     renderCollision();
     renderNotice();
@@ -1391,7 +1824,7 @@
       state.rendered = { id: null, count: 0, lastKey: "" };
       return;
     }
-    var items = detail.transcript;
+    var items = withNotes(detail.transcript, detail.notes);
     var r = state.rendered;
     var nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     var grows = !full && r.id === id && items.length >= r.count && r.count > 0 && messageKey(items[r.count - 1]) === r.lastKey;
@@ -1412,8 +1845,28 @@
     if (!wasSame || nearBottom || !grows) list.scrollTop = list.scrollHeight;
   }
 
+  /* The transcript with the notes put in by time (a note after a message of the same time). */
+  function withNotes(messages, notes) {
+    var out = [];
+    var j = 0;
+    messages.forEach(function (m) {
+      while (j < notes.length && notes[j].at !== null && m.at !== null && notes[j].at < m.at) out.push(notes[j++]);
+      out.push(m);
+    });
+    return out.concat(notes.slice(j));
+  }
+
   function messageItem(m) {
     var head = [];
+    if (m.kind === "note") {
+      return el("li", { class: "msg msg-note", "data-kind": "note" }, [
+        el("div", { class: "msg-head" }, [
+          el("span", { class: "msg-who", text: t("noteBy", { name: m.staff || "?" }) }),
+          m.at !== null ? el("time", { class: "msg-time", datetime: new Date(m.at).toISOString(), text: clock(m.at) }) : null
+        ]),
+        el("p", { class: "msg-text", lang: textLang(m.text), text: m.text })
+      ]);
+    }
     if (m.kind === "system") {
       var text = tOr("system_", m.text, m.text);
       return el("li", { class: "msg msg-system", "data-kind": "system" }, [
@@ -1463,14 +1916,23 @@
     });
 
     var form = ui["reply-form"];
-    form.hidden = !(h && allowed && active);
-    var block = wechatBlock();
+    var note = inNoteMode();
+    var noteOnly = note && !(allowed && active); // closed, or no permission to reply
+    form.hidden = !(h && ((allowed && active) || canAnnotate()));
+    form.classList.toggle("is-note", note);
+    ui["note-mode"].checked = note;
+    ui["note-mode"].disabled = noteOnly;
+    ui["note-mode"].parentNode.hidden = !canAnnotate();
+    ui["reply-label"].textContent = t(note ? "replyLabelNote" : "replyLabel");
+    var block = note ? null : wechatBlock(); // a note goes to no channel
     var textarea = ui["reply-text"];
     textarea.disabled = !!block;
+    textarea.setAttribute("placeholder", t(note ? "notePlaceholder" : "replyPlaceholder"));
+    ui["canned-button"].disabled = !!block;
     ui["send-button"].disabled = !!block || state.sending;
-    ui["send-button"].textContent = state.sending ? t("sending") : t("send");
+    ui["send-button"].textContent = state.sending ? t("sending") : t(note ? "addNote" : "send");
     form.setAttribute("aria-busy", state.sending ? "true" : "false");
-    var hint = block ? t(block) : h && active && !mine ? t(heldByOther ? "hintTakeOverFirst" : "hintClaimFirst") : "";
+    var hint = block ? t(block) : !note && h && active && !mine ? t(heldByOther ? "hintTakeOverFirst" : "hintClaimFirst") : "";
     ui["reply-hint"].textContent = hint;
     ui["reply-hint"].hidden = !hint;
     ui["reply-hint"].classList.toggle("is-blocked", !!block);
@@ -1575,6 +2037,7 @@
   }
 
   function sendReply() {
+    if (inNoteMode()) return sendNote();
     var id = state.selectedId;
     var textarea = ui["reply-text"];
     var text = textarea.value.trim();
@@ -1636,7 +2099,8 @@
     var h = state.detail && state.detail.handoff;
     saveDraft();
     renderCounter();
-    if (!id || !h || !isMine(h) || h.status === "closed" || !canReply()) return;
+    updateSlash();
+    if (!id || !h || !isMine(h) || h.status === "closed" || !canReply() || inNoteMode()) return;
     var typing = state.typing;
     var now = Date.now();
     if (typing.id !== id || now - typing.sentAt >= TYPING_EVERY_MS) {
@@ -1662,6 +2126,604 @@
     typing.sentAt = 0;
   }
 
+  // ---- private notes ----
+
+  /* Whether the reply box adds a note: chosen, or all that is possible (a closed conversation). */
+  function inNoteMode() {
+    var h = state.detail ? state.detail.handoff : null;
+    if (!h || !canAnnotate()) return false;
+    return state.noteMode || !(canReply() && h.status !== "closed");
+  }
+
+  function setNoteMode(on) {
+    state.noteMode = on;
+    state.replyError = null;
+    if (on) stopTyping(true); // a note is for staff: the visitor sees no "typing" for it
+    renderActions();
+  }
+
+  function sendNote() {
+    var id = state.selectedId;
+    var textarea = ui["reply-text"];
+    var text = textarea.value.trim();
+    if (!id || state.sending) return;
+    if (!text) {
+      textarea.focus();
+      return;
+    }
+    state.sending = true;
+    state.replyError = null;
+    closeCanned(false);
+    renderActions();
+    post(id, "notes", { text: text.slice(0, MAX_STAFF_TEXT) }, { quiet: true }).then(function (r) {
+      state.sending = false;
+      var here = id === state.selectedId;
+      if (r.ok) {
+        if (here && textarea.value.trim() === text) textarea.value = "";
+        state.drafts[id] = here ? textarea.value : "";
+        if (here) {
+          announce(t("noteAdded"));
+          renderConversation(false);
+          afterChange();
+          textarea.focus();
+        }
+        return;
+      }
+      if (!here) return;
+      if (r.network) state.replyError = { key: r.timeout ? "errTimeout" : "errNetwork" };
+      else if (r.status !== 401) state.replyError = failure(r);
+      renderConversation(false);
+      textarea.focus();
+    });
+  }
+
+  // ---- labels ----
+
+  function selectedHandoff() {
+    return state.detail ? state.detail.handoff : findHandoff(state.selectedId);
+  }
+
+  function renderLabels(h) {
+    var box = ui["conv-labels"];
+    var list = ui["label-list"];
+    var active = document.activeElement;
+    var focused = active && list.contains(active) ? active.getAttribute("data-label") : null;
+    box.hidden = !h || !canAnnotate();
+    list.textContent = "";
+    if (!h) return;
+    h.labels.forEach(function (label) {
+      var name = t("labelRemove", { label: label });
+      list.appendChild(
+        el("li", { class: "label-chip", "data-label-chip": label }, [
+          el("span", { class: "label-text", text: label }),
+          el("button", { type: "button", class: "label-remove", "data-label": label, "aria-label": name, title: name, text: "×" })
+        ])
+      );
+    });
+    ui["label-add"].disabled = state.labelBusy || h.labels.length >= MAX_LABELS;
+    if (focused) {
+      var again = list.querySelector('button[data-label="' + focused + '"]'); // a checked keyword
+      (again || ui["label-input"]).focus();
+    }
+  }
+
+  /* Replaces the selected conversation's labels; resolves true when the server took them. */
+  function saveLabels(labels) {
+    var id = state.selectedId;
+    if (!id || state.labelBusy) return Promise.resolve(false);
+    state.labelBusy = true;
+    renderLabels(selectedHandoff());
+    return post(id, "labels", { labels: labels }).then(function (r) {
+      state.labelBusy = false;
+      if (id !== state.selectedId) return false;
+      if (r.ok) {
+        var fresh = cleanHandoff(r.data.handoff);
+        if (fresh && state.detail) state.detail.handoff = fresh;
+        if (state.notice && state.notice.kind === "error") state.notice = null;
+        renderConversation(false);
+        scheduleRefresh();
+        return true;
+      }
+      if (r.status !== 401 && !r.network) state.notice = { key: failure(r).key, args: failure(r).args, kind: "error" };
+      renderConversation(false);
+      return false;
+    });
+  }
+
+  function labelError(key) {
+    state.notice = { key: key, kind: "error" };
+    renderNotice();
+    ui["label-input"].focus();
+  }
+
+  function addLabel(event) {
+    event.preventDefault();
+    var h = selectedHandoff();
+    var input = ui["label-input"];
+    var label = input.value.trim().toLowerCase();
+    if (!h || !label) return;
+    if (!KEYWORD.test(label)) return labelError("errLabelInvalid");
+    if (h.labels.indexOf(label) >= 0) {
+      input.value = "";
+      return;
+    }
+    if (h.labels.length >= MAX_LABELS) return labelError("errLabelTooMany");
+    saveLabels(h.labels.concat([label])).then(function (saved) {
+      if (saved) input.value = "";
+      input.focus();
+    });
+  }
+
+  function removeLabel(label) {
+    var h = selectedHandoff();
+    if (!h) return;
+    saveLabels(
+      h.labels.filter(function (other) {
+        return other !== label;
+      })
+    );
+  }
+
+  // ---- canned replies ----
+
+  function loadCanned() {
+    return api("GET", "api/canned", undefined, { quiet: true }).then(function (r) {
+      if (r.ok && state.me) {
+        state.canned = (Array.isArray(r.data.canned) ? r.data.canned : []).map(cleanCanned).filter(Boolean);
+        if (state.cannedEditing && !findCanned(state.cannedEditing)) state.cannedEditing = null;
+        renderCannedPanel();
+        renderCannedManage();
+      }
+      return r;
+    });
+  }
+
+  function findCanned(id) {
+    var list = state.canned || [];
+    for (var i = 0; i < list.length; i++) if (list[i].id === id) return list[i];
+    return null;
+  }
+
+  /* Canned replies go in the conversation's language, whatever the console's is. */
+  function conversationLang() {
+    var h = selectedHandoff();
+    return oneOf(h && h.language, ["zh", "en"]) || state.lang;
+  }
+
+  function cannedText(c) {
+    return conversationLang() === "en" ? c.text_en : c.text_zh;
+  }
+
+  /* What follows "/" when the reply box starts with "/word" and the caret is in that word. */
+  function slashQuery() {
+    var box = ui["reply-text"];
+    var match = SLASH.exec(box.value);
+    if (!match || box.selectionStart !== box.selectionEnd) return null;
+    if (box.selectionStart < 1 || box.selectionStart > match[0].length) return null;
+    return match[1].toLowerCase();
+  }
+
+  function cannedMatches() {
+    var list = state.canned || [];
+    if (state.cannedPanel === "slash") {
+      var query = slashQuery() || "";
+      var starts = list.filter(function (c) {
+        return c.shortcut.indexOf(query) === 0;
+      });
+      return starts.concat(
+        list.filter(function (c) {
+          return c.shortcut.indexOf(query) > 0;
+        })
+      );
+    }
+    var words = ui["canned-filter"].value.trim().toLowerCase().replace(/^\//, "");
+    return list.filter(function (c) {
+      return !words || c.shortcut.indexOf(words) >= 0 || c.text_zh.toLowerCase().indexOf(words) >= 0 || c.text_en.toLowerCase().indexOf(words) >= 0;
+    });
+  }
+
+  /* After each keystroke in the reply box: offer the canned replies "/..." names. */
+  function updateSlash() {
+    if (state.cannedPanel === "picker") return;
+    var was = state.cannedPanel;
+    state.cannedPanel = slashQuery() !== null ? "slash" : null;
+    var matches = state.cannedPanel ? cannedMatches() : [];
+    if (!matches.length) state.cannedPanel = null;
+    state.cannedActive = 0;
+    renderCannedPanel();
+    if (state.cannedPanel && !was) announce(t("cannedMatches", { n: matches.length }));
+  }
+
+  function toggleCannedPicker() {
+    if (state.cannedPanel === "picker") return closeCanned(true);
+    state.cannedPanel = "picker";
+    state.cannedActive = 0;
+    ui["canned-filter"].value = "";
+    renderCannedPanel();
+    ui["canned-filter"].focus();
+    loadCanned(); // an editor may have changed them meanwhile
+  }
+
+  function closeCanned(focusButton) {
+    var was = state.cannedPanel;
+    if (!was) return;
+    state.cannedPanel = null;
+    renderCannedPanel();
+    if (focusButton && was === "picker") ui["canned-button"].focus();
+  }
+
+  function renderCannedPanel() {
+    var mode = state.cannedPanel;
+    var list = ui["canned-list"];
+    var active = document.activeElement;
+    var focused = active && list.contains(active) ? active.getAttribute("data-id") : null;
+    ui["canned-panel"].hidden = !mode;
+    ui["canned-panel"].setAttribute("data-mode", mode || "");
+    ui["canned-button"].setAttribute("aria-expanded", mode === "picker" ? "true" : "false");
+    ui["canned-filter"].parentNode.hidden = mode !== "picker";
+    ui["canned-manage"].hidden = !canEditCanned();
+    list.textContent = "";
+    if (!mode) return;
+    var matches = cannedMatches();
+    var lang = conversationLang() === "en" ? "en" : "zh-CN";
+    state.cannedActive = Math.max(0, Math.min(state.cannedActive, matches.length - 1));
+    matches.forEach(function (c, i) {
+      var button = el("button", { type: "button", class: "canned-item" + (i === state.cannedActive ? " is-active" : ""), "data-id": c.id, "data-shortcut": c.shortcut }, [
+        el("span", { class: "canned-shortcut", text: "/" + c.shortcut }),
+        el("span", { class: "canned-preview", lang: lang, text: cannedText(c) })
+      ]);
+      list.appendChild(el("li", {}, [button]));
+    });
+    var empty = ui["canned-empty"];
+    empty.hidden = matches.length > 0;
+    empty.textContent = state.canned === null ? t("cannedLoading") : state.canned.length ? t("cannedEmpty") : t("cannedNoneYet");
+    var highlighted = list.querySelector(".is-active");
+    if (highlighted && highlighted.scrollIntoView) highlighted.scrollIntoView({ block: "nearest" });
+    if (focused) {
+      var again = list.querySelector('button[data-id="' + focused + '"]'); // ids are the server's numbers
+      (again || ui["canned-filter"]).focus();
+    }
+  }
+
+  function moveCanned(delta) {
+    var count = ui["canned-list"].querySelectorAll(".canned-item").length;
+    if (!count) return;
+    state.cannedActive = (state.cannedActive + delta + count) % count;
+    renderCannedPanel();
+  }
+
+  function activeCanned() {
+    var button = ui["canned-list"].querySelector(".canned-item.is-active");
+    return button ? findCanned(button.getAttribute("data-id")) : null;
+  }
+
+  /* Puts the reply in the box (replacing "/word", else the selection) for staff to edit. */
+  function insertCanned(c) {
+    var box = ui["reply-text"];
+    if (!c || box.disabled) return;
+    var text = cannedText(c);
+    var value = box.value;
+    var match = state.cannedPanel === "slash" ? SLASH.exec(value) : null;
+    var start = match ? 0 : box.selectionStart;
+    var end = match ? match[0].length : box.selectionEnd;
+    var next = (value.slice(0, start) + text + value.slice(end)).slice(0, MAX_REPLY);
+    var caret = Math.min(start + text.length, next.length);
+    box.value = next;
+    closeCanned(false);
+    box.focus();
+    box.setSelectionRange(caret, caret);
+    announce(t("cannedInserted", { shortcut: c.shortcut }));
+    typed();
+  }
+
+  /* Arrow keys, Enter / Tab and Esc while "/..." offers canned replies; true when used. */
+  function slashKey(event) {
+    if (state.cannedPanel === "slash" && slashQuery() === null) closeCanned(false); // the caret left "/word"
+    if (state.cannedPanel !== "slash" || event.ctrlKey || event.metaKey || event.altKey) return false;
+    if (event.isComposing || event.keyCode === 229) return false; // an input method's Enter
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") moveCanned(event.key === "ArrowDown" ? 1 : -1);
+    else if ((event.key === "Enter" && !event.shiftKey) || (event.key === "Tab" && !event.shiftKey)) insertCanned(activeCanned());
+    else if (event.key === "Escape") closeCanned(false);
+    else return false;
+    event.preventDefault();
+    return true;
+  }
+
+  function onFilterKey(event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      moveCanned(event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      insertCanned(activeCanned());
+    }
+  }
+
+  // ---- canned replies: the editors' dialog ----
+
+  function openCannedManage() {
+    closeCanned(false);
+    state.cannedError = null;
+    editCanned(null);
+    showDialog(ui["canned-dialog"], ui["canned-shortcut"]);
+    loadCanned();
+  }
+
+  function editCanned(c) {
+    state.cannedEditing = c ? c.id : null;
+    state.cannedError = null;
+    ui["canned-shortcut"].value = c ? c.shortcut : "";
+    ui["canned-zh"].value = c ? c.text_zh : "";
+    ui["canned-en"].value = c ? c.text_en : "";
+    renderCannedManage();
+  }
+
+  function renderCannedManage() {
+    var list = ui["canned-manage-list"];
+    var active = document.activeElement;
+    var focused = active && list.contains(active) ? [active.getAttribute("data-id"), active.getAttribute("data-action")] : null;
+    list.textContent = "";
+    (state.canned || []).forEach(function (c) {
+      var confirm = state.cannedConfirm === c.id;
+      list.appendChild(
+        el("li", { class: "canned-row" + (state.cannedEditing === c.id ? " is-editing" : ""), "data-id": c.id }, [
+          el("div", { class: "canned-row-text" }, [
+            el("span", { class: "canned-shortcut", text: "/" + c.shortcut }),
+            el("span", { class: "canned-row-zh", lang: "zh-CN", text: c.text_zh }),
+            el("span", { class: "canned-row-en", lang: "en", text: c.text_en })
+          ]),
+          el("div", { class: "canned-row-actions" }, [
+            el("button", { type: "button", class: "btn btn-small", "data-id": c.id, "data-action": "edit", "aria-label": t("cannedEdit") + " /" + c.shortcut, text: t("cannedEdit") }),
+            el("button", {
+              type: "button",
+              class: "btn btn-small" + (confirm ? " btn-danger" : ""),
+              "data-id": c.id,
+              "data-action": "delete",
+              "aria-label": t(confirm ? "cannedDeleteConfirm" : "cannedDelete") + " /" + c.shortcut,
+              text: t(confirm ? "cannedDeleteConfirm" : "cannedDelete")
+            })
+          ])
+        ])
+      );
+    });
+    ui["canned-manage-empty"].hidden = !state.canned || state.canned.length > 0;
+    var current = findCanned(state.cannedEditing);
+    ui["canned-form-title"].textContent = current ? t("cannedEditing", { shortcut: current.shortcut }) : t("cannedNew");
+    ui["canned-save"].textContent = t(current ? "cannedSave" : "cannedAdd");
+    ui["canned-cancel"].hidden = !current;
+    ui["canned-form-error"].hidden = !state.cannedError;
+    ui["canned-form-error"].textContent = say(state.cannedError);
+    if (focused) {
+      var again = list.querySelector('button[data-id="' + focused[0] + '"][data-action="' + focused[1] + '"]');
+      (again || ui["canned-shortcut"]).focus();
+    }
+  }
+
+  function cannedFormError(desc, field) {
+    state.cannedError = desc;
+    renderCannedManage();
+    if (field) field.focus();
+  }
+
+  function saveCanned(event) {
+    event.preventDefault();
+    var shortcut = ui["canned-shortcut"].value.trim().toLowerCase().replace(/^\//, "");
+    var zh = ui["canned-zh"].value.trim();
+    var en = ui["canned-en"].value.trim();
+    if (!KEYWORD.test(shortcut)) return cannedFormError({ key: "errShortcutInvalid" }, ui["canned-shortcut"]);
+    if (!zh || zh.length > MAX_STAFF_TEXT) return cannedFormError({ key: "errCannedText" }, ui["canned-zh"]);
+    if (!en || en.length > MAX_STAFF_TEXT) return cannedFormError({ key: "errCannedText" }, ui["canned-en"]);
+    var editing = state.cannedEditing;
+    var save = ui["canned-save"];
+    if (save.disabled) return;
+    save.disabled = true;
+    var path = editing ? "api/canned/" + encodeURIComponent(editing) : "api/canned";
+    api("POST", path, { shortcut: shortcut, text_zh: zh, text_en: en }, { quiet: true }).then(function (r) {
+      save.disabled = false;
+      if (r.ok) {
+        announce(t("cannedSaved", { shortcut: shortcut }));
+        editCanned(null);
+        loadCanned();
+        ui["canned-shortcut"].focus();
+      } else if (r.status === 409) {
+        cannedFormError({ key: "errShortcutTaken", args: { shortcut: shortcut } }, ui["canned-shortcut"]);
+      } else if (r.status === 404) {
+        state.cannedEditing = null; // deleted meanwhile: saving again adds it anew
+        cannedFormError({ key: "errCannedGone" }, null);
+        loadCanned();
+      } else if (r.status !== 401) {
+        cannedFormError(failure(r), null);
+      }
+    });
+  }
+
+  /* Delete asks again: the first press turns the button into "Really delete?" for a moment. */
+  function deleteCanned(id) {
+    clearTimeout(state.cannedConfirmTimer);
+    if (state.cannedConfirm !== id) {
+      state.cannedConfirm = id;
+      state.cannedConfirmTimer = setTimeout(function () {
+        state.cannedConfirm = null;
+        renderCannedManage();
+      }, DELETE_CONFIRM_MS);
+      renderCannedManage();
+      return;
+    }
+    state.cannedConfirm = null;
+    var c = findCanned(id);
+    api("POST", "api/canned/" + encodeURIComponent(id) + "/delete", {}, { quiet: true }).then(function (r) {
+      if (r.ok || r.status === 404) {
+        if (state.cannedEditing === id) editCanned(null);
+        announce(t("cannedDeleted", { shortcut: c ? c.shortcut : id }));
+        ui["canned-shortcut"].focus();
+        loadCanned();
+      } else if (r.status !== 401) {
+        cannedFormError(failure(r), null);
+      }
+    });
+  }
+
+  function onManageClick(event) {
+    var button = event.target.closest ? event.target.closest("button[data-action]") : null;
+    if (!button) return;
+    var id = button.getAttribute("data-id");
+    if (button.getAttribute("data-action") === "edit") {
+      editCanned(findCanned(id));
+      ui["canned-shortcut"].focus();
+    } else deleteCanned(id);
+  }
+
+  // ---- dialogs ----
+
+  var dialogOpeners = {};
+
+  function showDialog(dialog, focus) {
+    if (!dialog.open) {
+      dialogOpeners[dialog.id] = document.activeElement;
+      if (typeof dialog.showModal === "function") dialog.showModal();
+      else dialog.setAttribute("open", "");
+    }
+    if (focus) focus.focus();
+  }
+
+  function closeDialog(dialog) {
+    if (!dialog.open) return;
+    if (typeof dialog.close === "function") dialog.close();
+    else dialog.removeAttribute("open");
+  }
+
+  function closeDialogs() {
+    ["ask-dialog", "canned-dialog", "shortcut-help", "report-transcript-dialog"].forEach(function (id) {
+      closeDialog(ui[id]);
+    });
+  }
+
+  /* Back to where the dialog was opened from, when that is still on the page. */
+  function dialogClosed(event) {
+    var opener = dialogOpeners[event.target.id];
+    dialogOpeners[event.target.id] = null;
+    if (opener && opener.focus && document.body.contains(opener) && opener.offsetParent !== null) opener.focus();
+  }
+
+  // ---- ask the bot ----
+
+  function openAsk() {
+    closeCanned(false);
+    showDialog(ui["ask-dialog"], ui["ask-text"]);
+    ui["ask-text"].select();
+  }
+
+  function submitAsk(event) {
+    if (event) event.preventDefault();
+    var ask = state.ask;
+    var text = ui["ask-text"].value.trim();
+    if (ask.busy) return;
+    if (!text) {
+      ask.error = { key: "errAskEmpty" };
+      renderAsk();
+      ui["ask-text"].focus();
+      return;
+    }
+    ask.busy = true;
+    ask.error = null;
+    ask.question = text;
+    renderAsk();
+    api("POST", "api/ask", { text: text.slice(0, MAX_QUESTION) }, { quiet: true }).then(function (r) {
+      if (ask !== state.ask) return; // logged out meanwhile
+      ask.busy = false;
+      if (r.ok) {
+        ask.result = cleanAsk(r.data);
+        ask.error = null;
+      } else if (r.network) {
+        ask.error = { key: r.timeout ? "errTimeout" : "errNetwork" };
+      } else if (r.status !== 401) {
+        ask.error = failure(r);
+      }
+      renderAsk();
+      if (r.ok) {
+        announce(ask.result.replies.map(function (reply) {
+          return reply.text;
+        }).join(" ") || t("askNoReplies"));
+      }
+    });
+  }
+
+  function renderAsk() {
+    var ask = state.ask;
+    ui["ask-submit"].disabled = ask.busy;
+    ui["ask-submit"].textContent = t(ask.busy ? "askBusy" : "askSubmit");
+    ui["ask-form"].setAttribute("aria-busy", ask.busy ? "true" : "false");
+    ui["ask-error"].hidden = !ask.error;
+    ui["ask-error"].textContent = say(ask.error);
+    var result = ask.result;
+    ui["ask-result"].hidden = !result;
+    if (!result) return;
+    var replies = ui["ask-replies"];
+    replies.textContent = "";
+    if (!result.replies.length) replies.appendChild(el("li", { class: "ask-none", text: t("askNoReplies") }));
+    result.replies.forEach(function (reply) {
+      var buttons = reply.buttons.length
+        ? el("p", { class: "ask-buttons" }, [el("span", { class: "ask-buttons-label", text: t("askButtons") })].concat(
+            reply.buttons.map(function (title) {
+              return el("span", { class: "ask-button-chip", lang: textLang(title), text: title });
+            })
+          ))
+        : null;
+      replies.appendChild(el("li", { class: "ask-reply" }, [
+        reply.text ? el("p", { class: "ask-reply-text", lang: textLang(reply.text), text: reply.text }) : null,
+        buttons
+      ]));
+    });
+    renderAskNlu(result);
+    renderAskRecords(result.records);
+  }
+
+  function renderAskNlu(result) {
+    var intent = result.intent;
+    var intentNode = ui["ask-intent"];
+    intentNode.textContent = "";
+    if (intent) {
+      var low = intent.confidence !== null && intent.confidence < LOW_CONFIDENCE;
+      intentNode.appendChild(el("span", { class: "intent-badge" + (low ? " is-low" : ""), "data-intent": intent.name }, [
+        el("span", { class: "intent-name", text: intent.name }),
+        document.createTextNode(" "),
+        el("span", { class: "intent-confidence", text: intent.confidence !== null ? intent.confidence.toFixed(2) : "?" }),
+        low ? el("span", { class: "sr-only", text: " (" + t("lowConfidence") + ")" }) : null
+      ]));
+    } else intentNode.textContent = t("askNone");
+    var entities = ui["ask-entities"];
+    entities.textContent = "";
+    if (!result.entities.length) entities.textContent = t("askNone");
+    result.entities.forEach(function (e) {
+      entities.appendChild(el("code", { class: "ask-entity", text: e.entity + "=" + e.value }));
+      entities.appendChild(document.createTextNode(" "));
+    });
+  }
+
+  function renderAskRecords(records) {
+    var body = ui["ask-records-body"];
+    body.textContent = "";
+    ui["ask-records"].hidden = !records.length;
+    ui["ask-no-records"].hidden = records.length > 0;
+    records.forEach(function (r) {
+      var web = /^https?:\/\/\S+$/i.test(r.source); // a link only to the web, never javascript: etc.
+      var source = web
+        ? el("a", { href: r.source, target: "_blank", rel: "noopener noreferrer", text: r.source })
+        : el("span", { class: "rec-source-text", lang: textLang(r.source), text: r.source || "—" });
+      body.appendChild(
+        el("tr", { "data-kind": r.kind, "data-key": r.key, "data-confirmed": r.confirmed ? "true" : "false" }, [
+          el("td", { class: "rec-kind", text: oneOf(r.kind, RECORD_KINDS) ? t("record_" + r.kind) : r.kind }),
+          el("td", { class: "rec-name", lang: textLang(r.name), text: r.name }),
+          el("td", { class: "rec-confirmed " + (r.confirmed ? "is-yes" : "is-no") }, [
+            el("span", { class: "rec-mark", text: t(r.confirmed ? "confirmedYes" : "confirmedNo") }),
+            r.note ? el("span", { class: "rec-note", lang: textLang(r.note), text: r.note }) : null
+          ]),
+          el("td", { class: "rec-source" }, [source])
+        ])
+      );
+    });
+  }
+
   // ---- keyboard ----
 
   function isTextField(node) {
@@ -1681,9 +2743,29 @@
   }
 
   function onKeydown(event) {
-    if (!state.me || ui["console-view"].hidden) return;
-    if (ui["shortcut-help"].open) return; // the dialog's own keys (Esc closes it)
-    if (event.altKey && !event.ctrlKey && !event.metaKey && (event.code === "KeyN" || event.code === "KeyP")) {
+    if (!state.me || document.body.getAttribute("data-screen") !== "console") return;
+    var alt = event.altKey && !event.ctrlKey && !event.metaKey;
+    if (alt && event.code === "KeyA" && canAnnotate() && !ui["canned-dialog"].open && !ui["shortcut-help"].open && !ui["report-transcript-dialog"].open) {
+      event.preventDefault();
+      openAsk();
+      return;
+    }
+    if (ui["shortcut-help"].open || ui["ask-dialog"].open || ui["canned-dialog"].open || ui["report-transcript-dialog"].open) return; // the dialog's own keys (Esc closes it)
+    var digit = alt && /^(Digit|Numpad)[1-3]$/.test(event.code) ? Number(event.code.slice(-1)) : 0;
+    if (digit && canAnnotate()) {
+      event.preventDefault();
+      setPage(PAGES[digit - 1], "shortcut");
+      return;
+    }
+    if (state.page !== "queue") {
+      // the queue's own keys (J / K, Alt+N / P) are for the queue page only
+      if (!event.ctrlKey && !event.metaKey && !event.altKey && !isTextField(event.target) && event.key === "?") {
+        event.preventDefault();
+        showHelp();
+      }
+      return;
+    }
+    if (alt && (event.code === "KeyN" || event.code === "KeyP")) {
       event.preventDefault();
       move(event.code === "KeyN" ? 1 : -1);
       return;
@@ -1747,11 +2829,68 @@
     });
     ui["reply-text"].addEventListener("input", typed);
     ui["reply-text"].addEventListener("keydown", function (event) {
+      if (slashKey(event)) return;
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         sendReply();
       }
     });
+    ui["reply-text"].addEventListener("click", updateSlash); // the caret moved in or out of "/word"
+    ui["note-mode"].addEventListener("change", function () {
+      setNoteMode(ui["note-mode"].checked);
+    });
+    ui["label-form"].addEventListener("submit", addLabel);
+    ui["label-list"].addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".label-remove") : null;
+      if (button) removeLabel(button.getAttribute("data-label"));
+    });
+    ui["canned-button"].addEventListener("click", toggleCannedPicker);
+    ui["canned-filter"].addEventListener("input", function () {
+      state.cannedActive = 0;
+      renderCannedPanel();
+    });
+    ui["canned-filter"].addEventListener("keydown", onFilterKey);
+    ui["canned-list"].addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".canned-item") : null;
+      if (button) insertCanned(findCanned(button.getAttribute("data-id")));
+    });
+    ui["canned-panel"].addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeCanned(true);
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (state.cannedPanel && !ui["reply-form"].contains(event.target)) closeCanned(false);
+    });
+    ui["canned-manage"].addEventListener("click", openCannedManage);
+    ui["canned-manage-list"].addEventListener("click", onManageClick);
+    ui["canned-form"].addEventListener("submit", saveCanned);
+    ui["canned-cancel"].addEventListener("click", function () {
+      editCanned(null);
+      ui["canned-shortcut"].focus();
+    });
+    ui["ask-button"].addEventListener("click", openAsk);
+    ui["ask-form"].addEventListener("submit", submitAsk);
+    ui["ask-text"].addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) submitAsk(event);
+    });
+    [["ask-close", "ask-dialog"], ["canned-dialog-close", "canned-dialog"]].forEach(function (pair) {
+      ui[pair[0]].addEventListener("click", function () {
+        closeDialog(ui[pair[1]]);
+      });
+    });
+    ["ask-dialog", "canned-dialog", "report-transcript-dialog"].forEach(function (id) {
+      ui[id].addEventListener("close", dialogClosed);
+      ui[id].addEventListener("click", function (event) {
+        // the backdrop; a click on the dialog's own padding must not lose what was typed
+        if (event.target !== ui[id]) return;
+        var box = ui[id].getBoundingClientRect();
+        var inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+        if (!inside) closeDialog(ui[id]);
+      });
+    });
+    bindReports();
     ui["help-button"].addEventListener("click", showHelp);
     ui["shortcut-help"].addEventListener("click", function (event) {
       if (event.target === ui["shortcut-help"]) ui["shortcut-help"].close(); // the backdrop
@@ -1776,7 +2915,14 @@
     if (!ui["console-view"]) return; // not the console page
     state.lang = oneOf(load("lang", null), ["zh", "en"]) || browserLang();
     state.view = oneOf(load("view", null), VIEWS) || "waiting";
+    state.page = oneOf(load("page", null), PAGES) || "queue";
+    state.reports.unanswered.days = oneOf(load("days", null), DAY_CHOICES) || 7;
+    state.reports.dashboard.hours = oneOf(load("hours", null), HOUR_CHOICES) || 24;
     ui["reply-text"].setAttribute("maxlength", String(MAX_REPLY));
+    ui["ask-text"].setAttribute("maxlength", String(MAX_QUESTION));
+    ["canned-zh", "canned-en"].forEach(function (id) {
+      ui[id].setAttribute("maxlength", String(MAX_STAFF_TEXT));
+    });
     bind();
     applyLanguage();
     boot();

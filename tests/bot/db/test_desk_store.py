@@ -82,7 +82,10 @@ def test_one_responder_and_an_explicit_take_over(store: DeskStore) -> None:
     with pytest.raises(AlreadyClaimed) as collision:
         store.claim(handoff.id, bo)
     assert collision.value.assignee == "Ann"
-    assert store.claim(handoff.id, bo, take_over=True).assignee_id == bo
+    taken = store.claim(handoff.id, bo, take_over=True)
+    assert taken.assignee_id == bo
+    # the visitor's wait ended at the first pick-up, not at the take-over
+    assert taken.claimed_at == claimed.claimed_at
     actions = [entry.action for entry in store.audit_log()]
     assert actions[:3] == ["handoff.take_over", "handoff.claim", "handoff.claim"]
 

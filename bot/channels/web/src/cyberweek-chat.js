@@ -39,6 +39,9 @@
       bot: "助手：",
       typing: "助手正在输入…",
       staffTyping: "{name} 正在输入…",
+      helpful: "这个回答有帮助",
+      unhelpful: "这个回答没有帮助",
+      thanks: "感谢您的反馈",
       staff: "工作人员 {name}：",
       handoffWaiting: "正在等待工作人员接入…",
       handoffOpen: "工作人员 {name} 正在为您服务",
@@ -67,6 +70,9 @@
       bot: "Assistant: ",
       typing: "The assistant is typing…",
       staffTyping: "{name} is typing…",
+      helpful: "This answer helped",
+      unhelpful: "This answer did not help",
+      thanks: "Thank you for the feedback",
       staff: "{name} (staff): ",
       handoffWaiting: "Waiting for a member of staff…",
       handoffOpen: "{name} from the help desk is with you",
@@ -381,9 +387,60 @@
       label = el("span", { class: "cwc-speaker", text: this.format("staff", message.name) });
     }
     var row = el("div", { class: "cwc-msg cwc-msg-" + who }, [label, body]);
+    if (who === "bot" && !isWelcome) row.appendChild(this.feedbackButtons(message));
     this.log.appendChild(row);
     if (!isWelcome) this.scrollToEnd();
     return row;
+  };
+
+  /* 👍/👎 under a bot answer: tells the help desk which answers did not help (once each). */
+  Widget.prototype.feedbackButtons = function (message) {
+    var self = this;
+    var group = el("div", { class: "cwc-feedback", role: "group" });
+    var buttons = [true, false].map(function (helpful) {
+      var button = el("button", {
+        type: "button",
+        class: "cwc-feedback-button",
+        text: helpful ? "👍" : "👎",
+        "aria-label": self.t(helpful ? "helpful" : "unhelpful"),
+        "aria-pressed": String(message.feedback === helpful)
+      });
+      button.addEventListener("click", function () {
+        if (typeof message.feedback === "boolean") return;
+        message.feedback = helpful;
+        save("history", self.history);
+        buttons.forEach(function (b) {
+          b.disabled = true;
+        });
+        button.setAttribute("aria-pressed", "true");
+        group.setAttribute("aria-label", self.t("thanks"));
+        self.sendFeedback(message, helpful);
+      });
+      return button;
+    });
+    buttons.forEach(function (b) {
+      b.disabled = typeof message.feedback === "boolean";
+      group.appendChild(b);
+    });
+    return group;
+  };
+
+  Widget.prototype.sendFeedback = function (message, helpful) {
+    var index = this.history.indexOf(message);
+    var question = "";
+    for (var i = index - 1; i >= 0; i--) {
+      if (this.history[i].from === "user") {
+        question = this.history[i].text;
+        break;
+      }
+    }
+    if (!this.ready) return; // feedback is a hint, not worth queueing across a reconnect
+    this.socket.emit("feedback", {
+      session_id: this.sessionId,
+      helpful: helpful,
+      answer: String(message.text).slice(0, 500),
+      question: String(question).slice(0, 500)
+    });
   };
 
   Widget.prototype.remember = function (message) {
