@@ -72,6 +72,7 @@ KINDS: Final[dict[str, str]] = {
 NOT_EDITABLE: Final = frozenset({"key", ALIASES})
 NOTE_FIELDS: Final = ("note_zh", "note_en")
 MAX_TEXT_CHARS: Final = 4000  # the longest seed text is ~1,200 characters
+MAX_SOURCES: Final = 20  # the seed's records have one to three
 MIN_ALIAS_CHARS: Final = 2  # the gazetteer ignores shorter names (min_name_length)
 ALIAS_LANGS: Final = ("zh", "en")
 EDITOR_MAX_CHARS: Final = 64
@@ -403,11 +404,12 @@ class FactEditor:
             if not log:
                 return self._current(connection, kind, section, key)
             model = SECTION_MODELS[section]
-            connection.execute(
-                update(model)
-                .where(model.key == key)
-                .values(**{name: new for name, (_, new) in changed.items()})
-            )
+            if changed:
+                connection.execute(
+                    update(model)
+                    .where(model.key == key)
+                    .values(**{name: new for name, (_, new) in changed.items()})
+                )
             if texts != old_texts:
                 self._replace_names(connection, section, key, texts)
             self._log(connection, editor, kind, key, log)
@@ -795,6 +797,10 @@ def _precheck(section: str, changes: Any) -> list[FieldProblem]:
                     f"longer than {MAX_TEXT_CHARS} characters",
                     f"超过 {MAX_TEXT_CHARS} 个字符",
                 )
+            )
+        elif isinstance(value, list) and len(value) > MAX_SOURCES:
+            problems.append(
+                FieldProblem(name, f"more than {MAX_SOURCES} items", f"超过 {MAX_SOURCES} 项")
             )
     return problems
 

@@ -320,7 +320,7 @@
       shortcutsButton: "快捷键",
       shortcutsTitle: "键盘快捷键",
       closeHelp: "关闭",
-      shortcutsLine: "Alt+1/2/3 队列/未解答/概览 · Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · Alt+A 问机器人 · ? 快捷键",
+      shortcutsLine: "Alt+1/2/3 切换页面 · Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · Alt+A 问机器人 · ? 快捷键",
       shortcuts: [
         ["Ctrl+Enter / ⌘+Enter", "发送回复（或备注）"],
         ["/快捷词", "在回复框开头输入：插入快捷回复（↑ ↓ 选择，Enter 插入）"],
@@ -600,7 +600,7 @@
       shortcutsButton: "Shortcuts",
       shortcutsTitle: "Keyboard shortcuts",
       closeHelp: "Close",
-      shortcutsLine: "Alt+1/2/3 queue/unanswered/dashboard · Ctrl+Enter send · Alt+N / J next conversation · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
+      shortcutsLine: "Alt+1/2/3 pages · Ctrl+Enter send · Alt+N / J next conversation · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
       shortcuts: [
         ["Ctrl+Enter / ⌘+Enter", "Send the reply (or the note)"],
         ["/shortcut", "At the start of the reply box: insert a canned reply (↑ ↓ to choose, Enter to insert)"],
@@ -2722,6 +2722,732 @@
         ])
       );
     });
+  }
+
+  // ---- pages: the queue, unanswered questions, the dashboard ----
+
+  function setPage(page, how) {
+    if (!oneOf(page, PAGES) || !state.me || (page !== "queue" && !canAnnotate())) return;
+    var active = document.activeElement;
+    var changed = page !== state.page;
+    state.page = page;
+    save("page", page);
+    if (changed) closeCanned(false);
+    renderPage();
+    if (changed) loadPage();
+    // a shortcut from inside the view that just went away: on to the new page's button
+    var lost = !active || active === document.body || active.offsetParent === null;
+    if (how === "shortcut" && lost) ui["nav-" + page].focus();
+  }
+
+  /* Fresh figures whenever a report page is opened (the queue keeps itself fresh). */
+  function loadPage() {
+    if (state.page === "unanswered") loadReport("unanswered");
+    else if (state.page === "dashboard") loadReport("dashboard");
+  }
+
+  function renderPage() {
+    var signedIn = !!state.me && document.body.getAttribute("data-screen") === "console";
+    var page = signedIn ? state.page : null;
+    ui["app-nav"].hidden = !signedIn || !canAnnotate();
+    ui["console-view"].hidden = page !== "queue";
+    ui["unanswered-view"].hidden = page !== "unanswered";
+    ui["dashboard-view"].hidden = page !== "dashboard";
+    PAGES.forEach(function (name) {
+      var button = ui["nav-" + name];
+      if (name === page) button.setAttribute("aria-current", "page");
+      else button.removeAttribute("aria-current");
+    });
+    document.body.setAttribute("data-page", page || "");
+    var skip = ui["skip-link"];
+    skip.setAttribute("href", page === "unanswered" ? "#unanswered-title" : page === "dashboard" ? "#dashboard-title" : "#conversation");
+    skip.textContent = t(page === "queue" || !page ? "skipToConversation" : "skipToContent");
+    renderNavCount();
+    if (page === "unanswered") renderUnanswered();
+    else if (page === "dashboard") renderDashboard();
+  }
+
+  /* The waiting count on the Queue button, so that staff on a report page see visitors arrive. */
+  function renderNavCount() {
+    var waiting = state.me ? state.lists.waiting : null;
+    var n = waiting ? waiting.length : 0;
+    ui["nav-queue-count"].hidden = n === 0;
+    ui["nav-queue-count"].textContent = n ? String(n) : "";
+    ui["nav-queue-count-sr"].textContent = n ? t("navWaiting", { n: n }) : "";
+  }
+
+  // ---- reports: fetching ----
+
+  function num(value) {
+    return typeof value === "number" && isFinite(value) && value > 0 ? value : 0;
+  }
+
+  function list(value) {
+    return Array.isArray(value) ? value : [];
+  }
+
+  function cleanUnanswered(data) {
+    return {
+      groups: list(data.groups).map(function (g) {
+        g = g && typeof g === "object" ? g : {};
+        var outcomes = g.outcomes && typeof g.outcomes === "object" ? g.outcomes : {};
+        return {
+          text: str(g.text),
+          count: num(g.count),
+          outcomes: UNANSWERED_OUTCOMES.map(function (o) {
+            return { outcome: o, n: num(outcomes[o]) };
+          }).filter(function (o) {
+            return o.n > 0;
+          }),
+          latest: list(g.latest).map(function (l) {
+            l = l && typeof l === "object" ? l : {};
+            return {
+              conversation_id: str(l.conversation_id),
+              text: str(l.text),
+              at: parseTime(l.at),
+              outcome: str(l.outcome),
+              intent: l.intent ? str(l.intent) : null
+            };
+          }).filter(function (l) {
+            return l.conversation_id;
+          })
+        };
+      }),
+      daily: list(data.daily).map(function (d) {
+        d = d && typeof d === "object" ? d : {};
+        return { day: str(d.day), answered: num(d.answered), unanswered: num(d.unanswered), unhelpful: num(d.unhelpful) };
+      }).filter(function (d) {
+        return /^\d{4}-\d{2}-\d{2}$/.test(d.day);
+      })
+    };
+  }
+
+  function cleanDashboard(data) {
+    var outcomes = data.outcomes && typeof data.outcomes === "object" ? data.outcomes : {};
+    var wait = data.median_wait_s;
+    return {
+      per_hour: list(data.per_hour).map(function (h) {
+        h = h && typeof h === "object" ? h : {};
+        return { hour: parseTime(h.hour), messages: num(h.messages), conversations: num(h.conversations) };
+      }).filter(function (h) {
+        return h.hour !== null;
+      }),
+      outcomes: DASH_OUTCOMES.reduce(function (all, o) {
+        all[o] = num(outcomes[o]);
+        return all;
+      }, {}),
+      top_topics: list(data.top_topics).map(function (tp) {
+        tp = tp && typeof tp === "object" ? tp : {};
+        return { intent: str(tp.intent), count: num(tp.count) };
+      }).filter(function (tp) {
+        return tp.intent && tp.count > 0;
+      }),
+      median_wait_s: typeof wait === "number" && isFinite(wait) && wait >= 0 ? wait : null,
+      handoffs: num(data.handoffs)
+    };
+  }
+
+  function reportPath(name) {
+    var report = state.reports[name];
+    return name === "unanswered" ? "api/reports/unanswered?days=" + report.days : "api/reports/dashboard?hours=" + report.hours;
+  }
+
+  /* A failure of a report call; 404 here means no such report, not "no such conversation". */
+  function reportProblem(r) {
+    if (r.status === 404) return { key: "errServer", args: { status: 404 } };
+    return failure(r);
+  }
+
+  function loadReport(name) {
+    var report = state.reports[name];
+    if (!state.me || !canAnnotate()) return;
+    var seq = ++report.seq;
+    report.loading = true;
+    report.asked = Date.now();
+    renderReport(name);
+    api("GET", reportPath(name), undefined, { quiet: true }).then(function (r) {
+      if (seq !== report.seq) return; // another period was chosen meanwhile, or a logout
+      report.loading = false;
+      if (r.ok) {
+        report.data = name === "unanswered" ? cleanUnanswered(r.data) : cleanDashboard(r.data);
+        report.error = null;
+        report.at = Date.now();
+      } else if (r.status !== 401) {
+        report.error = reportProblem(r);
+      }
+      renderReport(name);
+    });
+  }
+
+  function renderReport(name) {
+    if (state.page !== name || !state.me) return;
+    if (name === "unanswered") renderUnanswered();
+    else renderDashboard();
+  }
+
+  /* Every 60 s while the dashboard is on screen; at once when the tab is seen again after that. */
+  function refreshDashboardIfDue() {
+    var report = state.reports.dashboard;
+    if (!state.me || state.page !== "dashboard" || report.loading) return;
+    if (document.visibilityState === "hidden" || ui["dashboard-view"].hidden) return;
+    if (Date.now() - report.asked >= DASHBOARD_REFRESH_MS) loadReport("dashboard");
+  }
+
+  function renderReportHead(name, auto) {
+    var report = state.reports[name];
+    var status = ui[name + "-status"];
+    if (report.loading && !report.data) status.textContent = t("loading");
+    else status.textContent = report.at !== null ? t(auto ? "reportUpdatedAuto" : "reportUpdated", { time: clock(report.at) }) : "";
+    ui[name + "-view"].setAttribute("aria-busy", report.loading ? "true" : "false");
+    ui[name + "-error"].hidden = !report.error;
+    ui[name + "-error-text"].textContent = report.error ? t("reportFailed", { why: say(report.error) }) : "";
+  }
+
+  // ---- reports: numbers, times and names ----
+
+  function percent(n, total) {
+    if (!total) return "0%";
+    var p = (n * 100) / total;
+    if (p > 0 && p < 1) return "<1%";
+    return Math.round(p) + "%";
+  }
+
+  /* "2 min 30 s" / "2分30秒"; "—" when there is nothing to measure. */
+  function waitText(seconds) {
+    if (seconds === null) return "—";
+    var s = Math.round(seconds);
+    if (s < 60) return t("waitSeconds", { s: s });
+    if (s < 3600) return t("waitMinutes", { m: Math.floor(s / 60), s: s % 60 });
+    return t("waitHours", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  }
+
+  function hourText(ms) {
+    var d = new Date(ms);
+    return pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function dateText(ms) {
+    var d = new Date(ms);
+    return pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  /* "2024-09-10" → "09-10" (the server's day in China, shown as it is). */
+  function dayText(day) {
+    return day.slice(5);
+  }
+
+  /* {label, raw}: a name staff know for the common intents, the intent itself otherwise. */
+  function intentLabel(intent) {
+    for (var i = 0; i < INTENT_NAMES.length; i++) {
+      var name = INTENT_NAMES[i];
+      if (intent === name[0] || (name[2] && intent.indexOf(name[0] + "_") === 0)) {
+        return { label: t(name[1]), raw: intent, translated: true };
+      }
+    }
+    return { label: intent, raw: intent, translated: false };
+  }
+
+  // ---- reports: charts (inline SVG, sized to the box they are drawn in) ----
+
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else node.setAttribute(name, String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(child);
+    });
+    return node;
+  }
+
+  function round1(x) {
+    return Math.round(x * 10) / 10;
+  }
+
+  /* A y axis of whole numbers: 0 to max in about four steps of 1, 2 or 5 × 10^k. */
+  function niceScale(max) {
+    if (!(max > 0)) return { max: 4, step: 1 };
+    var rough = max / 4;
+    var power = Math.pow(10, Math.floor(Math.log(rough) / Math.LN10));
+    var step = power;
+    [1, 2, 5, 10].some(function (m) {
+      step = m * power;
+      return step >= rough;
+    });
+    step = Math.max(1, Math.round(step));
+    return { max: Math.ceil(max / step) * step, step: step };
+  }
+
+  function chartWidth(box) {
+    var width = box.clientWidth || (box.parentNode && box.parentNode.clientWidth) || 640;
+    return Math.max(260, Math.floor(width));
+  }
+
+  /* Grid lines and their numbers; returns the y of a value. */
+  function drawAxis(root, scale, box) {
+    for (var v = 0; v <= scale.max; v += scale.step) {
+      var y = round1(box.top + box.height - (v / scale.max) * box.height);
+      root.appendChild(svg("line", { class: "chart-grid" + (v === 0 ? " is-base" : ""), x1: box.left, x2: box.left + box.width, y1: y, y2: y }));
+      root.appendChild(svg("text", { class: "chart-axis", x: box.left - 6, y: y + 4, "text-anchor": "end", text: String(v) }));
+    }
+    return function (value) {
+      return box.top + box.height - (value / scale.max) * box.height;
+    };
+  }
+
+  function renderLegend(node, series) {
+    node.textContent = "";
+    series.forEach(function (s) {
+      node.appendChild(el("li", { class: "legend-item", "data-series": s.id }, [
+        el("span", { class: "swatch series-" + s.id + (s.line ? " is-line" : ""), "aria-hidden": "true" }),
+        el("span", { text: s.label })
+      ]));
+    });
+  }
+
+  function srTable(caption, heads, rows) {
+    return el("table", { class: "sr-only chart-table" }, [
+      el("caption", { text: caption }),
+      el("thead", {}, [el("tr", {}, heads.map(function (h) {
+        return el("th", { scope: "col", text: h });
+      }))]),
+      el("tbody", {}, rows.map(function (row) {
+        return el("tr", {}, row.map(function (cell, i) {
+          return el(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, text: String(cell) });
+        }));
+      }))
+    ]);
+  }
+
+  /* Before the first figures arrive ("Loading…"), or nothing when they could not be loaded. */
+  function chartPlaceholder(box, key) {
+    box.textContent = "";
+    if (key) box.appendChild(el("p", { class: "chart-placeholder", text: t(key) }));
+  }
+
+  function noDataNote(root, area) {
+    root.appendChild(svg("text", { class: "chart-empty", x: round1(area.left + area.width / 2), y: round1(area.top + area.height / 2), "text-anchor": "middle", text: t("reportNoData") }));
+  }
+
+  /* Answered, unanswered and unhelpful side by side, one group per day. */
+  function renderDailyChart(daily) {
+    var box = ui["daily-chart"];
+    renderLegend(ui["daily-legend"], DAILY_SERIES.map(function (s) {
+      return { id: s, label: t("series_" + s) };
+    }));
+    if (!daily) return chartPlaceholder(box, state.reports.unanswered.error ? null : "loading");
+    box.textContent = "";
+    var width = chartWidth(box);
+    var height = 220;
+    var area = { left: 40, top: 10, width: width - 48, height: height - 10 - 30 };
+    var max = 0;
+    var totals = { answered: 0, unanswered: 0, unhelpful: 0 };
+    daily.forEach(function (d) {
+      DAILY_SERIES.forEach(function (s) {
+        max = Math.max(max, d[s]);
+        totals[s] += d[s];
+      });
+    });
+    var period = t("days_" + state.reports.unanswered.days);
+    var summary = t("dailySummary", { period: period, answered: totals.answered, unanswered: totals.unanswered, unhelpful: totals.unhelpful });
+    var root = svg("svg", {
+      class: "chart-svg daily-svg",
+      width: width,
+      height: height,
+      viewBox: "0 0 " + width + " " + height,
+      role: "img",
+      "aria-label": summary,
+      focusable: "false"
+    });
+    var y = drawAxis(root, niceScale(max), area);
+    var n = Math.max(1, daily.length);
+    var slot = area.width / n;
+    var groupWidth = Math.min(slot * 0.8, 84);
+    var barWidth = groupWidth / DAILY_SERIES.length;
+    var every = Math.max(1, Math.ceil(LABEL_GAP_PX / slot));
+    daily.forEach(function (d, i) {
+      var left = area.left + i * slot + (slot - groupWidth) / 2;
+      var group = svg("g", {
+        class: "chart-day",
+        "data-day": d.day,
+        "data-answered": d.answered,
+        "data-unanswered": d.unanswered,
+        "data-unhelpful": d.unhelpful
+      }, [svg("title", { text: t("dailyDay", { day: d.day, answered: d.answered, unanswered: d.unanswered, unhelpful: d.unhelpful }) })]);
+      DAILY_SERIES.forEach(function (s, j) {
+        var top = y(d[s]);
+        group.appendChild(svg("rect", {
+          class: "bar series-" + s,
+          "data-value": d[s],
+          x: round1(left + j * barWidth),
+          y: round1(top),
+          width: round1(Math.max(1, barWidth - 1)),
+          height: round1(area.top + area.height - top)
+        }));
+      });
+      if ((n - 1 - i) % every === 0) {
+        // counted from the newest day, which always has its label
+        group.appendChild(svg("text", { class: "chart-label", x: round1(area.left + (i + 0.5) * slot), y: height - 10, "text-anchor": "middle", text: dayText(d.day) }));
+      }
+      root.appendChild(group);
+    });
+    if (!max) noDataNote(root, area);
+    box.appendChild(root);
+    box.appendChild(srTable(t("dailyCaption"), [t("colDay")].concat(DAILY_SERIES.map(function (s) {
+      return t("series_" + s);
+    })), daily.map(function (d) {
+      return [d.day, d.answered, d.unanswered, d.unhelpful];
+    })));
+  }
+
+  /* Messages per hour as bars, conversations as a line; sparse local HH:00 labels, dates at midnight. */
+  function renderHourChart(perHour) {
+    var box = ui["per-hour-chart"];
+    renderLegend(ui["per-hour-legend"], [
+      { id: "messages", label: t("series_messages") },
+      { id: "conversations", label: t("series_conversations"), line: true }
+    ]);
+    if (!perHour) return chartPlaceholder(box, state.reports.dashboard.error ? null : "loading");
+    box.textContent = "";
+    var width = chartWidth(box);
+    var height = 240;
+    var area = { left: 40, top: 12, width: width - 48, height: height - 12 - 44 };
+    var max = 0;
+    var total = 0;
+    var peak = null;
+    perHour.forEach(function (h) {
+      max = Math.max(max, h.messages, h.conversations);
+      total += h.messages;
+      if (h.messages > 0 && (!peak || h.messages > peak.messages)) peak = h;
+    });
+    var summary = t("perHourSummary", { period: t("hours_" + state.reports.dashboard.hours), messages: total }) +
+      (peak ? " " + t("perHourPeak", { time: clock(peak.hour), messages: peak.messages, conversations: peak.conversations }) : "");
+    var root = svg("svg", {
+      class: "chart-svg hour-svg",
+      width: width,
+      height: height,
+      viewBox: "0 0 " + width + " " + height,
+      role: "img",
+      "aria-label": summary,
+      focusable: "false"
+    });
+    var y = drawAxis(root, niceScale(max), area);
+    var n = Math.max(1, perHour.length);
+    var slot = area.width / n;
+    var barWidth = Math.max(1, slot * 0.72);
+    var every = [1, 2, 3, 4, 6, 12, 24].filter(function (k) {
+      return k * slot >= LABEL_GAP_PX;
+    })[0] || 24;
+    var points = [];
+    var base = area.top + area.height;
+    perHour.forEach(function (h, i) {
+      var centre = area.left + (i + 0.5) * slot;
+      var top = y(h.messages);
+      var local = new Date(h.hour);
+      var group = svg("g", {
+        class: "chart-hour",
+        "data-hour": new Date(h.hour).toISOString(),
+        "data-messages": h.messages,
+        "data-conversations": h.conversations
+      }, [
+        svg("title", { text: t("perHourHour", { time: dateText(h.hour) + " " + hourText(h.hour), messages: h.messages, conversations: h.conversations }) }),
+        svg("rect", {
+          class: "bar series-messages",
+          "data-value": h.messages,
+          x: round1(centre - barWidth / 2),
+          y: round1(top),
+          width: round1(barWidth),
+          height: round1(base - top)
+        })
+      ]);
+      if (local.getHours() === 0 && i > 0) {
+        group.appendChild(svg("line", { class: "chart-midnight", x1: round1(centre - slot / 2), x2: round1(centre - slot / 2), y1: area.top, y2: base + 30 }));
+        group.appendChild(svg("text", { class: "chart-label is-date", x: round1(centre - slot / 2 + 4), y: height - 4, text: dateText(h.hour) }));
+      }
+      if (local.getHours() % every === 0) {
+        group.appendChild(svg("text", { class: "chart-label", x: round1(centre), y: base + 16, "text-anchor": "middle", text: hourText(h.hour) }));
+      }
+      root.appendChild(group);
+      points.push(round1(centre) + "," + round1(y(h.conversations)));
+    });
+    root.appendChild(svg("polyline", { class: "line series-conversations", points: points.join(" ") }));
+    if (slot >= 6) {
+      perHour.forEach(function (h, i) {
+        root.appendChild(svg("circle", { class: "dot series-conversations", cx: round1(area.left + (i + 0.5) * slot), cy: round1(y(h.conversations)), r: slot >= 14 ? 3 : 2 }));
+      });
+    }
+    if (!max) noDataNote(root, area);
+    box.appendChild(root);
+    box.appendChild(srTable(t("perHourCaption"), [t("colHour"), t("series_messages"), t("series_conversations")], perHour.filter(function (h) {
+      return h.messages > 0;
+    }).map(function (h) {
+      return [dateText(h.hour) + " " + hourText(h.hour), h.messages, h.conversations];
+    })));
+  }
+
+  // ---- reports: the unanswered questions ----
+
+  function renderUnanswered() {
+    var report = state.reports.unanswered;
+    ui["unanswered-days"].value = String(report.days);
+    var csv = ui["unanswered-csv"];
+    csv.setAttribute("href", "api/reports/unanswered.csv?days=" + report.days);
+    csv.setAttribute("aria-label", t("exportCsvLabel", { n: report.days }));
+    renderReportHead("unanswered", false);
+    var data = report.data;
+    renderDailyChart(data ? data.daily : null);
+    renderGroups(data ? data.groups : null);
+  }
+
+  function renderGroups(groups) {
+    var listNode = ui["unanswered-groups"];
+    var active = document.activeElement;
+    var focused = active && listNode.contains(active) ? active.getAttribute("data-example") : null;
+    listNode.textContent = "";
+    var empty = ui["unanswered-empty"];
+    empty.hidden = !!(groups && groups.length);
+    empty.textContent = groups ? t("groupsEmpty") : state.reports.unanswered.error ? "" : t("loading");
+    if (!groups || !groups.length) {
+      empty.hidden = !empty.textContent;
+      return;
+    }
+    groups.forEach(function (g, gi) {
+      listNode.appendChild(el("li", { class: "ug-item", "data-count": g.count }, [
+        el("div", { class: "ug-main" }, [
+          el("div", { class: "ug-head" }, [
+            el("p", { class: "ug-text", lang: textLang(g.text), text: g.text }),
+            el("span", { class: "ug-count", text: t("groupCount", { n: g.count }) })
+          ]),
+          el("ul", { class: "ug-outcomes", "aria-label": t("groupOutcomes") }, g.outcomes.map(function (o) {
+            return el("li", { class: "outcome-chip outcome-" + o.outcome, "data-outcome": o.outcome, "data-count": o.n }, [
+              el("span", { text: t("uo_" + o.outcome) }),
+              el("span", { class: "chip-count", text: String(o.n) })
+            ]);
+          }))
+        ]),
+        el("ul", { class: "ug-examples", "aria-label": t("groupExamples") }, g.latest.map(function (ex, ei) {
+          var key = gi + ":" + ei;
+          return el("li", { class: "ug-example-row" }, [
+            ex.at !== null ? el("time", { class: "ug-time", datetime: new Date(ex.at).toISOString(), text: clock(ex.at) }) : null,
+            el("button", {
+              type: "button",
+              class: "link-button ug-example",
+              "data-conversation": ex.conversation_id,
+              "data-example": key,
+              "aria-haspopup": "dialog",
+              "aria-label": t("exampleLink", { text: ex.text || ex.conversation_id }),
+              lang: ex.text ? textLang(ex.text) : null,
+              text: ex.text || ex.conversation_id
+            }),
+            ex.outcome && oneOf(ex.outcome, UNANSWERED_OUTCOMES)
+              ? el("span", { class: "ug-example-outcome outcome-" + ex.outcome, text: t("uo_" + ex.outcome) })
+              : null
+          ]);
+        }))
+      ]));
+    });
+    if (focused) {
+      var again = listNode.querySelector('button[data-example="' + focused + '"]'); // our own "n:m"
+      if (again) again.focus();
+    }
+  }
+
+  function findExample(button) {
+    var key = (button.getAttribute("data-example") || "").split(":");
+    var data = state.reports.unanswered.data;
+    var group = data && data.groups[Number(key[0])];
+    return group ? group.latest[Number(key[1])] || null : null;
+  }
+
+  // ---- reports: the read-only transcript of a conversation ----
+
+  function openReportTranscript(conversationId, example) {
+    if (!conversationId) return;
+    var rc = { id: conversationId, example: example, transcript: null, error: null };
+    state.reportConv = rc;
+    renderReportTranscript();
+    showDialog(ui["report-transcript-dialog"], ui["report-transcript-back"]);
+    api("GET", "api/conversations/" + encodeURIComponent(conversationId), undefined, { quiet: true }).then(function (r) {
+      if (rc !== state.reportConv) return; // closed, or another one opened
+      if (r.ok) rc.transcript = list(r.data.transcript).map(cleanMessage).filter(Boolean);
+      else if (r.status === 404) rc.error = { key: "errConversationGone" };
+      else if (r.status !== 401) rc.error = r.network ? { key: r.timeout ? "errTimeout" : "errNetwork" } : failure(r);
+      renderReportTranscript();
+      var mark = ui["report-transcript"].querySelector(".is-example");
+      if (mark && mark.scrollIntoView) mark.scrollIntoView({ block: "center" });
+    });
+  }
+
+  /* The example's own message: same text, within a second or two of the report's time. */
+  function isExample(m, example) {
+    if (!example || m.kind !== "visitor" || m.text !== example.text) return false;
+    return example.at === null || m.at === null || Math.abs(m.at - example.at) < 2000;
+  }
+
+  function renderReportTranscript() {
+    var rc = state.reportConv;
+    var listNode = ui["report-transcript"];
+    listNode.textContent = "";
+    ui["report-transcript-id"].textContent = rc ? t("transcriptId", { id: rc.id }) : "";
+    if (!rc) return;
+    if (rc.error) {
+      listNode.appendChild(el("li", { class: "msg-placeholder is-error", text: say(rc.error) }));
+      return;
+    }
+    if (!rc.transcript) {
+      listNode.appendChild(el("li", { class: "msg-placeholder", text: t("loading") }));
+      return;
+    }
+    if (!rc.transcript.length) listNode.appendChild(el("li", { class: "msg-placeholder", text: t("emptyTranscript") }));
+    var marked = false;
+    rc.transcript.forEach(function (m) {
+      var item = messageItem(m);
+      if (!marked && isExample(m, rc.example)) {
+        marked = true;
+        item.classList.add("is-example");
+        item.setAttribute("aria-current", "true");
+      }
+      listNode.appendChild(item);
+    });
+  }
+
+  // ---- reports: the dashboard ----
+
+  function renderDashboard() {
+    var report = state.reports.dashboard;
+    ui["dashboard-hours"].value = String(report.hours);
+    renderReportHead("dashboard", true);
+    var data = report.data;
+    renderWait(data);
+    renderOutcomes(data ? data.outcomes : null);
+    renderHourChart(data ? data.per_hour : null);
+    renderTopics(data ? data.top_topics : null);
+  }
+
+  function renderWait(data) {
+    ui["wait-value"].textContent = data ? waitText(data.median_wait_s) : "—";
+    ui["wait-value"].classList.toggle("is-none", !data || data.median_wait_s === null);
+    ui["wait-detail"].textContent = !data ? "" : data.median_wait_s === null ? t("waitNone") : t("waitHandoffs", { n: data.handoffs });
+  }
+
+  function renderOutcomes(outcomes) {
+    var bar = ui["outcome-bar"];
+    var legend = ui["outcome-legend"];
+    bar.textContent = "";
+    legend.textContent = "";
+    var total = 0;
+    if (outcomes) DASH_OUTCOMES.forEach(function (o) {
+      total += outcomes[o];
+    });
+    ui["outcome-total"].textContent = outcomes ? t("outcomesTotal", { n: total }) : "";
+    bar.classList.toggle("is-empty", !total);
+    if ((!outcomes && !state.reports.dashboard.error) || (outcomes && !total)) {
+      var placeholder = t(outcomes ? "reportNoData" : "loading");
+      bar.setAttribute("aria-label", placeholder);
+      bar.appendChild(el("span", { class: "stack-empty", text: placeholder }));
+    }
+    var parts = [];
+    DASH_OUTCOMES.forEach(function (o) {
+      var n = outcomes ? outcomes[o] : 0;
+      var pct = percent(n, total);
+      var name = t("uo_" + o);
+      if (n > 0) {
+        var segment = el("span", { class: "stack-seg series-" + o, "data-outcome": o, "data-count": n, title: t("outcomeShare", { name: name, pct: pct, n: n }) });
+        segment.style.width = (n * 100) / total + "%"; // CSSOM: allowed by the page's CSP
+        if (n / total >= 0.08) segment.textContent = pct;
+        bar.appendChild(segment);
+        parts.push(t("outcomeShare", { name: name, pct: pct, n: n }));
+      }
+      if (outcomes) {
+        legend.appendChild(el("li", { class: "legend-item", "data-outcome": o, "data-count": n }, [
+          el("span", { class: "swatch series-" + o, "aria-hidden": "true" }),
+          el("span", { class: "legend-name", text: name }),
+          el("span", { class: "legend-value", text: t("outcomeCount", { n: n, pct: pct }) })
+        ]));
+      }
+    });
+    if (total) bar.setAttribute("aria-label", parts.join(state.lang === "zh" ? "；" : "; "));
+  }
+
+  function renderTopics(topics) {
+    var listNode = ui["topic-list"];
+    listNode.textContent = "";
+    var empty = ui["topics-empty"];
+    empty.hidden = !!(topics && topics.length) || (!topics && !!state.reports.dashboard.error);
+    empty.textContent = t(topics ? "topicsEmpty" : "loading");
+    if (!topics) return;
+    var max = topics.reduce(function (m, tp) {
+      return Math.max(m, tp.count);
+    }, 0);
+    topics.forEach(function (tp) {
+      var name = intentLabel(tp.intent);
+      var fill = el("span", { class: "topic-bar" });
+      fill.style.width = max ? (tp.count * 100) / max + "%" : "0";
+      listNode.appendChild(el("li", { class: "topic", "data-intent": tp.intent, "data-count": tp.count }, [
+        el("span", { class: "topic-name" }, [
+          el("span", { class: "topic-label", text: name.label }),
+          name.translated ? el("code", { class: "topic-intent", text: name.raw }) : null
+        ]),
+        el("span", { class: "topic-track", "aria-hidden": "true" }, [fill]),
+        el("span", { class: "topic-count", text: t("topicCount", { n: tp.count }) })
+      ]));
+    });
+  }
+
+  // ---- reports: events ----
+
+  var resizeTimer = null;
+
+  function bindReports() {
+    PAGES.forEach(function (page) {
+      ui["nav-" + page].addEventListener("click", function () {
+        setPage(page, "click");
+      });
+    });
+    ui["unanswered-days"].addEventListener("change", function () {
+      var days = oneOf(Number(ui["unanswered-days"].value), DAY_CHOICES);
+      if (!days) return;
+      state.reports.unanswered.days = days;
+      state.reports.unanswered.data = null; // another period: the old figures would mislead
+      save("days", days);
+      loadReport("unanswered");
+    });
+    ui["dashboard-hours"].addEventListener("change", function () {
+      var hours = oneOf(Number(ui["dashboard-hours"].value), HOUR_CHOICES);
+      if (!hours) return;
+      state.reports.dashboard.hours = hours;
+      state.reports.dashboard.data = null;
+      save("hours", hours);
+      loadReport("dashboard");
+    });
+    ui["unanswered-retry"].addEventListener("click", function () {
+      loadReport("unanswered");
+    });
+    ui["dashboard-retry"].addEventListener("click", function () {
+      loadReport("dashboard");
+    });
+    ui["unanswered-groups"].addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".ug-example") : null;
+      if (button) openReportTranscript(button.getAttribute("data-conversation"), findExample(button));
+    });
+    ui["report-transcript-back"].addEventListener("click", function () {
+      closeDialog(ui["report-transcript-dialog"]);
+    });
+    ui["report-transcript-dialog"].addEventListener("close", function () {
+      state.reportConv = null; // a late answer is for nobody
+      renderReportTranscript();
+    });
+    window.addEventListener("resize", function () {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () {
+        if (state.me && state.page !== "queue") renderReport(state.page); // the charts fit their box
+      }, REFRESH_DEBOUNCE_MS);
+    });
+    document.addEventListener("visibilitychange", refreshDashboardIfDue);
+    setInterval(refreshDashboardIfDue, REPORT_CHECK_MS);
   }
 
   // ---- keyboard ----

@@ -9,15 +9,19 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
+from bot import paths
 from bot.db import EventDB
 from bot.db.desk import StaffInfo
 from tests.browser import REPLY_TIMEOUT_MS, ask, bot_messages, new_page, open_widget, screenshot
 
+AXE = paths.REPO_ROOT / "bot/channels/web/node_modules/axe-core/axe.min.js"  # a devDependency
 LIVE_TIMEOUT_MS = 15_000  # the console polls the queue every second
 
 
@@ -163,4 +167,41 @@ def test_visitor_and_staff_loop_in_english(
         question="Where is the opening ceremony?",
         expected_answer=venue.name("en"),
         shots="desk-en",
+    )
+
+
+def test_no_accessibility_violations_in_the_console(
+    browser: Browser,
+    console_url: str,
+    rasa_server: str,
+    staff_accounts: dict[str, StaffInfo],
+    staff_password: str,
+) -> None:
+    """axe-core's WCAG 2.1 A/AA rules over the login form and the console with a conversation
+    open, at the desk's tablet width."""
+    sender = f"axe-{uuid.uuid4().hex[:8]}"
+    requests.post(rasa_server, json={"sender": sender, "message": "转人工"}, timeout=60)
+    # the page's CSP forbids injected scripts, axe included: this context may bypass it
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(console_url)
+        expect(page.locator("#login-username")).to_be_visible()
+        assert axe_violations(page) == []
+        log_in(page, console_url, "wang", staff_password)
+        page.locator("#tab-open").click()
+        page.locator("#queue-list .queue-item").first.click()
+        expect(page.locator("#transcript li.msg").first).to_be_visible()
+        assert axe_violations(page) == []
+        screenshot(page, "desk-console-768.png")
+    finally:
+        context.close()
+
+
+def axe_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=AXE)
+    return page.evaluate(
+        """async () => (await axe.run(document,
+            {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})).violations
+            .map(v => `${v.id}: ${v.help}: ${v.nodes.map(n => n.html).join(" ")}`)"""
     )
