@@ -23,9 +23,13 @@ class DeliveryFailed(Exception):
 
 
 class Delivery(Protocol):
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
+    async def send(
+        self, conversation_id: str, text: str, staff_name: str | None, *, at: float | None = None
+    ) -> int:
         """Delivers `text` (from `staff_name`, or from the bot when None) or raises
-        DeliveryFailed; returns how many channel messages it took (WeChat counts them)."""
+        DeliveryFailed; returns how many channel messages it took (WeChat counts them).
+        `at` is the message's time in the transcript (a widget that reconnects asks for the
+        desk's messages after the last `at` it saw)."""
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         """Tells a live client about the handoff (claimed, typing, returned); may do nothing."""

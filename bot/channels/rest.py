@@ -52,7 +52,9 @@ class OutboxDelivery:
     def __init__(self, store: DeskStore) -> None:
         self.store = store
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
+    async def send(
+        self, conversation_id: str, text: str, staff_name: str | None, *, at: float | None = None
+    ) -> int:
         await asyncio.to_thread(self.store.queue_outgoing, conversation_id, text, staff_name or "")
         return 1
 

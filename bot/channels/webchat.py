@@ -32,16 +32,19 @@ import logging
 import re
 import uuid
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered, ConversationPaused
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.cors import allowed_origins
 from bot.channels.delivery import register_delivery
+from bot.desk.transcript import STAFF_KEY
 from bot.db.desk import shared_desk_store
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,16 @@ class WebChatOutput(SocketIOOutput):
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
 
+def desk_message(text: str, staff_name: str | None, at: float | None) -> dict[str, Any]:
+    """A message from the desk as the widget takes it (`at`: its server time, for catch-up)."""
+    message: dict[str, Any] = {"text": text}
+    if staff_name:
+        message["staff"] = {"name": staff_name}
+    if at is not None:
+        message["at"] = at
+    return message
+
+
 class WidgetDelivery:
     """Staff replies and handoff states pushed into the visitor's open widget (its session's
     room). A visitor with no widget open misses the push; the reply stays in the transcript."""
@@ -108,17 +121,37 @@ class WidgetDelivery:
     def __init__(self, sio: Any, namespace: str | None, event: str) -> None:
         self.sio, self.namespace, self.event = sio, namespace, event
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
-        message: dict[str, Any] = {"text": text}
-        if staff_name:
-            message["staff"] = {"name": staff_name}
-        await self.sio.emit(self.event, message, room=conversation_id, namespace=self.namespace)
+    async def send(
+        self, conversation_id: str, text: str, staff_name: str | None, *, at: float | None = None
+    ) -> int:
+        await self.sio.emit(
+            self.event,
+            desk_message(text, staff_name, at),
+            room=conversation_id,
+            namespace=self.namespace,
+        )
         return 1
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         await self.sio.emit(
             self.event, {"handoff": state}, room=conversation_id, namespace=self.namespace
         )
+
+
+def missed_desk_messages(events: Iterable[Any], since: float) -> list[dict[str, Any]]:
+    """The desk's messages (bot events after the latest pause: staff replies and the bot's
+    words when staff hand back) newer than `since`, as the widget takes them."""
+    listed = list(events)
+    paused_at = max(
+        (i for i, event in enumerate(listed) if isinstance(event, ConversationPaused)), default=None
+    )
+    if paused_at is None:
+        return []
+    return [
+        desk_message(event.text, (event.metadata or {}).get(STAFF_KEY), event.timestamp)
+        for event in listed[paused_at + 1 :]
+        if isinstance(event, BotUttered) and event.text and event.timestamp > since
+    ]
 
 
 class WebChatInput(SocketIOInput):
@@ -144,6 +177,7 @@ class WebChatInput(SocketIOInput):
 
         @blueprint.listener("before_server_start")
         async def offer_delivery(app: Any, _: Any) -> None:
+            self._app = app
             register_delivery(app, "webchat", delivery)
 
         return blueprint
@@ -160,6 +194,9 @@ class WebChatInput(SocketIOInput):
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            if requested == session_id:  # a returning widget: what the desk did meanwhile
+                since = data.get("since") if isinstance(data, dict) else None
+                await self._catch_up(sid, session_id, since)
 
         @sio.on("feedback", namespace=self.namespace)
         async def feedback(sid: str, data: Any) -> None:
@@ -192,6 +229,32 @@ class WebChatInput(SocketIOInput):
                 metadata=metadata if isinstance(metadata, dict) else {},
             )
             await on_new_message(message)
+
+    async def _catch_up(self, sid: str, session_id: str, since: Any) -> None:
+        """Tells a (re)connected widget whether staff have its conversation, and replays the
+        desk's messages it missed while it was closed (those after the last pause, newer than
+        the last desk message it saw: `since`, a server time it got with that message)."""
+        assert self.sio is not None
+        try:
+            store = shared_desk_store()
+            handoff = await asyncio.to_thread(store.active_handoff, session_id)
+            state: dict[str, Any] = {"status": handoff.status if handoff else "closed"}
+            if handoff and handoff.assignee_id:
+                staff = await asyncio.to_thread(store.all_staff)
+                names = {s.id: s.display_name for s in staff}
+                state["staff"] = names.get(handoff.assignee_id, "")
+            await self.sio.emit(
+                self.bot_message_evt, {"handoff": state}, room=sid, namespace=self.namespace
+            )
+            app = getattr(self, "_app", None)  # set when the server starts
+            if isinstance(since, (int, float)) and not isinstance(since, bool) and app:
+                tracker = await app.ctx.agent.tracker_store.retrieve(session_id)
+                for message in missed_desk_messages(tracker.events if tracker else [], since):
+                    await self.sio.emit(
+                        self.bot_message_evt, message, room=sid, namespace=self.namespace
+                    )
+        except Exception:  # catching up is a courtesy: the chat itself must go on
+            logger.exception("could not catch up widget %s", session_id)
 
     @staticmethod
     def _add_widget_routes(blueprint: Blueprint) -> None:

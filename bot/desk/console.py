@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Awaitable, TypeVar
@@ -486,15 +487,16 @@ class DeskConsoleInput(InputChannel):
                     errcode=errcode,
                     detail=WECHAT_LIMITS[errcode],
                 )
-        parts = await self._deliver(request, handoff, text, staff.display_name)
-        await self._append(request, handoff.conversation_id, self._said(text, staff, parts))
+        at = time.time()  # one server time for the push and the transcript: replays compare it
+        parts = await self._deliver(request, handoff, text, staff.display_name, at)
+        await self._append(request, handoff.conversation_id, self._said(text, at, staff, parts))
         await _db(self.store.record_staff_action, handoff.id, staff.id, "handoff.reply", "")
         return {"delivered": True}
 
     @staticmethod
-    def _said(text: str, staff: StaffInfo | None, parts: int = 1) -> BotUttered:
+    def _said(text: str, at: float, staff: StaffInfo | None, parts: int = 1) -> BotUttered:
         metadata = {STAFF_KEY: staff.display_name, PARTS_KEY: parts} if staff else {}
-        return BotUttered(text, metadata=metadata)
+        return BotUttered(text, metadata=metadata, timestamp=at)
 
     async def _typing(
         self, request: Request, staff: StaffInfo, handoff: HandoffInfo, body: dict[str, Any]
@@ -543,11 +545,12 @@ class DeskConsoleInput(InputChannel):
         await _db(self.store.close, handoff.id, staff.id, outcome)
         await self._notify(request, handoff, {"status": "closed"})
         try:
-            await self._deliver(request, handoff, text, None)
+            at = time.time()
+            await self._deliver(request, handoff, text, None, at)
         except ApiError:  # e.g. WeChat's window has passed: the bot answers them next time
             logger.warning("could not tell %s that staff left", handoff.conversation_id)
             return
-        await self._append(request, handoff.conversation_id, self._said(text, None))
+        await self._append(request, handoff.conversation_id, self._said(text, at, None))
 
     async def _append(self, request: Request, conversation_id: str, *events: Event) -> None:
         """Adds events to the conversation under Rasa's lock, as Rasa's own API does."""
@@ -560,7 +563,7 @@ class DeskConsoleInput(InputChannel):
             await processor.save_tracker(tracker)
 
     async def _deliver(
-        self, request: Request, handoff: HandoffInfo, text: str, staff_name: str | None
+        self, request: Request, handoff: HandoffInfo, text: str, staff_name: str | None, at: float
     ) -> int:
         delivery = delivery_for(request.app, handoff.channel)
         if delivery is None:
@@ -568,7 +571,7 @@ class DeskConsoleInput(InputChannel):
                 502, "delivery", channel=handoff.channel, detail="channel not running here"
             )
         try:
-            return await delivery.send(handoff.conversation_id, text, staff_name)
+            return await delivery.send(handoff.conversation_id, text, staff_name, at=at)
         except DeliveryFailed as failed:
             logger.warning("%s delivery failed: %s", handoff.channel, failed.detail)
             raise ApiError(

@@ -34,7 +34,9 @@ class WeChatDelivery:
     def __init__(self, api: CustomerServiceApi, limit_bytes: int) -> None:
         self.api, self.limit_bytes = api, limit_bytes
 
-    async def send(self, conversation_id: str, text: str, staff_name: str | None) -> int:
+    async def send(
+        self, conversation_id: str, text: str, staff_name: str | None, *, at: float | None = None
+    ) -> int:
         """Delivers `text` in as many messages as the byte limit needs (their number is
         returned: each counts against WeChat's quota); the first refusal raises
         DeliveryFailed (parts already sent stay sent)."""

@@ -90,3 +90,24 @@ def test_the_running_channel_refuses_other_origins(rasa_server: str) -> None:
 def test_the_widget_files_and_nothing_else(rasa_server: str, path: str, status: int) -> None:
     base = rasa_server.removesuffix("/webhooks/rest/webhook")
     assert status_of(f"{base}/webhooks/socketio/{path}") == status
+
+
+def test_a_returning_widget_gets_only_the_desks_messages_it_missed() -> None:
+    from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
+
+    from bot.channels.webchat import missed_desk_messages
+    from bot.desk.transcript import STAFF_KEY
+
+    events = [
+        UserUttered("转人工", timestamp=1.0),
+        BotUttered("正在为您转接", timestamp=2.0),
+        ConversationPaused(timestamp=2.0),
+        BotUttered("您好", metadata={STAFF_KEY: "小王"}, timestamp=3.0),
+        BotUttered("到B馆", metadata={STAFF_KEY: "小王"}, timestamp=4.0),
+        BotUttered("已交还智能助手", timestamp=5.0),
+    ]
+    assert missed_desk_messages(events, 3.0) == [
+        {"text": "到B馆", "staff": {"name": "小王"}, "at": 4.0},
+        {"text": "已交还智能助手", "at": 5.0},
+    ]
+    assert missed_desk_messages(events[:2], 0) == []  # never handed over: nothing to replay

@@ -205,3 +205,36 @@ def axe_violations(page: Page) -> list[str]:
             {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})).violations
             .map(v => `${v.id}: ${v.help}: ${v.nodes.map(n => n.html).join(" ")}`)"""
     )
+
+
+def test_a_reply_sent_while_the_widget_was_closed_is_shown_when_it_comes_back(
+    visitor: Page,
+    staff: Page,
+    demo_url: str,
+    console_url: str,
+    staff_accounts: dict[str, StaffInfo],
+    staff_password: str,
+) -> None:
+    log_in(staff, console_url, "wang", staff_password)
+    open_widget(visitor, demo_url)
+    ask(visitor, "转人工")
+    box = visitor.get_by_role("textbox")
+    box.fill("我先离开一下 丁戊己")
+    box.press("Enter")
+    item = queue_item(staff, "丁戊己")
+    expect(item).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    item.click()
+    staff.locator("#claim-button").click()
+    expect(staff.locator("#reply-text")).to_be_enabled()
+
+    visitor.goto("about:blank")  # the visitor closed the page
+    staff.locator("#reply-text").fill("您回来后可以直接到B馆服务台。")
+    staff.locator("#reply-text").press("Control+Enter")
+    expect(staff.locator("#transcript li.msg[data-kind='staff']")).to_contain_text("B馆服务台")
+    staff.locator("#resume-button").click()
+    expect(staff.locator("#resume-button")).to_be_hidden()
+
+    visitor.goto(demo_url)  # back: the same session, from the widget's storage
+    expect(visitor.locator(".cwc-msg-staff")).to_contain_text("B馆服务台", timeout=REPLY_TIMEOUT_MS)
+    expect(visitor.locator(".cwc-handoff")).to_be_hidden()  # and it knows staff handed back
+    assert visitor.locator(".cwc-msg-staff").count() == 1  # shown once

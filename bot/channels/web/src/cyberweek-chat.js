@@ -492,6 +492,11 @@
 
   Widget.prototype.receive = function (data) {
     if (!data || typeof data !== "object") return;
+    if (typeof data.at === "number") {
+      // a message from the desk: skip one already shown (a replay racing the live push)
+      if (data.at <= load("desk_since", 0)) return;
+      save("desk_since", data.at);
+    }
     if (data.handoff && typeof data.handoff === "object") this.setHandoff(data.handoff);
     var text = typeof data.text === "string" ? data.text : "";
     if (text && data.staff && typeof data.staff.name === "string") {
@@ -571,7 +576,10 @@
     this.socket = socket;
     socket.on("connect", function () {
       self.ready = false;
-      socket.emit("session_request", { session_id: self.sessionId });
+      var request = { session_id: self.sessionId };
+      // while staff have the chat, ask for the desk's messages missed while disconnected
+      if (self.handoff) request.since = Number(load("desk_since", 0)) || 0;
+      socket.emit("session_request", request);
     });
     socket.on("session_confirm", function (sessionId) {
       if (typeof sessionId === "string" && sessionId) {
