@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from dataclasses import asdict
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,17 @@ from sanic.response import HTTPResponse
 
 from bot.channels.delivery import DeliveryFailed, delivery_for
 from bot.db import EventDB
+from bot.db.edits import (
+    KINDS as FACT_KINDS,
+)
+from bot.db.edits import (
+    ChangeInfo,
+    EditableRecord,
+    EditConflict,
+    FactEditError,
+    FactEditor,
+    UnknownRecord,
+)
 from bot.db.desk import (
     AlreadyClaimed,
     CannedExists,
@@ -216,6 +228,12 @@ def handoff_json(
     }
 
 
+def _change_json(change: ChangeInfo) -> dict[str, Any]:
+    data = asdict(change)
+    data["when"] = change.when.isoformat()
+    return data
+
+
 def _route(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """A plain function around a bound method: Sanic marks handlers with attributes."""
 
@@ -239,6 +257,7 @@ class DeskConsoleInput(InputChannel):
 
     def __init__(self, store: DeskStore | None = None) -> None:
         self._store = store
+        self._editor: FactEditor | None = None
         self._event_db: EventDB | None = None
 
     @property
@@ -284,6 +303,12 @@ class DeskConsoleInput(InputChannel):
         blueprint.add_route(_route(self.stream), "/api/stream", methods=["GET"])
         blueprint.add_route(_route(self.ask), "/api/ask", methods=["POST"])
         blueprint.add_route(_route(self.report), "/api/reports/<name>", methods=["GET"])
+        blueprint.add_route(_route(self.facts), "/api/facts", methods=["GET"])
+        blueprint.add_route(_route(self.fact), "/api/facts/<kind>/<key>", methods=["GET"])
+        blueprint.add_route(_route(self.fact_edit), "/api/facts/<kind>/<key>", methods=["POST"])
+        blueprint.add_route(
+            _route(self.fact_alias), "/api/facts/<kind>/<key>/aliases/<verb>", methods=["POST"]
+        )
         blueprint.add_route(
             _route(self.conversation_by_id), "/api/conversations/<conversation_id>", methods=["GET"]
         )
@@ -717,6 +742,86 @@ class DeskConsoleInput(InputChannel):
             {"conversation_id": conversation_id, "transcript": [e.as_json() for e in entries]},
             headers=API_HEADERS,
         )
+
+    # --- live fact edits -------------------------------------------------------------------
+
+    @property
+    def editor(self) -> FactEditor:
+        if self._editor is None:  # DATABASE_URL, the event database the actions read
+            self._editor = FactEditor()
+            self._editor.ensure_schema()
+        return self._editor
+
+    async def _edit(self, call: Callable[..., EditableRecord], *args: Any, **kwargs: Any) -> Any:
+        """An edit's result as JSON, or its refusal as the API's error."""
+        try:
+            record = await _db(call, *args, **kwargs)
+        except UnknownRecord:
+            raise ApiError(404, "not_found") from None
+        except EditConflict:
+            raise ApiError(
+                409, "changed", detail="someone changed this record; reload it"
+            ) from None
+        except FactEditError as refused:
+            problems = [asdict(problem) for problem in refused.problems]
+            raise ApiError(422, "invalid", problems=problems) from None
+        return response.json({"record": record.as_json()}, headers=API_HEADERS)
+
+    async def facts(self, request: Request) -> HTTPResponse:
+        await self._session(request, "queue")
+        kind = request.args.get("kind", "")
+        if kind not in FACT_KINDS:
+            raise ApiError(400, f"kind must be one of {', '.join(FACT_KINDS)}")
+        records = await _db(self.editor.editable, kind)
+        history = await _db(self.editor.history, kind, None, 50)
+        return response.json(
+            {
+                "records": [r.as_json() for r in records],
+                "history": [_change_json(c) for c in history],
+            },
+            headers=API_HEADERS,
+        )
+
+    async def fact(self, request: Request, kind: str, key: str) -> HTTPResponse:
+        await self._session(request, "queue")
+        reply = await self._edit(self.editor.record, kind, key)
+        history = await _db(self.editor.history, kind, key, 50)
+        body = json.loads(reply.body)
+        body["history"] = [_change_json(c) for c in history]
+        return response.json(body, headers=API_HEADERS)
+
+    async def fact_edit(self, request: Request, kind: str, key: str) -> HTTPResponse:
+        session = await self._session(request, "edit_facts", changes=True)
+        body = _json_body(request)
+        changes, revision = body.get("changes"), body.get("revision")
+        if not isinstance(changes, dict) or not isinstance(revision, int):
+            raise ApiError(400, 'expected {"changes": {field: value}, "revision": N}')
+        return await self._edit(
+            self.editor.update,
+            kind,
+            key,
+            changes,
+            session.staff.username,
+            expected_revision=revision,
+        )
+
+    async def fact_alias(self, request: Request, kind: str, key: str, verb: str) -> HTTPResponse:
+        session = await self._session(request, "edit_facts", changes=True)
+        body = _json_body(request)
+        text, revision = _text_field(body, "text", 200), body.get("revision")
+        if not isinstance(revision, int):
+            raise ApiError(400, '"revision" must be the record\'s revision')
+        who = session.staff.username
+        if verb == "add":
+            lang = body.get("lang")
+            if lang not in ("zh", "en"):
+                raise ApiError(400, '"lang" must be "zh" or "en"')
+            add = self.editor.add_alias
+            return await self._edit(add, kind, key, text, lang, who, expected_revision=revision)
+        if verb == "delete":
+            remove = self.editor.remove_alias
+            return await self._edit(remove, kind, key, text, who, expected_revision=revision)
+        raise ApiError(404, "not_found")
 
     # --- the ask box ---------------------------------------------------------------------
 

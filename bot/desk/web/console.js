@@ -600,7 +600,7 @@
       shortcutsButton: "Shortcuts",
       shortcutsTitle: "Keyboard shortcuts",
       closeHelp: "Close",
-      shortcutsLine: "Alt+1/2/3 pages · Ctrl+Enter send · Alt+N / J next conversation · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
+      shortcutsLine: "Alt+1/2/3 pages · Ctrl+Enter send · Alt+N / J next · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
       shortcuts: [
         ["Ctrl+Enter / ⌘+Enter", "Send the reply (or the note)"],
         ["/shortcut", "At the start of the reply box: insert a canned reply (↑ ↓ to choose, Enter to insert)"],

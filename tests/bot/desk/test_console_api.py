@@ -30,51 +30,12 @@ from bot.desk.accounts import NewAccount, add_account
 from bot.desk.auth import LOCKOUT_FAILURES, PERMISSIONS, SESSION_IDLE, SESSION_LIFETIME, token_hash
 from bot.desk.console import CLOSED, COOKIE, MAX_BODY_BYTES, RETURNED
 from bot.desk.hours import load_hours
+from tests.desk_client import TIMEOUT_S, Console, say, text_of
 
-TIMEOUT_S = 60
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 # ------------------------------------------------------------------------------ helpers
-class Console:
-    """A staff member's browser: the session cookie in a requests.Session, the CSRF token."""
-
-    def __init__(self, api: str, username: str, password: str) -> None:
-        self.api = api
-        self.http = requests.Session()
-        self.login = self.http.post(
-            f"{api}/login", json={"username": username, "password": password}, timeout=TIMEOUT_S
-        )
-        assert self.login.status_code == 200, self.login.text
-        self.csrf: str = self.login.json()["csrf_token"]
-        self.token: str = self.http.cookies[COOKIE]
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(f"{self.api}{path}", timeout=TIMEOUT_S, **kwargs)
-
-    def post(
-        self, path: str, body: Any = None, csrf: str | None = "session", **kwargs: Any
-    ) -> requests.Response:
-        headers = {"X-CSRF-Token": self.csrf if csrf == "session" else csrf} if csrf else {}
-        return self.http.post(
-            f"{self.api}{path}", json=body, headers=headers, timeout=TIMEOUT_S, **kwargs
-        )
-
-
-def say(webhook: str, sender: str, message: str) -> list[dict[str, Any]]:
-    """One visitor message over the REST channel; the replies Rasa (and the outbox) send."""
-    response = requests.post(
-        webhook, json={"sender": sender, "message": message}, timeout=TIMEOUT_S
-    )
-    assert response.status_code == 200, response.text
-    replies: list[dict[str, Any]] = response.json()
-    return replies
-
-
-def text_of(replies: list[dict[str, Any]]) -> str:
-    return "\n".join(reply.get("text") or "" for reply in replies)
-
-
 def customs(replies: list[dict[str, Any]]) -> list[Any]:
     return [reply["custom"] for reply in replies if "custom" in reply]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from bot.db.desk import DeskStore, StaffInfo
 from tests.browser import new_page, screenshot
@@ -63,7 +63,8 @@ def traffic(rasa_server: str, desk_store: DeskStore) -> Iterator[dict[str, str]]
 
 @pytest.fixture
 def errors() -> list[str]:
-    """What the page logged as an error (none may be)."""
+    """The page's script errors and failed requests (none may be, but the 401 of the
+    console's first `api/me`, which is how it learns that nobody is signed in yet)."""
     return []
 
 
@@ -71,13 +72,23 @@ def open_page(
     browser: Browser, dialogs: list[str], errors: list[str], width: int, height: int
 ) -> Page:
     page = new_page(browser, dialogs, width=width, height=height)
+    signed_out = [True]
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # a failed request is logged too: it is checked, with its address, below
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             errors.append(message.text)
+
+    def on_response(response: Response) -> None:
+        if response.url.endswith("/api/login") and response.ok:
+            signed_out[0] = False
+        expected = signed_out[0] and response.status == 401 and response.url.endswith("/api/me")
+        if response.status >= 400 and not expected:
+            errors.append(f"{response.status} {response.url}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("response", on_response)
     return page
 
 
