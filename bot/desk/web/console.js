@@ -31,7 +31,7 @@
   var SLASH = /^\/([A-Za-z0-9_-]{0,32})/; // "/hours" at the start of the reply box
   var RECORD_KINDS = ["event", "venue", "theme_day", "fact", "forum_topic"];
   var DELETE_CONFIRM_MS = 4000; // a Delete button asks again for this long
-  var PAGES = ["queue", "unanswered", "dashboard"]; // the header's switch (Alt+1/2/3)
+  var PAGES = ["queue", "unanswered", "dashboard", "facts"]; // the header's switch (Alt+1/2/3/4)
   var DAY_CHOICES = [1, 7, 14, 31]; // api/reports/unanswered?days=
   var HOUR_CHOICES = [24, 48, 168]; // api/reports/dashboard?hours=
   var DASHBOARD_REFRESH_MS = 60000; // while the dashboard is on screen
@@ -248,6 +248,43 @@
       navQueue: "队列",
       navUnanswered: "未解答问题",
       navDashboard: "数据概览",
+      navFacts: "活动信息",
+      factsTitle: "活动信息",
+      factsKind: "类型",
+      factsFilter: "筛选",
+      factsListTitle: "记录",
+      factsPick: "请从列表中选择一条记录。",
+      factsEmpty: "没有匹配的记录。",
+      factsCount: "共 {n} 条",
+      factsLoadFailed: "无法加载记录：{why}",
+      factUpdated: "最后更新：{who} · {when}",
+      factNeverUpdated: "尚未在控制台修改过",
+      factKey: "键：{key}",
+      factReadOnly: "只读：只有编辑可以修改活动信息。",
+      factConflict: "有人修改了这条记录，请重新加载。",
+      factReload: "重新加载",
+      factSave: "保存",
+      factSaving: "正在保存…",
+      factSaved: "已保存。",
+      factNoChanges: "没有修改需要保存。",
+      factInvalid: "未保存：请检查标出的字段。",
+      factReview: "请检查：{items}",
+      factAliases: "别名",
+      factAliasesNone: "还没有别名。",
+      factAliasAdd: "添加别名",
+      factAliasLang: "别名语言",
+      factAliasRemove: "移除别名 {alias}",
+      factAliasAdded: "已添加别名 {alias}。",
+      factAliasRemoved: "已移除别名 {alias}。",
+      factHistory: "修改记录",
+      factHistoryEmpty: "还没有修改记录。",
+      factHistoryItem: "{field}：{old} → {new}",
+      factLangZh: "中文",
+      factLangEn: "英文",
+      factRequired: "（必填）",
+      factSourceHint: "每行一个网址（或 seed）",
+      factNone: "—",
+      factLoading: "正在加载记录…",
       navWaiting: "（{n} 位访客等待中）",
       skipToContent: "跳到主要内容",
       periodLabel: "时间范围",
@@ -320,14 +357,14 @@
       shortcutsButton: "快捷键",
       shortcutsTitle: "键盘快捷键",
       closeHelp: "关闭",
-      shortcutsLine: "Alt+1/2/3 切换页面 · Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · Alt+A 问机器人 · ? 快捷键",
+      shortcutsLine: "Alt+1/2/3/4 切换页面 · Ctrl+Enter 发送 · Alt+N / J 下一个对话 · Alt+P / K 上一个 · Alt+A 问机器人 · ? 快捷键",
       shortcuts: [
         ["Ctrl+Enter / ⌘+Enter", "发送回复（或备注）"],
         ["/快捷词", "在回复框开头输入：插入快捷回复（↑ ↓ 选择，Enter 插入）"],
         ["Alt+N", "下一个对话"],
         ["Alt+P", "上一个对话"],
         ["Alt+A", "问机器人"],
-        ["Alt+1 / Alt+2 / Alt+3", "队列 / 未解答问题 / 数据概览"],
+        ["Alt+1 / Alt+2 / Alt+3 / Alt+4", "队列 / 未解答问题 / 数据概览 / 活动信息"],
         ["J / K", "下一个 / 上一个对话（焦点不在输入框时）"],
         ["?", "显示此帮助"],
         ["Esc", "关闭此帮助或对话记录"]
@@ -528,6 +565,43 @@
       navQueue: "Queue",
       navUnanswered: "Unanswered",
       navDashboard: "Dashboard",
+      navFacts: "Facts",
+      factsTitle: "Facts",
+      factsKind: "Kind",
+      factsFilter: "Filter",
+      factsListTitle: "Records",
+      factsPick: "Pick a record from the list.",
+      factsEmpty: "No matching records.",
+      factsCount: "{n} records",
+      factsLoadFailed: "The records could not be loaded: {why}",
+      factUpdated: "Last updated: {who} · {when}",
+      factNeverUpdated: "Not changed in the console yet",
+      factKey: "Key: {key}",
+      factReadOnly: "Read-only: only editors can change facts.",
+      factConflict: "Someone changed this record; reload it.",
+      factReload: "Reload",
+      factSave: "Save",
+      factSaving: "Saving…",
+      factSaved: "Saved.",
+      factNoChanges: "Nothing to save: no field was changed.",
+      factInvalid: "Not saved: check the marked fields.",
+      factReview: "Please check: {items}",
+      factAliases: "Aliases",
+      factAliasesNone: "No aliases yet.",
+      factAliasAdd: "Add an alias",
+      factAliasLang: "Alias language",
+      factAliasRemove: "Remove the alias {alias}",
+      factAliasAdded: "Alias {alias} added.",
+      factAliasRemoved: "Alias {alias} removed.",
+      factHistory: "Change history",
+      factHistoryEmpty: "No changes yet.",
+      factHistoryItem: "{field}: {old} → {new}",
+      factLangZh: "Chinese",
+      factLangEn: "English",
+      factRequired: "(required)",
+      factSourceHint: "One URL (or seed) per line",
+      factNone: "—",
+      factLoading: "Loading the record…",
       navWaiting: " ({n} visitors waiting)",
       skipToContent: "Skip to the main content",
       periodLabel: "Period",
@@ -600,14 +674,14 @@
       shortcutsButton: "Shortcuts",
       shortcutsTitle: "Keyboard shortcuts",
       closeHelp: "Close",
-      shortcutsLine: "Alt+1/2/3 pages · Ctrl+Enter send · Alt+N / J next · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
+      shortcutsLine: "Alt+1/2/3/4 pages · Ctrl+Enter send · Alt+N / J next · Alt+P / K previous · Alt+A ask the bot · ? shortcuts",
       shortcuts: [
         ["Ctrl+Enter / ⌘+Enter", "Send the reply (or the note)"],
         ["/shortcut", "At the start of the reply box: insert a canned reply (↑ ↓ to choose, Enter to insert)"],
         ["Alt+N", "Next conversation"],
         ["Alt+P", "Previous conversation"],
         ["Alt+A", "Ask the bot"],
-        ["Alt+1 / Alt+2 / Alt+3", "Queue / Unanswered questions / Dashboard"],
+        ["Alt+1 / Alt+2 / Alt+3 / Alt+4", "Queue / Unanswered questions / Dashboard / Facts"],
         ["J / K", "Next / previous conversation (when not typing in a field)"],
         ["?", "Show this help"],
         ["Esc", "Close this help or a transcript"]
@@ -720,7 +794,8 @@
       unanswered: { days: 7, data: null, error: null, loading: false, seq: 0, at: null, asked: 0 },
       dashboard: { hours: 24, data: null, error: null, loading: false, seq: 0, at: null, asked: 0 }
     },
-    reportConv: null // the read-only transcript opened from a report: {id, example, transcript, error}
+    reportConv: null, // the read-only transcript opened from a report: {id, example, transcript, error}
+    facts: null // the Facts page: see resetFacts()
   };
 
   function t(key, args) {
@@ -1121,6 +1196,7 @@
     ui["console-view"].hidden = true;
     ui["unanswered-view"].hidden = true;
     ui["dashboard-view"].hidden = true;
+    ui["facts-view"].hidden = true;
     ui["app-nav"].hidden = true;
     ui["shortcuts-footer"].hidden = true;
     ui["logout-button"].hidden = true;
@@ -1255,6 +1331,7 @@
       report.asked = 0;
     });
     state.reportConv = null;
+    resetFacts();
     ui["ask-text"].value = "";
     ui["reply-text"].value = "";
     renderConversation(true);
@@ -2744,6 +2821,7 @@
   function loadPage() {
     if (state.page === "unanswered") loadReport("unanswered");
     else if (state.page === "dashboard") loadReport("dashboard");
+    else if (state.page === "facts") loadFacts();
   }
 
   function renderPage() {
@@ -2753,6 +2831,7 @@
     ui["console-view"].hidden = page !== "queue";
     ui["unanswered-view"].hidden = page !== "unanswered";
     ui["dashboard-view"].hidden = page !== "dashboard";
+    ui["facts-view"].hidden = page !== "facts";
     PAGES.forEach(function (name) {
       var button = ui["nav-" + name];
       if (name === page) button.setAttribute("aria-current", "page");
@@ -2760,11 +2839,12 @@
     });
     document.body.setAttribute("data-page", page || "");
     var skip = ui["skip-link"];
-    skip.setAttribute("href", page === "unanswered" ? "#unanswered-title" : page === "dashboard" ? "#dashboard-title" : "#conversation");
+    skip.setAttribute("href", page === "unanswered" ? "#unanswered-title" : page === "dashboard" ? "#dashboard-title" : page === "facts" ? "#facts-title" : "#conversation");
     skip.textContent = t(page === "queue" || !page ? "skipToConversation" : "skipToContent");
     renderNavCount();
     if (page === "unanswered") renderUnanswered();
     else if (page === "dashboard") renderDashboard();
+    else if (page === "facts") renderFacts();
   }
 
   /* The waiting count on the Queue button, so that staff on a report page see visitors arrive. */
@@ -3443,11 +3523,623 @@
     window.addEventListener("resize", function () {
       clearTimeout(resizeTimer);
       resizeTimer = setTimeout(function () {
-        if (state.me && state.page !== "queue") renderReport(state.page); // the charts fit their box
+        if (state.me && (state.page === "unanswered" || state.page === "dashboard")) renderReport(state.page); // the charts fit their box
       }, REFRESH_DEBOUNCE_MS);
     });
     document.addEventListener("visibilitychange", refreshDashboardIfDue);
     setInterval(refreshDashboardIfDue, REPORT_CHECK_MS);
+  }
+
+  // ---- facts: the records the bot answers from, edited live ----
+
+  function resetFacts() {
+    var old = state.facts;
+    state.facts = {
+      kind: oneOf(load("factsKind", null), RECORD_KINDS) || "venue",
+      filter: old ? old.filter : "",
+      records: null, // the list of the kind, as api/facts gives it
+      loading: false,
+      error: null, // {key, args}: the list could not be loaded
+      seq: (old ? old.seq : 0) + 1, // an answer on its way for an older question is dropped
+      key: null, // the selected record's key
+      record: null,
+      history: [],
+      recordLoading: false,
+      recordError: null,
+      draft: {}, // field name -> the value in the form (API shape)
+      problems: [], // [{field, en, zh}] from a 422
+      formError: null, // {key, args} or {text: {en, zh}}
+      notice: null, // {key, args}
+      review: [], // [{field, en, zh}] after a save
+      conflict: false,
+      saving: false,
+      aliasBusy: false,
+      stamp: "" // what the form was last built from
+    };
+  }
+
+  function canEditFacts() {
+    return state.permissions.indexOf("edit_facts") >= 0;
+  }
+
+  function cleanField(f) {
+    f = f && typeof f === "object" ? f : {};
+    return {
+      name: str(f.name),
+      value: f.value === undefined ? null : f.value,
+      kind: oneOf(f.kind, ["key", "name", "text", "bool", "date", "time", "choice", "source"]) || "text",
+      required: f.required === true,
+      choices: list(f.choices).map(str),
+      lang: oneOf(f.lang, ["zh", "en"]),
+      twin: f.twin ? str(f.twin) : null
+    };
+  }
+
+  function cleanProblems(value) {
+    return list(value).map(function (p) {
+      p = p && typeof p === "object" ? p : {};
+      return { field: p.field ? str(p.field) : null, en: str(p.en), zh: str(p.zh) };
+    });
+  }
+
+  function cleanRecord(r) {
+    if (!r || typeof r !== "object" || !r.key) return null;
+    var last = r.last_updated && typeof r.last_updated === "object" ? r.last_updated : null;
+    return {
+      kind: str(r.kind),
+      key: str(r.key),
+      name_zh: str(r.name_zh),
+      name_en: str(r.name_en),
+      fields: list(r.fields).map(cleanField).filter(function (f) {
+        return f.name;
+      }),
+      aliases: Array.isArray(r.aliases) ? r.aliases.map(str) : null,
+      revision: typeof r.revision === "number" ? r.revision : 0,
+      last_updated: last ? { when: parseTime(last.when), who: str(last.who) } : null,
+      review: cleanProblems(r.review)
+    };
+  }
+
+  function cleanChange(c) {
+    c = c && typeof c === "object" ? c : {};
+    return {
+      id: typeof c.id === "number" ? c.id : 0,
+      when: parseTime(c.when),
+      editor: str(c.editor),
+      key: str(c.key),
+      field: str(c.field),
+      old: c.old === undefined ? null : c.old,
+      new: c["new"] === undefined ? null : c["new"]
+    };
+  }
+
+  function problemText(p) {
+    return state.lang === "zh" ? p.zh || p.en : p.en || p.zh;
+  }
+
+  function recordName(r) {
+    var name = state.lang === "zh" ? r.name_zh || r.name_en : r.name_en || r.name_zh;
+    return name || r.key;
+  }
+
+  /* "zhao · 09-10 14:03" (local time). */
+  function stampText(last) {
+    if (!last) return "";
+    var d = last.when === null ? null : new Date(last.when);
+    var when = d ? pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) : "";
+    return last.who + (when ? " · " + when : "");
+  }
+
+  /* true / false when the record has a confirmed flag, else null. */
+  function confirmedOf(r) {
+    var found = null;
+    r.fields.forEach(function (f) {
+      if (found === null && (f.name === "confirmed" || f.name === "date_confirmed")) found = f.value === true;
+    });
+    return found;
+  }
+
+  function valueText(value) {
+    if (value === null || value === undefined || value === "") return t("factNone");
+    if (Array.isArray(value)) return value.map(str).join(" ");
+    if (value === true) return "✓";
+    if (value === false) return "✗";
+    return str(value);
+  }
+
+  function loadFacts() {
+    var facts = state.facts;
+    if (!state.me || !canAnnotate()) return;
+    var seq = ++facts.seq;
+    var kind = facts.kind;
+    facts.loading = true;
+    renderFacts();
+    api("GET", "api/facts?kind=" + encodeURIComponent(kind), undefined, { quiet: true }).then(function (r) {
+      if (seq !== facts.seq || state.facts !== facts) return;
+      facts.loading = false;
+      if (r.ok) {
+        facts.records = list(r.data.records).map(cleanRecord).filter(Boolean);
+        facts.error = null;
+      } else if (r.status !== 401) {
+        facts.error = reportProblem(r);
+      }
+      renderFacts();
+    });
+    if (facts.key) loadFact(facts.key, false);
+  }
+
+  /* One record with its history; `fresh`: forget what the form held (a new record, a reload). */
+  function loadFact(key, fresh) {
+    var facts = state.facts;
+    var kind = facts.kind;
+    if (fresh) {
+      facts.key = key;
+      facts.record = null;
+      facts.history = [];
+      facts.draft = {};
+      facts.problems = [];
+      facts.formError = null;
+      facts.notice = null;
+      facts.review = [];
+      facts.conflict = false;
+    }
+    facts.recordLoading = true;
+    facts.recordError = null;
+    var seq = (facts.recordSeq = (facts.recordSeq || 0) + 1);
+    renderFacts();
+    return api("GET", "api/facts/" + encodeURIComponent(kind) + "/" + encodeURIComponent(key), undefined, { quiet: true }).then(function (r) {
+      if (state.facts !== facts || facts.kind !== kind || facts.key !== key || seq !== facts.recordSeq) return;
+      facts.recordLoading = false;
+      if (r.ok && cleanRecord(r.data.record)) {
+        var record = cleanRecord(r.data.record);
+        if (fresh || !facts.record) facts.draft = draftOf(record);
+        else rebaseDraft(facts.record, record);
+        facts.record = record;
+        facts.history = list(r.data.history).map(cleanChange);
+        facts.history.sort(function (a, b) {
+          return b.id - a.id;
+        });
+        replaceListed(record);
+      } else if (r.status !== 401) {
+        facts.recordError = failure(r);
+      }
+      renderFacts();
+    });
+  }
+
+  function draftOf(record) {
+    var draft = {};
+    record.fields.forEach(function (f) {
+      draft[f.name] = f.value;
+    });
+    return draft;
+  }
+
+  /* A reload keeps what was typed, but a field left alone takes the server's newer value
+     (else Save would quietly put a colleague's change back). */
+  function rebaseDraft(before, after) {
+    var draft = state.facts.draft;
+    after.fields.forEach(function (f) {
+      var old = null;
+      before.fields.forEach(function (b) {
+        if (b.name === f.name) old = b;
+      });
+      if (!old || !(f.name in draft) || sameValue(f, draft[f.name], old.value)) draft[f.name] = f.value;
+    });
+  }
+
+  function replaceListed(record) {
+    var records = state.facts.records;
+    if (!records) return;
+    for (var i = 0; i < records.length; i++) {
+      if (records[i].key === record.key) records[i] = record;
+    }
+  }
+
+  /* A value as the server compares it: "" and [] are "no value". */
+  function normal(field, value) {
+    if (value === undefined || value === null) return null;
+    if (field.kind === "bool") return value === true;
+    if (field.kind === "source") {
+      var items = (Array.isArray(value) ? value : str(value).split(/\s+/)).map(function (s) {
+        return str(s).trim();
+      }).filter(Boolean);
+      return items.length ? items : null;
+    }
+    var text = str(value);
+    return text.trim() === "" ? null : text;
+  }
+
+  function sameValue(field, a, b) {
+    return JSON.stringify(normal(field, a)) === JSON.stringify(normal(field, b));
+  }
+
+  function changedFields() {
+    var facts = state.facts;
+    var changes = {};
+    facts.record.fields.forEach(function (f) {
+      if (f.kind === "key" || !(f.name in facts.draft)) return;
+      if (!sameValue(f, f.value, facts.draft[f.name])) changes[f.name] = normal(f, facts.draft[f.name]);
+    });
+    return changes;
+  }
+
+  function saveFact(event) {
+    if (event) event.preventDefault();
+    var facts = state.facts;
+    var record = facts.record;
+    if (!record || facts.saving || !canEditFacts()) return;
+    var changes = changedFields();
+    facts.notice = null;
+    facts.formError = null;
+    facts.review = [];
+    if (!Object.keys(changes).length) {
+      facts.notice = { key: "factNoChanges" };
+      renderFacts();
+      return;
+    }
+    facts.saving = true;
+    facts.problems = [];
+    renderFacts();
+    var path = "api/facts/" + encodeURIComponent(record.kind) + "/" + encodeURIComponent(record.key);
+    api("POST", path, { changes: changes, revision: record.revision }).then(function (r) {
+      if (state.facts !== facts || facts.record !== record) return;
+      facts.saving = false;
+      var saved = r.ok ? cleanRecord(r.data.record) : null;
+      if (saved) {
+        facts.record = saved;
+        facts.draft = draftOf(saved);
+        facts.notice = { key: "factSaved" };
+        facts.review = saved.review;
+        replaceListed(saved);
+        announce(t("factSaved"));
+        renderFacts();
+        loadFact(saved.key, false); // the change history
+        return;
+      }
+      if (r.status === 422) {
+        facts.problems = cleanProblems(r.data.problems);
+        facts.formError = { key: "factInvalid" };
+      } else if (r.status === 409) {
+        facts.conflict = true;
+      } else if (r.status !== 401) {
+        facts.formError = r.status === 404 ? { key: "errServer", args: { status: 404 } } : failure(r);
+      }
+      renderFacts();
+      focusFirstProblem();
+    });
+  }
+
+  function focusFirstProblem() {
+    var facts = state.facts;
+    var target = null;
+    facts.problems.some(function (p) {
+      target = p.field ? document.getElementById("fact-field-" + p.field) : null;
+      return !!target;
+    });
+    if (target) target.focus();
+    else if (facts.conflict) ui["fact-reload"].focus();
+  }
+
+  function aliasAction(verb, text, lang) {
+    var facts = state.facts;
+    var record = facts.record;
+    if (!record || facts.aliasBusy || !canEditFacts()) return;
+    var body = { text: text, revision: record.revision };
+    if (verb === "add") body.lang = lang;
+    facts.aliasBusy = true;
+    facts.notice = null;
+    facts.formError = null;
+    renderFacts();
+    var path = "api/facts/" + encodeURIComponent(record.kind) + "/" + encodeURIComponent(record.key) + "/aliases/" + verb;
+    api("POST", path, body).then(function (r) {
+      if (state.facts !== facts || facts.record !== record) return;
+      facts.aliasBusy = false;
+      var saved = r.ok ? cleanRecord(r.data.record) : null;
+      if (saved) {
+        facts.record = saved; // the fields are as they were: the form keeps what was typed
+        replaceListed(saved);
+        facts.notice = { key: verb === "add" ? "factAliasAdded" : "factAliasRemoved", args: { alias: text } };
+        if (verb === "add") ui["fact-alias-text"].value = "";
+        renderFacts();
+        loadFact(saved.key, false);
+        return;
+      }
+      if (r.status === 422) facts.formError = { problems: cleanProblems(r.data.problems) };
+      else if (r.status === 409) facts.conflict = true;
+      else if (r.status !== 401) facts.formError = failure(r);
+      renderFacts();
+    });
+  }
+
+  function addAlias(event) {
+    event.preventDefault();
+    var text = ui["fact-alias-text"].value.trim();
+    if (!text) {
+      ui["fact-alias-text"].focus();
+      return;
+    }
+    aliasAction("add", text, oneOf(ui["fact-alias-lang"].value, ["zh", "en"]) || state.lang);
+  }
+
+  /* The form's controls write what is typed into the draft (so a re-render keeps it). */
+  function onFactInput(event) {
+    var node = event.target;
+    var name = node && node.getAttribute ? node.getAttribute("data-field") : null;
+    if (!name || !state.facts.record) return;
+    var kind = node.getAttribute("data-kind");
+    var value;
+    if (kind === "bool") value = node.checked;
+    else if (kind === "source") value = node.value.split(/\r?\n/).map(function (s) {
+      return s.trim();
+    }).filter(Boolean);
+    else value = node.value;
+    state.facts.draft[name] = value;
+  }
+
+  // ---- facts: drawing ----
+
+  function renderFacts() {
+    var facts = state.facts;
+    if (!facts || !state.me) return;
+    ui["facts-kind"].value = facts.kind;
+    if (ui["facts-filter"].value !== facts.filter) ui["facts-filter"].value = facts.filter;
+    ui["facts-filter"].setAttribute("placeholder", t("factsFilter"));
+    ui["facts-error"].hidden = !facts.error;
+    ui["facts-error-text"].textContent = facts.error ? t("factsLoadFailed", { why: say(facts.error) }) : "";
+    renderFactList();
+    renderFact();
+  }
+
+  function matchesFilter(r, words) {
+    if (!words) return true;
+    var hay = [r.key, r.name_zh, r.name_en].concat(r.aliases || []).join(" ").toLowerCase();
+    return words.split(/\s+/).every(function (w) {
+      return hay.indexOf(w) >= 0;
+    });
+  }
+
+  function renderFactList() {
+    var facts = state.facts;
+    var listNode = ui["facts-list"];
+    listNode.textContent = "";
+    var words = facts.filter.trim().toLowerCase();
+    var shown = (facts.records || []).filter(function (r) {
+      return matchesFilter(r, words);
+    });
+    ui["facts-status"].textContent = facts.loading && !facts.records ? t("loading") : facts.records ? t("factsCount", { n: shown.length }) : "";
+    ui["facts-empty"].hidden = !facts.records || shown.length > 0;
+    ui["facts-empty"].textContent = t("factsEmpty");
+    shown.forEach(function (r) {
+      var confirmed = confirmedOf(r);
+      var name = recordName(r);
+      var selected = r.key === facts.key;
+      listNode.appendChild(el("li", {}, [
+        el("button", { class: "fact-item" + (selected ? " is-selected" : ""), type: "button", "data-key": r.key, "aria-current": selected ? "true" : null }, [
+          el("span", { class: "fact-item-name", lang: textLang(name), text: name }),
+          el("code", { class: "fact-item-key", text: r.key }),
+          confirmed === null ? null : el("span", { class: "fact-item-confirmed " + (confirmed ? "is-yes" : "is-no"), "data-confirmed": String(confirmed), text: t(confirmed ? "confirmedYes" : "confirmedNo") }),
+          el("span", { class: "fact-item-updated", text: r.last_updated ? stampText(r.last_updated) : "" })
+        ])
+      ]));
+    });
+  }
+
+  function renderFact() {
+    var facts = state.facts;
+    var record = facts.record;
+    var editable = canEditFacts();
+    ui["fact-placeholder"].hidden = !!facts.key;
+    ui["fact-placeholder"].textContent = t("factsPick");
+    ui["fact-body"].hidden = !facts.key;
+    if (!facts.key) return;
+    ui["fact-title"].textContent = record ? recordName(record) : facts.recordLoading ? t("factLoading") : facts.key;
+    ui["fact-title"].setAttribute("lang", record ? textLang(recordName(record)) : "en");
+    var meta = ui["fact-meta"];
+    meta.textContent = "";
+    if (record) {
+      meta.appendChild(el("span", { class: "fact-meta-key", text: t("factKey", { key: record.key }) }));
+      meta.appendChild(el("span", {
+        id: "fact-last-updated",
+        class: "fact-last-updated",
+        "data-who": record.last_updated ? record.last_updated.who : "",
+        text: record.last_updated ? t("factUpdated", { who: record.last_updated.who, when: stampText(record.last_updated).replace(/^.*? · /, "") }) : t("factNeverUpdated")
+      }));
+    }
+    ui["fact-readonly"].hidden = !record || editable;
+    ui["fact-conflict"].hidden = !facts.conflict;
+    var formError = facts.recordError || facts.formError;
+    var generalProblems = facts.problems.filter(function (p) {
+      return !p.field || !(record && record.fields.some(function (f) {
+        return f.name === p.field;
+      }));
+    });
+    var errorText = formError ? (formError.problems ? formError.problems.map(problemText).join(" ") : say(formError)) : "";
+    if (generalProblems.length) errorText = (errorText ? errorText + " " : "") + generalProblems.map(problemText).join(" ");
+    ui["fact-form-error"].hidden = !errorText;
+    ui["fact-form-error"].textContent = errorText;
+    ui["fact-notice"].hidden = !facts.notice;
+    ui["fact-notice"].textContent = say(facts.notice);
+    ui["fact-review"].hidden = !facts.review.length;
+    ui["fact-review"].textContent = facts.review.length ? t("factReview", {
+      items: facts.review.map(function (p) {
+        return (p.field ? p.field + " " : "") + problemText(p);
+      }).join(state.lang === "zh" ? "；" : "; ")
+    }) : "";
+    ui["fact-form"].hidden = !record;
+    ui["fact-save"].hidden = !editable;
+    ui["fact-save"].disabled = facts.saving || facts.conflict;
+    ui["fact-save"].textContent = t(facts.saving ? "factSaving" : "factSave");
+    var stamp = [state.lang, facts.kind, facts.key, record ? record.revision : "-", editable, JSON.stringify(facts.problems), facts.recordSeq, facts.saving].join("|");
+    if (record && stamp !== facts.stamp) {
+      facts.stamp = stamp;
+      renderFactFields(record, editable);
+    }
+    renderAliases(record, editable);
+    renderHistory();
+  }
+
+  function fieldLabel(f) {
+    var base = f.lang ? f.name.slice(0, -3) : f.name;
+    return base.replace(/_/g, " ");
+  }
+
+  function fieldControl(f, editable, problems) {
+    var id = "fact-field-" + f.name;
+    var value = f.name in state.facts.draft ? state.facts.draft[f.name] : f.value;
+    var attrs = { id: id, name: f.name, "data-field": f.name, "data-kind": f.kind, disabled: !editable || f.kind === "key" };
+    if (f.lang) attrs.lang = f.lang === "zh" ? "zh-CN" : "en";
+    if (problems.length) {
+      attrs["aria-invalid"] = "true";
+      attrs["aria-describedby"] = id + "-error";
+    }
+    var control;
+    if (f.kind === "bool") {
+      attrs.type = "checkbox";
+      control = el("input", attrs);
+      control.checked = value === true;
+    } else if (f.kind === "choice") {
+      control = el("select", attrs, [f.required ? null : el("option", { value: "", text: t("factNone") })].concat(f.choices.map(function (c) {
+        return el("option", { value: c, text: c });
+      })));
+      control.value = value === null ? "" : str(value);
+    } else if (f.kind === "source") {
+      attrs.rows = 2;
+      attrs.placeholder = t("factSourceHint");
+      attrs.spellcheck = "false";
+      control = el("textarea", attrs);
+      control.value = Array.isArray(value) ? value.join("\n") : str(value);
+    } else if (f.kind === "text" && (/note|desc|summary|detail|answer|text|body/.test(f.name) || str(value).length > 60)) {
+      attrs.rows = 3;
+      control = el("textarea", attrs);
+      control.value = str(value);
+    } else {
+      attrs.type = f.kind === "date" ? "date" : f.kind === "time" ? "time" : "text";
+      if (f.kind === "key") attrs.readonly = true;
+      control = el("input", attrs);
+      control.value = str(value);
+    }
+    return control;
+  }
+
+  function fieldBlock(f, editable) {
+    var problems = state.facts.problems.filter(function (p) {
+      return p.field === f.name;
+    });
+    var control = fieldControl(f, editable, problems);
+    var label = el("label", { for: control.id }, [
+      el("span", { class: "fact-label-name", text: fieldLabel(f) }),
+      f.lang ? el("span", { class: "fact-label-lang", text: t(f.lang === "zh" ? "factLangZh" : "factLangEn") }) : null,
+      f.required ? el("span", { class: "fact-label-required", text: t("factRequired") }) : null
+    ]);
+    var bool = f.kind === "bool";
+    return el("div", { class: "fact-field" + (bool ? " is-bool" : "") + (problems.length ? " has-problem" : ""), "data-field": f.name }, [
+      bool ? control : label,
+      bool ? label : control,
+      problems.length ? el("p", { id: control.id + "-error", class: "field-problem", "data-field": f.name, text: problems.map(problemText).join(" ") }) : null
+    ]);
+  }
+
+  function renderFactFields(record, editable) {
+    var box = ui["fact-fields"];
+    var active = document.activeElement;
+    var focusName = active && box.contains(active) ? active.getAttribute("data-field") : null;
+    box.textContent = "";
+    var byName = {};
+    record.fields.forEach(function (f) {
+      byName[f.name] = f;
+    });
+    var placed = {};
+    record.fields.forEach(function (f) {
+      if (placed[f.name]) return;
+      var twin = f.twin && byName[f.twin] && !placed[f.twin] ? byName[f.twin] : null;
+      placed[f.name] = true;
+      if (twin) {
+        placed[twin.name] = true;
+        var pair = f.lang === "zh" ? [f, twin] : [twin, f];
+        box.appendChild(el("div", { class: "fact-pair" }, [fieldBlock(pair[0], editable), fieldBlock(pair[1], editable)]));
+      } else {
+        box.appendChild(fieldBlock(f, editable));
+      }
+    });
+    if (focusName) {
+      var again = document.getElementById("fact-field-" + focusName);
+      if (again) again.focus();
+    }
+  }
+
+  function renderAliases(record, editable) {
+    var section = ui["fact-aliases"];
+    section.hidden = !record || record.aliases === null;
+    if (section.hidden) return;
+    var listNode = ui["fact-alias-list"];
+    listNode.textContent = "";
+    record.aliases.forEach(function (alias) {
+      listNode.appendChild(el("li", { class: "label-chip fact-alias", "data-alias": alias }, [
+        el("span", { class: "label-text", lang: textLang(alias), text: alias }),
+        editable ? el("button", { class: "label-remove fact-alias-remove", type: "button", "data-alias": alias, "aria-label": t("factAliasRemove", { alias: alias }), title: t("factAliasRemove", { alias: alias }), disabled: state.facts.aliasBusy, text: "×" }) : null
+      ]));
+    });
+    ui["fact-alias-empty"].hidden = record.aliases.length > 0;
+    ui["fact-alias-form"].hidden = !editable;
+    ui["fact-alias-submit"].disabled = state.facts.aliasBusy || state.facts.conflict;
+  }
+
+  function renderHistory() {
+    var facts = state.facts;
+    var listNode = ui["fact-history"];
+    listNode.textContent = "";
+    facts.history.forEach(function (c) {
+      listNode.appendChild(el("li", { class: "fact-change", "data-field": c.field, "data-editor": c.editor }, [
+        el("span", { class: "fact-change-who", text: stampText({ who: c.editor, when: c.when }) }),
+        el("span", { class: "fact-change-what" }, [
+          el("code", { class: "fact-change-field", text: c.field }),
+          el("span", { class: "fact-change-old", text: valueText(c.old) }),
+          el("span", { class: "fact-change-arrow", "aria-hidden": "true", text: " → " }),
+          el("span", { class: "sr-only", text: state.lang === "zh" ? "改为" : "to" }),
+          el("span", { class: "fact-change-new", text: valueText(c["new"]) })
+        ])
+      ]));
+    });
+    ui["fact-history-empty"].hidden = !facts.record || facts.history.length > 0;
+  }
+
+  function bindFacts() {
+    ui["nav-facts"].addEventListener("click", function () {
+      setPage("facts", "click");
+    });
+    ui["facts-kind"].addEventListener("change", function () {
+      var kind = oneOf(ui["facts-kind"].value, RECORD_KINDS);
+      if (!kind || kind === state.facts.kind) return;
+      save("factsKind", kind);
+      var filter = state.facts.filter;
+      resetFacts();
+      state.facts.filter = filter;
+      loadFacts();
+    });
+    ui["facts-filter"].addEventListener("input", function () {
+      state.facts.filter = ui["facts-filter"].value;
+      renderFactList();
+    });
+    ui["facts-retry"].addEventListener("click", loadFacts);
+    ui["facts-list"].addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".fact-item") : null;
+      if (!button) return;
+      loadFact(button.getAttribute("data-key"), true).then(function () {
+        if (state.facts.record && isNarrow()) ui["fact-title"].focus();
+      });
+    });
+    ui["fact-fields"].addEventListener("input", onFactInput);
+    ui["fact-fields"].addEventListener("change", onFactInput);
+    ui["fact-form"].addEventListener("submit", saveFact);
+    ui["fact-reload"].addEventListener("click", function () {
+      if (state.facts.key) loadFact(state.facts.key, true);
+    });
+    ui["fact-alias-form"].addEventListener("submit", addAlias);
+    ui["fact-alias-list"].addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest(".fact-alias-remove") : null;
+      if (button) aliasAction("delete", button.getAttribute("data-alias"));
+    });
   }
 
   // ---- keyboard ----
@@ -3477,7 +4169,7 @@
       return;
     }
     if (ui["shortcut-help"].open || ui["ask-dialog"].open || ui["canned-dialog"].open || ui["report-transcript-dialog"].open) return; // the dialog's own keys (Esc closes it)
-    var digit = alt && /^(Digit|Numpad)[1-3]$/.test(event.code) ? Number(event.code.slice(-1)) : 0;
+    var digit = alt && /^(Digit|Numpad)[1-4]$/.test(event.code) ? Number(event.code.slice(-1)) : 0;
     if (digit && canAnnotate()) {
       event.preventDefault();
       setPage(PAGES[digit - 1], "shortcut");
@@ -3617,6 +4309,7 @@
       });
     });
     bindReports();
+    bindFacts();
     ui["help-button"].addEventListener("click", showHelp);
     ui["shortcut-help"].addEventListener("click", function (event) {
       if (event.target === ui["shortcut-help"]) ui["shortcut-help"].close(); // the backdrop
@@ -3644,6 +4337,7 @@
     state.page = oneOf(load("page", null), PAGES) || "queue";
     state.reports.unanswered.days = oneOf(load("days", null), DAY_CHOICES) || 7;
     state.reports.dashboard.hours = oneOf(load("hours", null), HOUR_CHOICES) || 24;
+    resetFacts();
     ui["reply-text"].setAttribute("maxlength", String(MAX_REPLY));
     ui["ask-text"].setAttribute("maxlength", String(MAX_QUESTION));
     ["canned-zh", "canned-en"].forEach(function (id) {

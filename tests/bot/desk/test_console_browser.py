@@ -136,7 +136,7 @@ def test_visitor_and_staff_loop_in_chinese(
         widget_url=demo_url,
         ask_for_person="我要找人工客服",
         unique_words="请问现场可以办理证件吗 甲乙丙",
-        reply="您好，我是小王。证件请到南门服务台办理。",
+        reply="您好，我是小王。请问您想办理哪一类证件？",
         staff_name=staff_accounts["wang"].display_name,
         question="开幕式在哪里举行",
         expected_answer=venue.name("zh"),
@@ -162,7 +162,7 @@ def test_visitor_and_staff_loop_in_english(
         widget_url=demo_url + "?lang=en",
         ask_for_person="I want to talk to a human",
         unique_words="Is there a cloakroom near hall three",
-        reply="Hello, this is Li. Yes, next to the north entrance.",
+        reply="Hello, this is Li. Which hall are you in at the moment?",
         staff_name=staff_accounts["li"].display_name,
         question="Where is the opening ceremony?",
         expected_answer=venue.name("en"),
@@ -228,13 +228,15 @@ def test_a_reply_sent_while_the_widget_was_closed_is_shown_when_it_comes_back(
     expect(staff.locator("#reply-text")).to_be_enabled()
 
     visitor.goto("about:blank")  # the visitor closed the page
-    staff.locator("#reply-text").fill("您回来后可以直接到B馆服务台。")
+    staff.locator("#reply-text").fill("您好，我们收到了您的留言，请问还需要什么帮助？")
     staff.locator("#reply-text").press("Control+Enter")
-    expect(staff.locator("#transcript li.msg[data-kind='staff']")).to_contain_text("B馆服务台")
+    expect(staff.locator("#transcript li.msg[data-kind='staff']")).to_contain_text("收到了您的留言")
     staff.locator("#resume-button").click()
     expect(staff.locator("#resume-button")).to_be_hidden()
 
     visitor.goto(demo_url)  # back: the same session, from the widget's storage
-    expect(visitor.locator(".cwc-msg-staff")).to_contain_text("B馆服务台", timeout=REPLY_TIMEOUT_MS)
+    expect(visitor.locator(".cwc-msg-staff")).to_contain_text(
+        "收到了您的留言", timeout=REPLY_TIMEOUT_MS
+    )
     expect(visitor.locator(".cwc-handoff")).to_be_hidden()  # and it knows staff handed back
     assert visitor.locator(".cwc-msg-staff").count() == 1  # shown once
