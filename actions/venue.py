@@ -12,20 +12,32 @@ TOPIC = "venue"
 MAIN_EVENT = "opening_ceremony"  # "会场在哪里" with nothing named means the main venue
 
 
+MISSING: dict[tuple[bool, bool], dict[Lang, str]] = {  # (address missing, transport missing)
+    (True, True): {"zh": "详细地址和交通指引", "en": "The street address and directions"},
+    (True, False): {"zh": "详细地址", "en": "The street address"},
+    (False, True): {"zh": "交通指引", "en": "Directions"},
+}
+
+
 def describe_venue(venue: VenueInfo, lang: Lang, named: bool = False) -> str:
-    """Where the venue is and what is known of getting there; `named`: the name was said."""
+    """Where the venue is and what is known of getting there; `named`: the name was said.
+    A venue that is not confirmed says so next to its address, with the note of what is not."""
     parts = [_location(venue, lang, named)]
     address = venue.address(lang)
     transport = venue.transport(lang)
+    pending = "" if venue.confirmed else ("（待确认）" if lang == "zh" else " (not confirmed)")
     if address:
-        parts.append(messages.labelled("地址" if lang == "zh" else "Address", address, lang))
+        label = ("地址" if lang == "zh" else "Address") + pending
+        parts.append(messages.labelled(label, address, lang))
     if transport:
-        parts.append(
-            messages.labelled("交通" if lang == "zh" else "Getting there", transport, lang)
-        )
-    if not (address and transport):
-        subject = "详细地址和交通指引" if lang == "zh" else "The street address and directions"
-        parts.append(messages.not_announced(subject, lang))
+        label = ("交通" if lang == "zh" else "Getting there") + pending
+        parts.append(messages.labelled(label, transport, lang))
+    missing = MISSING.get((not address, not transport))
+    if missing:
+        parts.append(messages.not_announced(missing[lang], lang))
+    note = venue.note_zh if lang == "zh" else venue.note_en
+    if not venue.confirmed and note:
+        parts.append(note)
     return "\n".join(parts)
 
 

@@ -402,3 +402,34 @@ def test_a_button_payload_keeps_or_takes_the_channels_language(
     track.events.append({"event": "user", "text": "/ask_schedule", "metadata": metadata})
     result = asyncio.run(ValidateSlotMappings().extract_language(CollectingDispatcher(), track, {}))
     assert result == {"language": expected}
+
+
+def test_an_unconfirmed_venue_address_is_said_to_be_unconfirmed_with_its_note() -> None:
+    from actions.venue import describe_venue
+    from bot.db import VenueInfo
+
+    def venue(confirmed: bool, transport: str | None) -> VenueInfo:
+        return VenueInfo(
+            source="seed",
+            key="hall",
+            name_zh="会展中心",
+            name_en="Expo Centre",
+            city_zh="广州",
+            city_en="Guangzhou",
+            district_zh=None,
+            district_en=None,
+            address_zh="某路1号",
+            address_en="1 Some Road",
+            transport_zh=transport,
+            transport_en=transport,
+            confirmed=confirmed,
+            note_zh="地址以主办方公告为准。",
+            note_en="The address awaits the organisers' notice.",
+        )
+
+    pending = describe_venue(venue(False, None), "zh")
+    assert "地址（待确认）" in pending and "地址以主办方公告为准。" in pending
+    assert "交通指引" in pending and "详细地址" not in pending  # only the missing part
+    settled = describe_venue(venue(True, "地铁4号线"), "en")
+    assert "not confirmed" not in settled and "awaits" not in settled
+    assert "not officially announced" not in settled and "not announced" not in settled
