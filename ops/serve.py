@@ -14,7 +14,7 @@ from bot.channels.cors import OriginError, allowed_origins
 from ops import harness
 
 WIDGET_DEMO_PATH = "/webhooks/socketio/demo/"  # served by bot/channels/webchat.py
-CONSOLE_PATH = "/webhooks/desk/"  # the staff console, bot/desk/console.py
+CONSOLE_PATH = "/webhooks/desk/"  # the staff console, bot/desk/console/
 
 
 def print_usage(host: str, port: int) -> None:

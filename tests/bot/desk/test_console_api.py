@@ -1,4 +1,4 @@
-"""The staff console's JSON API (bot/desk/console.py, docs/desk-console-api.md) on a running
+"""The staff console's JSON API (bot/desk/console/, docs/desk-console-api.md) on a running
 assistant: who may call it, what it refuses, and a visitor's whole trip from the bot to staff
 and back, seen from both sides (the REST webhook and the console).
 
