@@ -572,7 +572,7 @@
       factsListTitle: "Records",
       factsPick: "Pick a record from the list.",
       factsEmpty: "No matching records.",
-      factsCount: "{n} records",
+      factsCount: "Records: {n}",
       factsLoadFailed: "The records could not be loaded: {why}",
       factUpdated: "Last updated: {who} · {when}",
       factNeverUpdated: "Not changed in the console yet",
@@ -3963,7 +3963,7 @@
     ui["fact-review"].hidden = !facts.review.length;
     ui["fact-review"].textContent = facts.review.length ? t("factReview", {
       items: facts.review.map(function (p) {
-        return (p.field ? p.field + " " : "") + problemText(p);
+        return problemText(p); // the message names its fields
       }).join(state.lang === "zh" ? "；" : "; ")
     }) : "";
     ui["fact-form"].hidden = !record;
@@ -4049,6 +4049,15 @@
     record.fields.forEach(function (f) {
       byName[f.name] = f;
     });
+    if (!byName.key) {
+      // the key names the record everywhere (links, logs): shown, never edited
+      var keyInput = el("input", { id: "fact-field-key", type: "text", readonly: true, "aria-readonly": "true", spellcheck: "false" });
+      keyInput.value = record.key;
+      box.appendChild(el("div", { class: "fact-field fact-key" }, [
+        el("label", { for: "fact-field-key" }, [el("span", { class: "fact-label-name", text: "key" })]),
+        keyInput
+      ]));
+    }
     var placed = {};
     record.fields.forEach(function (f) {
       if (placed[f.name]) return;
@@ -4094,7 +4103,7 @@
         el("span", { class: "fact-change-who", text: stampText({ who: c.editor, when: c.when }) }),
         el("span", { class: "fact-change-what" }, [
           el("code", { class: "fact-change-field", text: c.field }),
-          el("span", { class: "fact-change-old", text: valueText(c.old) }),
+          el("span", { class: "fact-change-old" + (c.old === null || c.old === "" ? " is-empty" : ""), text: valueText(c.old) }),
           el("span", { class: "fact-change-arrow", "aria-hidden": "true", text: " → " }),
           el("span", { class: "sr-only", text: state.lang === "zh" ? "改为" : "to" }),
           el("span", { class: "fact-change-new", text: valueText(c["new"]) })
