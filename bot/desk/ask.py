@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -23,6 +23,7 @@ from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 
 from bot.db import EventDB
+from bot.db.edits import FactEditor
 from bot.db.info import EventInfo, ThemeDayInfo, VenueInfo
 from bot.lang import Lang, language_of
 
@@ -38,6 +39,7 @@ class Record:
     source: str
     confirmed: bool
     note: str | None
+    last_updated: dict[str, str] | None = None  # {when, who} of the latest console edit
 
 
 @dataclass
@@ -130,6 +132,13 @@ async def ask_bot(agent: Any, question: str) -> AskResult:
     return result
 
 
-def with_records(result: AskResult, db: EventDB, question: str) -> AskResult:
-    result.records = records_for(db, result.entities, language_of(question))
+def with_records(result: AskResult, db: EventDB, editor: FactEditor, question: str) -> AskResult:
+    """The records behind the answer, each with its latest console edit (None: as seeded)."""
+    records = records_for(db, result.entities, language_of(question))
+    result.records = [replace(r, last_updated=_last_updated(editor, r)) for r in records]
     return result
+
+
+def _last_updated(editor: FactEditor, record: Record) -> dict[str, str] | None:
+    updated = editor.last_updated(record.kind, record.key)
+    return {"when": updated.when.isoformat(), "who": updated.who} if updated else None

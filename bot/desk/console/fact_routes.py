@@ -107,5 +107,5 @@ class FactRoutes(ConsoleBase):
         result = await ask_bot(self._agent(request), question)
         if self._event_db is None:
             self._event_db = EventDB()  # DATABASE_URL, as the action server reads it
-        await run_sync(with_records, result, self._event_db, question)
+        await run_sync(with_records, result, self._event_db, self.editor, question)
         return response.json(result.as_json(), headers=API_HEADERS)

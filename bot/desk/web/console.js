@@ -190,6 +190,8 @@
       askNone: "无",
       askRecords: "依据的记录",
       askNoRecords: "问题没有指向数据库中的记录。",
+      askUpdated: "最近修改：{who} · {when}",
+      askFromSeed: "未经控制台修改（种子数据）",
       recKind: "类型",
       recName: "名称",
       recConfirmed: "是否确认",
@@ -507,6 +509,8 @@
       askNone: "none",
       askRecords: "Records behind the answer",
       askNoRecords: "The question names no records in the database.",
+      askUpdated: "Last changed by {who}, {when}",
+      askFromSeed: "As seeded (not changed in the console)",
       recKind: "Kind",
       recName: "Name",
       recConfirmed: "Confirmed",
@@ -973,7 +977,10 @@
           name: str(r.name) || str(r.key),
           source: str(r.source),
           confirmed: r.confirmed === true,
-          note: r.note ? str(r.note) : null
+          note: r.note ? str(r.note) : null,
+          updated: r.last_updated && typeof r.last_updated === "object"
+            ? { when: str(r.last_updated.when), who: str(r.last_updated.who) }
+            : null
         };
       })
     };
@@ -2795,7 +2802,15 @@
             el("span", { class: "rec-mark", text: t(r.confirmed ? "confirmedYes" : "confirmedNo") }),
             r.note ? el("span", { class: "rec-note", lang: textLang(r.note), text: r.note }) : null
           ]),
-          el("td", { class: "rec-source" }, [source])
+          el("td", { class: "rec-source" }, [
+            source,
+            el("span", {
+              class: "rec-updated",
+              text: r.updated
+                ? t("askUpdated", { who: r.updated.who, when: clock(parseTime(r.updated.when)) })
+                : t("askFromSeed")
+            })
+          ])
         ])
       );
     });

@@ -71,6 +71,8 @@ def test_the_ask_box_answers_from_the_database_and_keeps_no_conversation(
     assert {"entity": "event", "value": "opening_ceremony"} in body["entities"]
     assert {r["key"] for r in body["records"]} >= {"opening_ceremony", venue.key}
     assert all(isinstance(r["confirmed"], bool) and r["source"] for r in body["records"])
+    # None while as seeded; after a console edit, who and when (test_console_facts edits one)
+    assert all(r["last_updated"] is None or r["last_updated"]["who"] for r in body["records"])
 
     # asking for a person from the desk queues nobody
     person = session.post(f"{base}/ask", json={"text": "转人工"}, headers=csrf).json()
@@ -81,3 +83,37 @@ def test_the_ask_box_answers_from_the_database_and_keeps_no_conversation(
 
     assert session.post(f"{base}/ask", json={"text": "  "}, headers=csrf).status_code == 400
     assert session.post(f"{base}/ask", json={"text": "开幕式"}).status_code == 403  # no CSRF
+
+
+def test_records_say_who_changed_them_last_in_the_console(tmp_path: Path) -> None:
+    from bot import paths
+    from bot.db.edits import FactEditor
+    from bot.db.seed import load_seed
+    from bot.desk.ask import AskResult, with_records
+
+    url = f"sqlite:///{tmp_path / 'event.db'}"
+    load_seed(paths.SEED_DIR, url=url)
+    db, editor = EventDB(url), FactEditor(url)
+    editor.ensure_schema()
+    try:
+        asked = AskResult(entities=[{"entity": "event", "value": "opening_ceremony"}])
+        venue = db.venue_of_event("opening_ceremony")
+        assert venue is not None
+        before = with_records(asked, db, editor, "开幕式在哪里").records
+        assert [r.last_updated for r in before] == [None, None]
+        record = editor.record("venue", venue.key)
+        editor.update(
+            "venue",
+            venue.key,
+            {"city_en": "Guangzhou City"},
+            "zhao",
+            expected_revision=record.revision,
+        )
+        after = {
+            r.kind: r.last_updated for r in with_records(asked, db, editor, "开幕式在哪里").records
+        }
+        assert after["event"] is None
+        assert after["venue"] is not None and after["venue"]["who"] == "zhao"
+    finally:
+        db.dispose()
+        editor.dispose()

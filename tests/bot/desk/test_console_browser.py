@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -19,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from bot import paths
 from bot.db import EventDB
 from bot.db.desk import StaffInfo
+from tests.desk_client import Console
 from tests.browser import REPLY_TIMEOUT_MS, ask, bot_messages, new_page, open_widget, screenshot
 
 AXE = paths.REPO_ROOT / "bot/channels/web/node_modules/axe-core/axe.min.js"  # a devDependency
@@ -240,3 +242,34 @@ def test_a_reply_sent_while_the_widget_was_closed_is_shown_when_it_comes_back(
     )
     expect(visitor.locator(".cwc-handoff")).to_be_hidden()  # and it knows staff handed back
     assert visitor.locator(".cwc-msg-staff").count() == 1  # shown once
+
+
+def test_a_thumbs_down_in_the_widget_reaches_the_unanswered_report(
+    visitor: Page, demo_url: str, rasa_server: str, staff_password: str, staff_accounts: dict
+) -> None:
+    open_widget(visitor, demo_url)
+    ask(visitor, "开幕式在哪里举行")
+    answer = visitor.locator(".cwc-msg-bot:not(.cwc-welcome)").last
+    thumbs_down = answer.locator(".cwc-feedback-button").nth(1)
+    thumbs_down.click()
+    expect(thumbs_down).to_have_attribute("aria-pressed", "true")
+    expect(answer.locator(".cwc-feedback-button").first).to_be_disabled()  # once per answer
+    session = visitor.evaluate("JSON.parse(localStorage.getItem('cyberweek-chat:session'))")
+
+    console = Console(
+        rasa_server.replace("/webhooks/rest/webhook", "/webhooks/desk/api"), "wang", staff_password
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        groups = console.get("/reports/unanswered", params={"days": 1}).json()["groups"]
+        marked = [
+            example
+            for group in groups
+            for example in group["latest"]
+            if example["conversation_id"] == session and example["outcome"] == "unhelpful"
+        ]
+        if marked:
+            break
+        assert time.monotonic() < deadline, "the 👎 never reached the report"
+        time.sleep(0.5)
+    assert marked[0]["text"] == "开幕式在哪里举行"  # the question the answer was for
