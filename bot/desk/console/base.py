@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 class ConsoleBase:
+    """The stores and checks every route group uses; mixed into DeskConsoleInput."""
+
     def __init__(self, store: DeskStore | None = None) -> None:
         self._store = store
         self._editor: FactEditor | None = None

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class CannedRoutes(ConsoleBase):
+    """Routes of this module, mixed into DeskConsoleInput (bot/desk/console/channel.py)."""
+
     async def canned_list(self, request: Request) -> HTTPResponse:
         await self._session(request, "queue")
         found, names = await run_sync(self.store.canned_replies), await self._names()

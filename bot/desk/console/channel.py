@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 class DeskConsoleInput(
     SessionRoutes, ConversationRoutes, CannedRoutes, ReportRoutes, FactRoutes, InputChannel
 ):
+    """The help desk's console at /webhooks/desk/ (page, static files, API, live stream)."""
+
     @classmethod
     def name(cls) -> str:
         return "desk"

@@ -92,6 +92,8 @@ WECHAT_LIMITS = {
 
 
 class ConversationRoutes(ConsoleBase):
+    """Routes of this module, mixed into DeskConsoleInput (bot/desk/console/channel.py)."""
+
     async def queue(self, request: Request) -> HTTPResponse:
         session = await self._session(request, "queue")
         view = request.args.get("view", "waiting")

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 class FactRoutes(ConsoleBase):
+    """Routes of this module, mixed into DeskConsoleInput (bot/desk/console/channel.py)."""
+
     async def _edit(self, call: Callable[..., EditableRecord], *args: Any, **kwargs: Any) -> Any:
         """An edit's result as JSON, or its refusal as the API's error."""
         try:

@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 
 class ReportRoutes(ConsoleBase):
+    """Routes of this module, mixed into DeskConsoleInput (bot/desk/console/channel.py)."""
+
     @staticmethod
     def _conversation_log(request: Request) -> ConversationLog:
         store = ConsoleBase._agent(request).tracker_store

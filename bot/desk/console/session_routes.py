@@ -40,6 +40,8 @@ STATIC_FILES = {name: WEB_DIR / name for name in ("console.js", "console.css")}
 
 
 class SessionRoutes(ConsoleBase):
+    """Routes of this module, mixed into DeskConsoleInput (bot/desk/console/channel.py)."""
+
     async def page(self, _: Request) -> HTTPResponse:
         return await response.file(WEB_DIR / "console.html", headers=PAGE_HEADERS)
 
