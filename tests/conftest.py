@@ -107,9 +107,10 @@ def rasa_server(
         yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for every browser test of the run."""
+    """A headless Debian Chromium per test module: Playwright's sync API keeps an event loop
+    running in this thread while it is open, and later tests call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser import CHROMIUM, CHROMIUM_FLAGS

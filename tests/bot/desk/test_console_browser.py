@@ -182,7 +182,8 @@ def test_no_accessibility_violations_in_the_console(
     """axe-core's WCAG 2.1 A/AA rules over the login form and the console with a conversation
     open, at the desk's tablet width."""
     sender = f"axe-{uuid.uuid4().hex[:8]}"
-    requests.post(rasa_server, json={"sender": sender, "message": "转人工"}, timeout=60)
+    for message in ("转人工", f"无障碍检查 {sender}"):
+        requests.post(rasa_server, json={"sender": sender, "message": message}, timeout=60)
     # the page's CSP forbids injected scripts, axe included: this context may bypass it
     context = browser.new_context(viewport={"width": 768, "height": 1024}, bypass_csp=True)
     page = context.new_page()
@@ -192,7 +193,7 @@ def test_no_accessibility_violations_in_the_console(
         assert axe_violations(page) == []
         log_in(page, console_url, "wang", staff_password)
         page.locator("#tab-open").click()
-        page.locator("#queue-list .queue-item").first.click()
+        page.locator("#queue-list .queue-item", has_text=sender).click()
         expect(page.locator("#transcript li.msg").first).to_be_visible()
         assert axe_violations(page) == []
         screenshot(page, "desk-console-768.png")
