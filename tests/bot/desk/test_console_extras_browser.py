@@ -273,7 +273,11 @@ def test_the_ask_panel_on_a_tablet(
     expect(rows.nth(1).locator(".rec-note")).to_have_text("the hall number is not announced yet")
     for plain in (1, 2):  # a seed note and a javascript: text are text, never links
         expect(rows.nth(plain).locator(".rec-source a")).to_have_count(0)
-    expect(rows.nth(2).locator(".rec-source")).to_have_text("javascript:alert(1)")
+    expect(rows.nth(2).locator(".rec-source-text")).to_have_text("javascript:alert(1)")
+    # no console edit in the stubbed records: each says it is as seeded
+    expect(rows.nth(2).locator(".rec-updated")).to_have_text(
+        "As seeded (not changed in the console)"
+    )
     expect(rows.nth(2).locator(".rec-name")).to_have_text("<b>not bold</b>")
     expect(rows.nth(2).locator("b")).to_have_count(0)
 
