@@ -24,12 +24,10 @@ from typing import Any, Final
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     insert,
     select,
     update,
@@ -38,6 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, declarative_base
 
 from bot.db.models import KEY_LEN
+from bot.db.types import UtcDateTime
 
 ChangesBase = declarative_base()
 changes_metadata = ChangesBase.metadata
@@ -45,31 +44,6 @@ changes_metadata = ChangesBase.metadata
 STATE_ROW_ID: Final = 1
 EDITOR_LEN: Final = 64  # a staff username (bot.db.desk.models.USERNAME_LEN)
 FIELD_LEN: Final = 64
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes in and out on every backend (SQLite stores them naive).
-
-    The same recipe as bot.db.desk.models.UtcDateTime, kept separate so that the event
-    data's tables do not depend on the desk's."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("change-log times must be timezone-aware")
-        utc = value.astimezone(dt.timezone.utc)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
 
 
 class DataState(ChangesBase):

@@ -9,22 +9,22 @@ what staff and visitors did. Times are UTC (timezone-aware in Python, naive in S
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     text,
 )
 from sqlalchemy.orm import Mapped, declarative_base
+
+from bot.db.types import UtcDateTime
 
 DeskBase = declarative_base()
 desk_metadata = DeskBase.metadata
@@ -48,32 +48,6 @@ MAX_LABELS: Final = 10  # per handoff
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes in and out on every backend (SQLite stores them naive).
-
-    SQLAlchemy's documented recipe for time zones; refusing naive values keeps local and UTC
-    times from mixing.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("desk times must be timezone-aware")
-        utc = value.astimezone(dt.timezone.utc)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
 
 
 class Staff(DeskBase):

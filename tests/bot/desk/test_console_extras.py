@@ -92,22 +92,6 @@ def zhao(api: str, staff_accounts: dict[str, StaffInfo], staff_password: str) ->
 
 
 @pytest.fixture()
-def visitor(desk_store: DeskStore) -> Iterator[Callable[[], str]]:
-    """New REST sender ids; their conversations leave the queue after the test."""
-    made: list[str] = []
-
-    def new() -> str:
-        made.append(f"extras-test-{uuid.uuid4().hex}")
-        return made[-1]
-
-    yield new
-    for sender in made:
-        active = desk_store.active_handoff(sender)
-        if active is not None:
-            desk_store.close(active.id, None, "left")
-
-
-@pytest.fixture()
 def queued(desk_store: DeskStore, visitor: Callable[[], str]) -> int:
     """A waiting conversation put in the queue directly (no visitor behind it)."""
     return desk_store.request_handoff(visitor(), "rest", "en", "asked", "a person please").id
