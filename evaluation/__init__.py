@@ -7,5 +7,5 @@ from bot.paths import EVALUATION_DATA_DIR
 
 # Held-out NLU questions, one file per batch; never used for training.
 HOLDOUT_DIR = EVALUATION_DATA_DIR / "holdout"
-# End-to-end questions with the facts each answer must state.
-E2E_QUESTIONS_FILE = EVALUATION_DATA_DIR / "e2e_questions.yml"
+# End-to-end questions with the facts each answer must state, one file per category.
+E2E_QUESTIONS_DIR = EVALUATION_DATA_DIR / "e2e"

@@ -3,7 +3,7 @@
 `cyberweek eval` (and `python -m evaluation.e2e --model M`) starts the action server and
 `rasa run` on free loopback ports (ops.harness; their output goes to build/eval/e2e-servers.log),
 with the clock fixed (CYBERWEEK_NOW) and a freshly seeded event database, sends every question
-of data/evaluation/e2e_questions.yml (a list of messages is one conversation: the checks apply
+of data/evaluation/e2e/*.yml (one file per category; a list of messages is one conversation: the checks apply
 to the last reply), and checks each reply.
 
 Expectations name facts in the event database, not reply strings: `venue_of_event:
@@ -44,10 +44,10 @@ import yaml
 
 from bot import paths
 from bot.lang import CJK_CHAR, LATIN_LETTER, language_of
-from evaluation import E2E_QUESTIONS_FILE
+from evaluation import E2E_QUESTIONS_DIR
 from ops.harness import DEMO_NOW, HarnessError, running_assistant
 
-QUESTIONS_FILE = E2E_QUESTIONS_FILE
+QUESTIONS_DIR = E2E_QUESTIONS_DIR
 _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
     "en": re.compile(r"not (?:officially )?announced"),
@@ -79,6 +79,7 @@ class Outcome:
     messages: list[str]
     reply: str
     problems: list[str] = field(default_factory=list)
+    category: str = ""
 
     @property
     def ok(self) -> bool:
@@ -91,6 +92,8 @@ class E2EReport:
     passed: int
     failures: list[dict[str, Any]]
     seconds: float
+    # category (the questions file's name) -> [passed, total]
+    by_category: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> float:
@@ -263,12 +266,17 @@ def _found(record: Any, key: str) -> Any:
     return record
 
 
-def load_questions(path: Path = QUESTIONS_FILE) -> list[dict[str, Any]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    questions = data["questions"]
-    for number, question in enumerate(questions, 1):
-        if "ask" not in question or not isinstance(question.get("expect"), dict):
-            raise ValueError(f"{path}: question {number} needs `ask` and an `expect` mapping")
+def load_questions(path: Path = QUESTIONS_DIR) -> list[dict[str, Any]]:
+    """The questions of one file, or of every *.yml in a directory; each gets its `category`
+    (the file's name without .yml)."""
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    questions = []
+    for file in files:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        for number, question in enumerate(data["questions"], 1):
+            if "ask" not in question or not isinstance(question.get("expect"), dict):
+                raise ValueError(f"{file}: question {number} needs `ask` and an `expect` mapping")
+            questions.append({**question, "category": file.stem})
     return questions
 
 
@@ -297,12 +305,19 @@ def run_questions(
             for message in messages:
                 reply = ask(webhook, sender, message)
         except OSError as error:
-            outcomes.append(Outcome(messages, "", [f"request failed: {error}"]))
+            outcomes.append(
+                Outcome(messages, "", [f"request failed: {error}"], question["category"])
+            )
             continue
         written = [m for m in messages if not m.lstrip().startswith("/")]  # payloads: buttons
         lang = str(question.get("lang") or language_of(written[-1] if written else ""))
         outcomes.append(
-            Outcome(messages, reply.text, expectations.problems(question["expect"], lang, reply))
+            Outcome(
+                messages,
+                reply.text,
+                expectations.problems(question["expect"], lang, reply),
+                question["category"],
+            )
         )
         if number % 20 == 0 or number == len(questions):
             print(f"    asked {number}/{len(questions)}", flush=True)
@@ -310,7 +325,7 @@ def run_questions(
 
 
 def evaluate(
-    model: Path, db_url: str, questions_file: Path = QUESTIONS_FILE, now: str = DEMO_NOW
+    model: Path, db_url: str, questions_file: Path = QUESTIONS_DIR, now: str = DEMO_NOW
 ) -> E2EReport:
     """Starts the assistant on `model`, asks every question, stops it."""
     from bot.db import EventDB
@@ -337,19 +352,28 @@ def evaluate(
     finally:
         db.dispose()
     failures = [
-        {"ask": o.messages, "problems": o.problems, "reply": o.reply[:300]}
+        {"ask": o.messages, "problems": o.problems, "reply": o.reply[:300], "category": o.category}
         for o in outcomes
         if not o.ok
     ]
+    by_category: dict[str, list[int]] = {}
+    for outcome in outcomes:
+        counts = by_category.setdefault(outcome.category, [0, 0])
+        counts[0] += outcome.ok
+        counts[1] += 1
     return E2EReport(
-        len(outcomes), len(outcomes) - len(failures), failures, time.monotonic() - started
+        len(outcomes),
+        len(outcomes) - len(failures),
+        failures,
+        time.monotonic() - started,
+        by_category,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="End-to-end answer accuracy over REST.")
     parser.add_argument("--model", type=Path, default=paths.MODEL_PATH)
-    parser.add_argument("--questions", type=Path, default=QUESTIONS_FILE)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS_DIR)
     parser.add_argument("--db-url", help="event database (default: a fresh seeded SQLite copy)")
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args(argv)
@@ -373,6 +397,8 @@ def seeded_database(file: Path) -> str:
 
 def print_report(report: E2EReport) -> None:
     print(f"end-to-end: {report.passed}/{report.total} answered correctly ({report.accuracy:.1%})")
+    for category, (passed, total) in report.by_category.items():
+        print(f"  {category}: {passed}/{total}")
     for failure in report.failures:
         print(f"  ✗ {' → '.join(failure['ask'])}: {'; '.join(failure['problems'])}")
         print(f"      reply: {failure['reply'][:160]!r}")

@@ -74,9 +74,15 @@ def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) ->
     if e2e is not None:
         out += [
             "",
-            f"**End-to-end answer accuracy** (`data/evaluation/e2e_questions.yml` through the REST channel, "
+            f"**End-to-end answer accuracy** (`data/evaluation/e2e/` through the REST channel, "
             f"our model): **{e2e.passed}/{e2e.total} = {pct(e2e.accuracy)}**.",
         ]
+        if len(e2e.by_category) > 1:
+            out += ["", "| end-to-end category | answered right |", "|---|---|"]
+            out += [
+                f"| {category} | {passed}/{total} = {pct(passed / total)} |"
+                for category, (passed, total) in e2e.by_category.items()
+            ]
     out += ["", "## Targets", "", "| target | value | met |", "|---|---|---|"]
     out += [
         f"| {name} | {value} | {'✓' if met else '✗'} |"
@@ -130,6 +136,20 @@ def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) ->
             pct(ok / n) if n else "–" for ok, n in (_accuracy_on(row.report, texts) for row in rows)
         ]
         out.append(f"| {batch} | {len(texts)} | " + " | ".join(cells) + " |")
+    for batch_dir in sorted(path for path in HOLDOUT_DIR.iterdir() if path.is_dir()):
+        out += [
+            "",
+            f"Batch `{batch_dir.name}` by category:",
+            "",
+            "| category | questions | " + " | ".join(row.name for row in rows) + " |",
+            "|---|---|" + "---|" * len(rows),
+        ]
+        for category, texts in category_texts(batch_dir).items():
+            cells = [
+                pct(ok / n) if n else "–"
+                for ok, n in (_accuracy_on(row.report, texts) for row in rows)
+            ]
+            out.append(f"| {category} | {len(texts)} | " + " | ".join(cells) + " |")
     for row in rows:
         out += _errors_section(row, 15 if row is ours else 8)
     if e2e is not None and e2e.failures:
@@ -178,10 +198,20 @@ def script_of(text: str) -> str:
 
 
 def batch_texts(holdout_dir: Path) -> dict[str, set[str]]:
-    """The question texts of each held-out batch file, by file name."""
+    """The question texts of each held-out batch, by name: a file, or a directory whose files
+    are the batch's categories."""
     return {
         path.name: {example.text for example in load_holdout(path)}
-        for path in sorted(holdout_dir.glob("*.yml"))
+        for path in sorted(holdout_dir.iterdir())
+        if path.suffix == ".yml" or path.is_dir()
+    }
+
+
+def category_texts(batch_dir: Path) -> dict[str, set[str]]:
+    """The question texts of a directory batch, by category (file name without .yml)."""
+    return {
+        path.stem: {example.text for example in load_holdout(path)}
+        for path in sorted(batch_dir.glob("*.yml"))
     }
 
 

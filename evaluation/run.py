@@ -12,7 +12,7 @@ Steps (each prints progress; the whole run takes roughly 5-10 minutes on 2 cores
    Rasa refuses the auto-configured pipeline ("The component 'WhitespaceTokenizer' does not
    support the currently specified language 'zh'");
 4. both models scored on data/evaluation/holdout/ (evaluation.nlu, one process per model);
-5. end-to-end answers: data/evaluation/e2e_questions.yml through the REST channel (evaluation.e2e);
+5. end-to-end answers: data/evaluation/e2e/*.yml through the REST channel (evaluation.e2e);
 6. one table with both rows, printed and written to docs/evaluation.md.
 """
 

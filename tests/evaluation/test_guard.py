@@ -12,7 +12,7 @@ import pytest
 
 from bot.db import EventDB
 from evaluation.e2e import (
-    QUESTIONS_FILE,
+    QUESTIONS_DIR,
     Expectations,
     Reply,
     day_pattern,
@@ -87,7 +87,7 @@ def expectations(seeded_db_url: str) -> Expectations:
 def test_every_e2e_question_names_known_checks_and_database_keys(
     expectations: Expectations,
 ) -> None:
-    questions = load_questions(QUESTIONS_FILE)
+    questions = load_questions(QUESTIONS_DIR)
     assert len(questions) >= 60
     for question in questions:
         lang = language_of(
