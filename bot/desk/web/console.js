@@ -2043,6 +2043,13 @@
     scheduleRefresh();
   }
 
+  /* A change's answer carries the conversation as it now is: shown at once, so the header and
+     the buttons never say "Unclaimed" next to "You now hold this conversation". */
+  function adoptHandoff(r) {
+    var fresh = cleanHandoff(r.data && r.data.handoff);
+    if (fresh && state.detail && String(fresh.id) === String(state.selectedId)) state.detail.handoff = fresh;
+  }
+
   function claim(takeOver) {
     var id = state.selectedId;
     if (!id || state.busy) return;
@@ -2051,6 +2058,7 @@
       setBusy(false);
       if (id !== state.selectedId) return;
       if (r.ok) {
+        adoptHandoff(r);
         state.collision = null;
         state.notice = { key: "claimedNotice", kind: "ok" };
         state.replyError = null;
@@ -2103,6 +2111,7 @@
 
   function handleActionResult(r, success) {
     if (r.ok) {
+      adoptHandoff(r);
       state.notice = success;
       state.collision = null;
     } else if (r.status === 409 && r.data.error === "claimed") {
@@ -2301,8 +2310,7 @@
       state.labelBusy = false;
       if (id !== state.selectedId) return false;
       if (r.ok) {
-        var fresh = cleanHandoff(r.data.handoff);
-        if (fresh && state.detail) state.detail.handoff = fresh;
+        adoptHandoff(r);
         if (state.notice && state.notice.kind === "error") state.notice = null;
         renderConversation(false);
         scheduleRefresh();

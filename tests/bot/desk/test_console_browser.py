@@ -100,6 +100,10 @@ def run_the_loop(
         staff.locator("#transcript li.msg[data-kind='visitor'] .intent-badge").first
     ).to_be_visible()
     staff.locator("#claim-button").click()
+    expect(staff.locator("#conv-notice.notice-ok")).to_be_visible()
+    # drawn with the notice, not by a later refresh: no "Unclaimed" next to "you hold it"
+    assert staff.locator("#claim-button").is_hidden(), "the Claim button outlived the claim"
+    assert staff_name in staff.locator("#conv-meta").inner_text()
     expect(staff.locator("#reply-text")).to_be_enabled()
     staff.locator("#reply-text").fill(reply)
     screenshot(staff, f"{shots}-console-reply.png")
@@ -228,6 +232,10 @@ def test_a_reply_sent_while_the_widget_was_closed_is_shown_when_it_comes_back(
     expect(item).to_be_visible(timeout=LIVE_TIMEOUT_MS)
     item.click()
     staff.locator("#claim-button").click()
+    expect(staff.locator("#conv-notice.notice-ok")).to_be_visible()
+    # drawn with the notice, not by a later refresh: no "Unclaimed" next to "you hold it"
+    assert staff.locator("#claim-button").is_hidden(), "the Claim button outlived the claim"
+    assert staff_name in staff.locator("#conv-meta").inner_text()
     expect(staff.locator("#reply-text")).to_be_enabled()
 
     visitor.goto("about:blank")  # the visitor closed the page
