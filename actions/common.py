@@ -106,12 +106,24 @@ class DatabaseAction(Action):
     """Base of every answering action: builds the Request, never lets an error escape."""
 
     action_name: str = ""
+    # False for actions that read the conversation themselves (actions/about_last.py).
+    reads_context: bool = True
 
     def name(self) -> str:
         return self.action_name
 
     def answer(self, request: Request) -> Answer:
         raise NotImplementedError
+
+    def answer_in_context(self, request: Request) -> Answer:
+        """`answer()`, unless the conversation decides: another edition's year, "那2023年呢",
+        a bare "几号？" about the last answer (actions/context.py)."""
+        if not self.reads_context:
+            return self.answer(request)
+        # imported here: actions.context reaches every capability, and they all import this module
+        from actions.context import answer_in_context
+
+        return answer_in_context(self.answer, request)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -120,7 +132,7 @@ class DatabaseAction(Action):
         try:
             request = Request(lang=lang, tracker=tracker, db=event_db())
             # Queries are synchronous SQLAlchemy: keep them off the action server's event loop.
-            answer = await asyncio.to_thread(self.answer, request)
+            answer = await asyncio.to_thread(self.answer_in_context, request)
         except DatabaseNotReady:
             logger.exception("event database not ready")
             dispatcher.utter_message(text=messages.DATABASE_UNAVAILABLE[lang])

@@ -81,6 +81,15 @@ def _enqueue(conversation_id: str, channel: str, lang: Lang, reason: str, text: 
     return queue_message(lang, position, desk_hours().is_open(now()), on_duty)
 
 
+def visitor_text(tracker: Tracker) -> str:
+    """The visitor's last message as written: `latest_message` holds the NLU's normalised
+    text (markup stripped, a long message cut to its question), the user event the original."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return str(event.get("text") or "")
+    return tracker.latest_message.get("text") or ""
+
+
 async def hand_over(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
 ) -> list[EventType]:
@@ -90,7 +99,7 @@ async def hand_over(
     if channel is None:
         dispatcher.utter_message(text=NO_DESK_HERE[lang])
         return []
-    text = tracker.latest_message.get("text") or ""
+    text = visitor_text(tracker)
     try:
         reply = await asyncio.to_thread(_enqueue, tracker.sender_id, channel, lang, reason, text)
     except Exception:  # the desk's database is down: say so, and keep the bot answering

@@ -7,7 +7,7 @@ from datetime import date
 from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
-from bot.db import EventInfo
+from bot.db import EventDB, EventInfo, ThemeDayInfo
 
 TOPIC = "schedule"
 
@@ -72,19 +72,38 @@ def events_on_day(request: Request, day: date) -> Answer:
     lang = request.lang
     day_text = messages.format_day(day, lang)
     slots = {"date": day.isoformat()}
-    lines = [_day_line(event, lang) for event in _without_grouped(request.db.events_on(day))]
-    theme_day = request.db.theme_day_on(day)
-    if theme_day and theme_day.date_confirmed:
-        lines.append(
-            messages.labelled("主题日" if lang == "zh" else "Theme day", theme_day.name(lang), lang)
-        )
+    lines = day_listing(request.db, day, lang)
     if not lines:
         return Answer(_nothing_on(request, day_text), TOPIC, slots)
     head = f"{day_text}的活动：" if lang == "zh" else f"On {day_text}:"
     return Answer(head + "\n" + messages.bullet_lines(lines), TOPIC, slots)
 
 
-def _without_grouped(events: tuple[EventInfo, ...]) -> list[EventInfo]:
+def day_listing(db: EventDB, day: date, lang: Lang) -> list[str]:
+    """One day's lines: its events, then its theme day, unconfirmed ones named with a hedge.
+
+    The one place every listing by date, weekday or now/next reads, so that an item the
+    database holds as unconfirmed (金融日 on 13 Sept) is never silently left out.
+    """
+    lines = [_day_line(event, lang) for event in without_grouped(db.events_on(day))]
+    theme_day = db.theme_day_on(day)
+    if theme_day:
+        label = "主题日" if lang == "zh" else "Theme day"
+        lines.append(messages.labelled(label, theme_day_label(theme_day, lang), lang))
+    return lines
+
+
+def theme_day_label(theme_day: ThemeDayInfo, lang: Lang) -> str:
+    """A theme day's name; with a hedge when its date is only inferred, never as a fact."""
+    name = theme_day.name(lang)
+    if theme_day.date_confirmed:
+        return name
+    if lang == "zh":
+        return f"预计为{name}（日期尚未正式公布）"
+    return f"expected to be {name} (date not officially announced yet)"
+
+
+def without_grouped(events: tuple[EventInfo, ...]) -> list[EventInfo]:
     """One line for a group (the sub-forums) rather than the group and each member."""
     listed = {event.key for event in events}
     return [event for event in events if event.parent_key not in listed]
@@ -95,6 +114,9 @@ def _day_line(event: EventInfo, lang: Lang) -> str:
         clock = "具体日期待公布" if lang == "zh" else "exact date to be announced"
     else:
         clock = messages.format_clock(event.start_time, event.end_time, event.part_of_day, lang)
+    if not event.confirmed:  # listed, but never as a fact
+        hedge = "尚未正式确认" if lang == "zh" else "not officially announced yet"
+        clock = ("，" if lang == "zh" else ", ").join(part for part in (clock, hedge) if part)
     if not clock:
         return event.title(lang)
     return f"{event.title(lang)}（{clock}）" if lang == "zh" else f"{event.title(lang)} ({clock})"
@@ -112,7 +134,7 @@ def _nothing_on(request: Request, day_text: str) -> str:
 def week_overview(request: Request) -> Answer:
     lang = request.lang
     start, end = request.db.week_span()
-    dated = [e for e in _without_grouped(request.db.all_events()) if e.date_known]
+    dated = [e for e in without_grouped(request.db.all_events()) if e.date_known]
     lines = [
         messages.labelled(e.title(lang), describe_when(e, lang) or "", lang)
         for e in sorted(dated, key=lambda e: (e.start_date, e.key))

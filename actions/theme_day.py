@@ -7,6 +7,7 @@ from datetime import date
 from bot.lang import Lang
 from actions import messages
 from actions.common import Answer, DatabaseAction, Request
+from actions.schedule import theme_day_label
 from bot.db import ThemeDayInfo
 
 TOPIC = "theme_day"
@@ -44,9 +45,11 @@ def theme_day_on(request: Request, day: date) -> Answer:
             messages.sentence([text, _schedule_hint(confirmed, lang)], lang), TOPIC, slots
         )
     slots["theme_day"] = theme_day.key
-    if not theme_day.date_confirmed:
-        subject = f"{day_text}的主题日安排" if lang == "zh" else f"The theme day for {day_text}"
-        return Answer(messages.not_announced(subject, lang), TOPIC, slots)
+    if not theme_day.date_confirmed:  # named, with a hedge (issue #13), never as a fact
+        label = theme_day_label(theme_day, lang)
+        text = f"{day_text}：{label}。" if lang == "zh" else f"{day_text}: {label}."
+        next_step = messages.NEXT_STEP[lang]
+        return Answer(messages.sentence([text, next_step], lang), TOPIC, slots)
     name = theme_day.name(lang)
     text = f"{day_text}是{name}。" if lang == "zh" else f"{day_text} is {name}."
     return Answer(text, TOPIC, slots)

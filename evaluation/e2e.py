@@ -13,13 +13,24 @@ change the data, and a reply that only sounds right does not pass. Checks:
 
   contains / not_contains   literal text (a string or a list)
   venue_of_event: KEY       name of the event's venue          venue: KEY     the venue's name
+  not_venue_of_event: KEY   not the name of the event's venue (a question about another year)
   event: KEY                the event's title                  event_day: KEY its first day
   theme_day: KEY            its name and date, or "not announced" (the inferred date absent)
   theme_day_on: ISO         the theme day's name (or "not announced" if unconfirmed)
   theme_days: true          every theme day's name             sub_forums: true  every title
+  hedged_theme_day_on: ISO  the theme day's name, with "not announced" when it is unconfirmed
+  event_status: KEY         the event's title and where it stands on the clock's day: over /
+                            not started (and its first day) / on / unsure (days not announced)
+  days_until: ISO           the number of days from the clock's day (明天 / tomorrow for one)
+  week_days_left: true      the days left in the week, today included
   events_on: ISO            the title of every event held exactly that day
   day: ISO                  the day itself (9月15日 / 15 September)
   fact: KEY                 the fact's text, or "not announced" when unconfirmed
+  not_fact: KEY             not the fact's text (no unrelated fact after a topic switch)
+  logistics: TOPIC[@KEY]    practical info on TOPIC for event/venue KEY (none: the week): the
+                            most specific announced text (event, its group, its venue — for
+                            transport the venue's own field — then the week), else "not
+                            announced" with a button to a person
   response: UTTER           the domain.yml response for the visitor's language
   clarify: true             a clarifying question: at least two buttons
 An English question must also get an English answer (quoted Chinese names aside).
@@ -38,11 +49,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import yaml
 
 from bot import paths
+from bot.clock import parse_now
 from bot.lang import CJK_CHAR, LATIN_LETTER, language_of
 from evaluation import E2E_QUESTIONS_DIR
 from ops.harness import DEMO_NOW, HarnessError, running_assistant
@@ -51,6 +63,22 @@ QUESTIONS_DIR = E2E_QUESTIONS_DIR
 _NOT_ANNOUNCED = {
     "zh": re.compile(r"尚未|待公布"),
     "en": re.compile(r"not (?:officially )?announced"),
+}
+# Where an event stands on the clock's day, as a reply may say it (event_status).
+_STATUS_WORDS = {
+    "over": {
+        "zh": re.compile(r"已经结束|已经过去|已结束"),
+        "en": re.compile(r"is over|has passed"),
+    },
+    "not started": {
+        "zh": re.compile(r"还没有开始|还没开始|尚未开始"),
+        "en": re.compile(r"not started|hasn't started"),
+    },
+    "on today": {"zh": re.compile(r"正在|今天"), "en": re.compile(r"\bis on\b|\btoday\b")},
+    "unsure (days not announced)": {
+        "zh": re.compile(r"无法确定|不确定"),
+        "en": re.compile(r"can't say|cannot say|not sure"),
+    },
 }
 MONTHS = (
     "January",
@@ -113,23 +141,31 @@ def day_pattern(day: date, lang: str) -> re.Pattern[str]:
 class Expectations:
     """Turns one question's `expect:` mapping into problems found in a reply."""
 
-    def __init__(self, db: Any, domain_file: Path = paths.DOMAIN_FILE) -> None:
+    def __init__(self, db: Any, domain_file: Path = paths.DOMAIN_FILE, now: str = DEMO_NOW) -> None:
         self.db = db
+        self.today = parse_now(now).date()  # the assistant's clock during the run
         self.responses = yaml.safe_load(domain_file.read_text(encoding="utf-8"))["responses"]
         self.checks: dict[str, Callable[[Any, str, Reply], list[str]]] = {
             "contains": self._contains,
             "not_contains": self._not_contains,
             "venue_of_event": self._venue_of_event,
+            "not_venue_of_event": self._not_venue_of_event,
             "venue": self._venue,
             "event": self._event,
             "event_day": self._event_day,
             "theme_day": self._theme_day,
             "theme_day_on": self._theme_day_on,
             "theme_days": self._theme_days,
+            "hedged_theme_day_on": self._hedged_theme_day_on,
+            "event_status": self._event_status,
+            "days_until": self._days_until,
+            "week_days_left": self._week_days_left,
             "sub_forums": self._sub_forums,
             "events_on": self._events_on,
             "day": self._day,
             "fact": self._fact,
+            "not_fact": self._not_fact,
+            "logistics": self._logistics,
             "response": self._response,
             "clarify": self._clarify,
         }
@@ -172,6 +208,12 @@ class Expectations:
             return self._not_announced(lang, reply, f"venue of {key}")
         return self._need(venue.name(lang), reply, f"venue of {key}")
 
+    def _not_venue_of_event(self, key: str, lang: str, reply: Reply) -> list[str]:
+        venue = self.db.venue_of_event(key)
+        if venue is None or venue.name(lang) not in reply.text:
+            return []
+        return [f"names the venue of {key} (another edition's question got this one's answer)"]
+
     def _venue(self, key: str, lang: str, reply: Reply) -> list[str]:
         return self._need(_found(self.db.venue(key), key).name(lang), reply, "venue name")
 
@@ -208,6 +250,54 @@ class Expectations:
             return self._not_announced(lang, reply, f"theme day of {day}")
         return self._need(theme_day.name(lang), reply, f"theme day of {day}")
 
+    def _hedged_theme_day_on(self, iso: Any, lang: str, reply: Reply) -> list[str]:
+        """A listing of a day names its theme day even when the date is only inferred — then
+        with a hedge."""
+        day = date.fromisoformat(str(iso))
+        theme_day = self.db.theme_day_on(day)
+        if theme_day is None:
+            return self._theme_day_on(iso, lang, reply)
+        problems = self._need(theme_day.name(lang), reply, f"theme day of {day}")
+        if not theme_day.date_confirmed:
+            problems += self._not_announced(lang, reply, f"theme day of {day}")
+        return problems
+
+    def _event_status(self, key: str, lang: str, reply: Reply) -> list[str]:
+        event = _found(self.db.event(key), key)
+        problems = self._need(event.title(lang), reply, "event title")
+        if event.start_date is None or event.date_precision == "unknown":
+            return problems + self._not_announced(lang, reply, f"date of {key}")
+        end = event.end_date or event.start_date
+        if end < self.today:
+            status = "over"
+        elif event.start_date > self.today:
+            status = "not started"
+            if not day_pattern(event.start_date, lang).search(reply.text):
+                problems.append(f"missing the day of {key} ({event.start_date})")
+        elif event.date_precision == "window":
+            status = "unsure (days not announced)"
+        else:
+            status = "on today"
+        if not _STATUS_WORDS[status][lang].search(reply.text):
+            problems.append(f"{key} not said to be {status}")
+        return problems
+
+    def _days_until(self, iso: Any, lang: str, reply: Reply) -> list[str]:
+        days = (date.fromisoformat(str(iso)) - self.today).days
+        if days < 1:
+            raise LookupError(f"{iso} is not after the clock's day {self.today}")
+        words = {1: {"zh": "明天", "en": "tomorrow"}, 2: {"zh": "后天"}}.get(days, {})
+        if lang in words and words[lang] in reply.text:
+            return []
+        return [] if _count_of_days(days, lang).search(reply.text) else [f"missing {days} days"]
+
+    def _week_days_left(self, _: Any, lang: str, reply: Reply) -> list[str]:
+        start, end = self.db.week_span()
+        if not start <= self.today <= end:
+            raise LookupError(f"the clock's day {self.today} is not in the week")
+        left = (end - self.today).days + 1
+        return [] if _count_of_days(left, lang).search(reply.text) else [f"missing {left} days"]
+
     def _theme_days(self, _: Any, lang: str, reply: Reply) -> list[str]:
         return [
             p for t in self.db.theme_days() for p in self._need(t.name(lang), reply, "theme day")
@@ -235,6 +325,39 @@ class Expectations:
             return self._not_announced(lang, reply, f"fact {key}")
         return self._need(fact.text(lang), reply, f"fact {key}")
 
+    def _not_fact(self, key: str, lang: str, reply: Reply) -> list[str]:
+        text = _found(self.db.fact(key), key).text(lang)
+        return [f"states the unrelated fact {key}"] if text in reply.text else []
+
+    def _logistics(self, arg: str, lang: str, reply: Reply) -> list[str]:
+        topic, _, key = str(arg).partition("@")
+        for text in self._logistics_texts(topic, key or None, lang):
+            if text:
+                return self._need(text, reply, f"logistics {arg}")
+        problems = self._not_announced(lang, reply, f"logistics {arg}")
+        return problems + ([] if reply.buttons else ["no button to a person"])
+
+    def _logistics_texts(self, topic: str, key: str | None, lang: str) -> Iterator[str | None]:
+        """The announced texts that may answer, most specific first (None: not announced)."""
+        event = self.db.event(key) if key else None
+        venue = self.db.venue_of_event(key) if event else self.db.venue(key) if key else None
+        if key and not (event or venue):
+            raise LookupError(f"{key!r} is not in the event database (no such event or venue)")
+        week = self.db.logistics(topic)
+        if week is None:
+            raise LookupError(f"logistics topic {topic!r} is not in the event database")
+        records = []
+        if event:
+            records += [self.db.logistics(topic, event=event.key)]
+            if event.parent_key:
+                records += [self.db.logistics(topic, event=event.parent_key)]
+        yield from (record.text(lang) for record in records if record)
+        if venue and topic == "transport":
+            yield venue.transport(lang)
+        elif venue and (own := self.db.logistics(topic, venue=venue.key)):
+            yield own.text(lang)
+        yield week.text(lang)
+
     def _response(self, name: str, lang: str, reply: Reply) -> list[str]:
         variations = self.responses.get(name)
         if not variations:
@@ -249,6 +372,10 @@ class Expectations:
         if len(reply.buttons) >= 2:
             return []
         return [f"expected a clarifying question with buttons, got {len(reply.buttons)} buttons"]
+
+
+def _count_of_days(days: int, lang: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\d){days}天" if lang == "zh" else rf"(?<!\d){days} days?\b")
 
 
 def _mostly_english(text: str) -> bool:
@@ -340,7 +467,7 @@ def evaluate(
     }
     db = EventDB(db_url)
     try:
-        expectations = Expectations(db)
+        expectations = Expectations(db, now=now)
         print(f"    starting the assistant on {model.name} (about a minute)", flush=True)
         log = paths.BUILD_DIR / "eval" / "e2e-servers.log"
         log.unlink(missing_ok=True)  # this run's output only

@@ -4,7 +4,7 @@ Actions use `EventDB`; `cyberweek db load|check` uses `load_seed` / `check_seed`
 """
 
 from bot.db.engine import database_url, make_engine
-from bot.db.info import EventInfo, FactInfo, NameEntry, ThemeDayInfo, VenueInfo
+from bot.db.info import EventInfo, FactInfo, LogisticsInfo, NameEntry, ThemeDayInfo, VenueInfo
 from bot.db.queries import DatabaseNotReady, EventDB
 from bot.db.seed import LoadReport, SeedError, check_seed, collect_names, load_seed
 from bot.db.tz import china_date
@@ -15,6 +15,7 @@ __all__ = [
     "EventInfo",
     "FactInfo",
     "LoadReport",
+    "LogisticsInfo",
     "NameEntry",
     "SeedError",
     "ThemeDayInfo",

@@ -10,8 +10,8 @@ who changed which field from what to what (bot.db.changes), so every instance an
 new facts at once and `cyberweek db export` can hand them back to the repository.
 
 The staff console calls `FactEditor`; no HTTP or UI here. Kinds are named as the console's
-ask box names records (`event`, `venue`, `theme_day`, plus `fact` and `forum_topic`), fields
-as in the YAML.
+ask box names records (`event`, `venue`, `theme_day`, plus `fact`, `forum_topic` and
+`logistics`), fields as in the YAML.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from bot.db.changes import (
     utc_now,
 )
 from bot.db.engine import describe_url, make_engine, writer
+from bot.db.info import LOGISTICS_TOPIC_NAMES
 from bot.db.models import DERIVED_COLUMNS, KEY_LEN, Alias, Event, ForumTopic, Venue
 from bot.db.queries import DatabaseNotReady
 from bot.db.schema import schema_state
@@ -66,10 +67,17 @@ KINDS: Final[dict[str, str]] = {
     "theme_day": "theme_days",
     "fact": "facts",
     "forum_topic": "forum_topics",
+    "logistics": "logistics",
 }
 # Keys are what the NLU data, the entities and docs/data-keys.md refer to: an organiser
 # changes them in YAML. Aliases change through add_alias / remove_alias.
 NOT_EDITABLE: Final = frozenset({"key", ALIASES})
+# What a logistics record is about (topic and scope) is part of its identity, like a key:
+# editors fill in its text and confirm it; an organiser adds records in YAML.
+FIXED_FIELDS: Final[dict[str, frozenset[str]]] = {
+    "logistics": frozenset({"topic", "event_key", "venue_key"}),
+}
+WHOLE_WEEK: Final = {"zh": "整个宣传周", "en": "whole week"}
 NOTE_FIELDS: Final = ("note_zh", "note_en")
 MAX_TEXT_CHARS: Final = 4000  # the longest seed text is ~1,200 characters
 MAX_SOURCES: Final = 20  # the seed's records have one to three
@@ -211,6 +219,24 @@ def _label_fields(section: str) -> tuple[str, str]:
     if section == "facts":
         return "subject_zh", "subject_en"
     return name_fields(section)
+
+
+def _labels(section: str, values: dict[str, Any]) -> tuple[str, str]:
+    """A record's name for lists and headings (zh, en); a logistics record has none of its
+    own: its topic and scope ("停车安排 · expo")."""
+    if section != "logistics":
+        zh_field, en_field = _label_fields(section)
+        return values[zh_field], values[en_field]
+    names = LOGISTICS_TOPIC_NAMES[values["topic"]]
+    scope = values["event_key"] or values["venue_key"]
+    return (
+        f"{names['zh']} · {scope or WHOLE_WEEK['zh']}",
+        f"{names['en']} · {scope or WHOLE_WEEK['en']}",
+    )
+
+
+def _editable(section: str, name: str) -> bool:
+    return name not in NOT_EDITABLE and name not in FIXED_FIELDS.get(section, ())
 
 
 def _problem(problem: Problem | str) -> FieldProblem:
@@ -563,17 +589,17 @@ class FactEditor:
                 _twin(name),
             )
             for name, spec in SECTION_FIELDS[section].items()
-            if name not in NOT_EDITABLE
+            if _editable(section, name)
         )
-        label_zh, label_en = _label_fields(section)
+        label_zh, label_en = _labels(section, values)
         aliases = None
         if section in NAMED_SECTIONS:
             aliases = tuple(own_aliases(section, values, name_texts))
         return EditableRecord(
             kind=kind,
             key=values["key"],
-            name_zh=values[label_zh],
-            name_en=values[label_en],
+            name_zh=label_zh,
+            name_en=label_en,
             fields=fields,
             aliases=aliases,
             revision=max(latest.version if latest else 0, loaded_version),
@@ -772,7 +798,7 @@ def _precheck(section: str, changes: Any) -> list[FieldProblem]:
     if not isinstance(changes, dict):
         return [FieldProblem(None, "expected field: value pairs", "应为“字段: 值”的形式")]
     specs = SECTION_FIELDS[section]
-    editable = ", ".join(name for name in specs if name not in NOT_EDITABLE)
+    editable = ", ".join(name for name in specs if _editable(section, name))
     problems = []
     for name, value in changes.items():
         if name not in specs:
@@ -781,6 +807,14 @@ def _precheck(section: str, changes: Any) -> list[FieldProblem]:
                     str(name),
                     f"unknown field (editable: {editable})",
                     f"未知字段（可编辑：{editable}）",
+                )
+            )
+        elif name in FIXED_FIELDS.get(section, ()):
+            problems.append(
+                FieldProblem(
+                    name,
+                    "what a record is about is changed in the YAML seed, not here",
+                    "记录的主题和范围只能在 YAML 数据文件中修改",
                 )
             )
         elif name in NOT_EDITABLE:
@@ -886,7 +920,7 @@ def _review(
                 "请确认 note_zh / note_en 仍准确说明哪些内容尚未确认",
             )
         )
-    if section == "facts" and changed.get("confirmed") == (False, True):
+    if section in ("facts", "logistics") and changed.get("confirmed") == (False, True):
         if not any(name in requested for name in ("text_zh", "text_en")):
             hints.append(
                 FieldProblem(

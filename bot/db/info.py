@@ -149,6 +149,45 @@ class FactInfo(_Sourced):
         return pick(lang, self.text_zh, self.text_en)
 
 
+# What each logistics topic is about, for "... has not been announced" and the console's lists.
+LOGISTICS_TOPIC_NAMES: dict[str, dict[Lang, str]] = {
+    "admission": {"zh": "门票和入场信息", "en": "Tickets and admission"},
+    "opening_hours": {"zh": "开放时间", "en": "Opening hours"},
+    "transport": {"zh": "交通方式", "en": "How to get there"},
+    "parking": {"zh": "停车安排", "en": "Parking"},
+    "registration": {"zh": "报名和预约方式", "en": "Registration"},
+    "rooms": {"zh": "会议室和场地安排", "en": "Rooms"},
+    "accessibility": {"zh": "无障碍设施信息", "en": "Accessibility"},
+    "wifi": {"zh": "无线网络（Wi-Fi）信息", "en": "Wi-Fi"},
+    "luggage": {"zh": "行李寄存安排", "en": "Luggage storage"},
+    "lost_property": {"zh": "失物招领安排", "en": "Lost property"},
+}
+
+
+@dataclass(frozen=True)
+class LogisticsInfo(_Sourced):
+    key: str
+    topic: str
+    event_key: str | None  # None (and venue_key None): the whole week
+    venue_key: str | None
+    text_zh: str | None
+    text_en: str | None
+    confirmed: bool
+    note_zh: str | None
+    note_en: str | None
+
+    def topic_name(self, lang: Lang) -> str:
+        return LOGISTICS_TOPIC_NAMES[self.topic][lang]
+
+    def text(self, lang: Lang) -> str | None:
+        """The announced information; None while not announced. A text that is not
+        `confirmed` is a draft: never state it."""
+        return pick(lang, self.text_zh, self.text_en) if self.confirmed else None
+
+    def note(self, lang: Lang) -> str | None:
+        return pick(lang, self.note_zh, self.note_en)
+
+
 @dataclass(frozen=True, order=True)
 class NameEntry:
     """One name a visitor may type, and the database key it means (the gazetteer's rows)."""

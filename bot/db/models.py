@@ -59,6 +59,19 @@ FACT_CATEGORIES: Final = (
     "guangzhou",
     "history",
 )
+# Practical questions at the venues (issue #13): one `logistics` record per (topic, scope).
+LOGISTICS_TOPICS: Final = (
+    "admission",
+    "opening_hours",
+    "transport",
+    "parking",
+    "registration",
+    "rooms",
+    "accessibility",
+    "wifi",
+    "luggage",
+    "lost_property",
+)
 
 KEY_LEN: Final = 64
 NAME_LEN: Final = 255
@@ -228,6 +241,34 @@ class Fact(Base):
     note_en: Mapped[str | None] = Column(Text)
 
 
+class Logistics(Base):
+    """Practical information (tickets, hours, parking, Wi-Fi...) for the whole week (no scope),
+    one event (`event_key`) or one venue (`venue_key`). Text None = not announced: staff fill
+    it in from the console when it is, and the answer changes at once. How to reach a venue
+    is the venue's `transport_*`, not a record here: one place for each fact."""
+
+    __tablename__ = "logistics"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(KEY_LEN), nullable=False, unique=True)
+    position: Mapped[int] = Column(Integer, nullable=False)
+    topic: Mapped[str] = Column(String(32), nullable=False)
+    event_key: Mapped[str | None] = Column(String(KEY_LEN), ForeignKey("events.key"))
+    venue_key: Mapped[str | None] = Column(String(KEY_LEN), ForeignKey("venues.key"))
+    text_zh: Mapped[str | None] = Column(Text)
+    text_en: Mapped[str | None] = Column(Text)
+    source: Mapped[str] = Column(Text, nullable=False)
+    confirmed: Mapped[bool] = Column(Boolean, nullable=False)
+    note_zh: Mapped[str | None] = Column(Text)
+    note_en: Mapped[str | None] = Column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("topic", LOGISTICS_TOPICS), name="ck_logistics_topic"),
+        CheckConstraint("event_key IS NULL OR venue_key IS NULL", name="ck_logistics_scope"),
+        CheckConstraint("text_zh IS NOT NULL OR NOT confirmed", name="ck_logistics_text"),
+    )
+
+
 class Alias(Base):
     """Every name a visitor might type for a thing (zh, Traditional, en, abbreviations).
 
@@ -248,4 +289,14 @@ class Alias(Base):
 
 
 # Children before parents: the order in which a reload deletes rows.
-SEED_TABLES: Final = (Alias, Event, ForumTopic, Venue, ThemeDay, Organiser, Fact, Week)
+SEED_TABLES: Final = (
+    Alias,
+    Logistics,
+    Event,
+    ForumTopic,
+    Venue,
+    ThemeDay,
+    Organiser,
+    Fact,
+    Week,
+)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot.db.changes import read_version
 from bot.db.engine import describe_url, make_engine
-from bot.db.info import EventInfo, FactInfo, NameEntry, ThemeDayInfo, VenueInfo
-from bot.db.models import KEY_LEN, Alias, Event, Fact, ThemeDay, Venue, Week
+from bot.db.info import EventInfo, FactInfo, LogisticsInfo, NameEntry, ThemeDayInfo, VenueInfo
+from bot.db.models import KEY_LEN, Alias, Event, Fact, Logistics, ThemeDay, Venue, Week
 from bot.db.schema import schema_state
 from bot.db.tz import china_date
 
@@ -160,6 +160,32 @@ class EventDB:
         with self._read() as session:
             row = session.execute(select(Fact).where(Fact.key == key)).scalar_one_or_none()
             return _info(FactInfo, row) if row else None
+
+    def logistics(
+        self, topic: str, *, event: str | None = None, venue: str | None = None
+    ) -> LogisticsInfo | None:
+        """The practical-information record of `topic` for exactly this scope: an event, a
+        venue, or neither (the whole week). The caller walks from specific to general."""
+        if not _is_key(topic) or (event is not None and venue is not None):
+            return None
+        if any(value is not None and not _is_key(value) for value in (event, venue)):
+            return None
+        query = select(Logistics).where(
+            Logistics.topic == topic,
+            Logistics.event_key.is_(None) if event is None else Logistics.event_key == event,
+            Logistics.venue_key.is_(None) if venue is None else Logistics.venue_key == venue,
+        )
+        with self._read() as session:
+            row = session.execute(query).scalars().first()
+            return _info(LogisticsInfo, row) if row else None
+
+    def facts_in(self, category: str) -> tuple[FactInfo, ...]:
+        """Every fact of a category (e.g. "history": one per earlier edition), in key order."""
+        if not _is_key(category):
+            return ()
+        query = select(Fact).where(Fact.category == category).order_by(Fact.key)
+        with self._read() as session:
+            return tuple(_info(FactInfo, row) for row in session.execute(query).scalars())
 
     def names(self) -> tuple[NameEntry, ...]:
         """Every name and alias (entity, key, text): the gazetteer for the NLU."""

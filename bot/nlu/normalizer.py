@@ -1,11 +1,17 @@
 """TextNormalizer: the first component of the NLU pipeline, in training and at inference.
 
-Visitors type Traditional Chinese (Hong Kong, Macao, Taiwan), full-width digits from Chinese
-input methods, pasted text with zero-width characters, and sometimes very long messages.
+Visitors type Traditional Chinese and Cantonese (Hong Kong, Macao, Taiwan), full-width digits
+from Chinese input methods, pasted text with HTML, zero-width characters and emoji, "？？？！！！",
+and paragraphs of context around one question.
 The training data is Simplified, so without this step 開幕式在哪裡 and 开幕式在哪里 would be
 different words to the featurizers. It replaces the message TEXT, so every later component
 (tokenizer, DIET, DateExtractor, DatabaseGazetteer) reports entity offsets into the
 normalised text; entity annotations of training examples are moved along with it.
+
+The tracker keeps what the visitor wrote: Rasa 3.6's MessageProcessor stores
+`UserUttered(message.text, …)` — the channel's UserMessage text — and puts the parsed (normalised)
+TEXT only into parse_data (rasa/core/processor.py, `_handle_message_with_tracker`);
+tests/bot/nlu/test_tracker_text.py runs that code with this component in place of the graph.
 """
 
 from __future__ import annotations
@@ -40,13 +46,15 @@ INTENT_PREFIX = "/"  # button payloads such as /ask_schedule{"date": "2024-09-10
 # "only one tokenizer" check is not affected.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class TextNormalizer(GraphComponent):
-    """Traditional->Simplified, full-width->half-width, controls out, whitespace collapsed,
-    length capped."""
+    """Markup and emoji out, Traditional->Simplified, Cantonese->Mandarin, punctuation folded,
+    whitespace collapsed, the question of a long message kept, length capped."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """max_length: characters kept of a message (longer input is untrusted and cut)."""
-        return {"max_length": 500}
+        """max_length: characters kept of a message (longer input is untrusted and cut).
+        focus_over: a message longer than this many units (a Chinese character 1, a Latin word
+        2; docs/decisions.md) is reduced to its question; 0 keeps every message whole."""
+        return {"max_length": 500, "focus_over": 40}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keeps the validated config."""
@@ -54,6 +62,9 @@ class TextNormalizer(GraphComponent):
         self._max_length = int(self._config["max_length"])
         if self._max_length < 1:
             raise ValueError(f"TextNormalizer max_length must be >= 1, got {self._max_length}")
+        self._focus_over = int(self._config["focus_over"])
+        if self._focus_over < 0:
+            raise ValueError(f"TextNormalizer focus_over must be >= 0, got {self._focus_over}")
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -93,7 +104,7 @@ class TextNormalizer(GraphComponent):
             if len(text) > self._max_length:
                 message.set(TEXT, text[: self._max_length])
             return
-        normalized = normalize(text, self._max_length)
+        normalized = normalize(text, self._max_length, self._focus_over)
         if normalized.text == text:
             return
         message.set(TEXT, normalized.text)

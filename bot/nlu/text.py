@@ -6,19 +6,28 @@ one of two kinds:
 * `fold` is char-for-char: full-width ASCII to half-width, Traditional to Simplified Chinese
   (OpenCC t2s), optional lower-casing. Output index i is input index i, so the date finder and
   the gazetteer can search a folded *view* of a message and report offsets into the original.
-* `normalize` also removes control characters, collapses whitespace and truncates. Those change
-  the length, so it returns, for every output character, the index it came from; the
-  TextNormalizer uses that to carry entity annotations of training examples over.
+* `normalize` also strips markup (HTML/XML tags, `<script>` bodies, entities), removes control
+  characters, emoji and decorative symbols, rewrites Cantonese words as Mandarin
+  (bot.nlu.cantonese), folds repeated punctuation, optionally keeps only the question of a long
+  message (`focus_question`), collapses whitespace and truncates. Those change the length, so it
+  returns, for every output character, the index it came from; the TextNormalizer uses that to
+  carry entity annotations of training examples over.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 import threading
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from bot.nlu.cantonese import mandarin_pattern, target_of
+from bot.nlu.focus import question_span
 
 logger = logging.getLogger(__name__)
 
@@ -122,35 +131,187 @@ def fold(text: str, lower: bool = False) -> str:
     return lower_same_length(folded) if lower else folded
 
 
-def _visible_chars(text: str) -> tuple[list[str], list[int]]:
-    """Characters kept by normalisation (whitespace runs collapsed to one space) and origins."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        if char.isspace():
-            if chars and chars[-1] != " ":
-                chars.append(" ")
-                origin.append(index)
+# A message being cleaned: its text and, for each character, the input index it came from.
+Traced = tuple[str, list[int]]
+
+# <script>/<style> with their content, comments, and tags (HTML or XML) with well-formed attributes.
+_MARKUP = re.compile(
+    r"<(?P<body>script|style)\b[^>]*>.*?</(?P=body)\s*>"
+    r"|<!--.*?(?:-->|$)"
+    r"|<(?:!|\?)[A-Za-z][^<>]*>"
+    r"|</?(?P<tag>[A-Za-z][A-Za-z0-9:_-]*)"
+    r"(?:\s+[A-Za-z_:][\w:.-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'<>]+))?)*\s*/?>",
+    re.IGNORECASE | re.DOTALL,
+)
+# Tags that break a line: what they separate are different sentences.
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd div dl dt footer form h1 h2 h3 h4 h5 h6 header hr li "
+    "main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Emoji, pictographs and decorative marks: other symbols, modifier symbols (skin tones),
+# enclosing marks (keycaps), private use; ASCII (^, `) and number/letter characters stay.
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Me", "Co"})
+_ARROWS = re.compile(r"[\u2190-\u21ff\u27f0-\u27ff\u2900-\u297f\u2b00-\u2bff]")
+# A run of sentence-final marks ("？？？！！！", "。。。。", "……") and a repeated mark (",,,", "~~~").
+_TERMINAL_RUN = re.compile(r"[?!。.…]{2,}")
+_REPEATED_MARK = re.compile(r"([,，、~;；:：\-—_*#=+])\1+")
+_WHITESPACE_RUN = re.compile(r"\s+")
+# Text that certainly holds no noise (the common case): printable ASCII, CJK, CJK punctuation.
+_PLAIN = re.compile(
+    r"[ -~\u3001-\u3003\u3005-\u3011\u4e00-\u9fff\uff01-\uff5e\u2018-\u201d\u2026]*"
+)
+
+
+def _substitute(
+    traced: Traced, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str | None]
+) -> Traced:
+    """`traced` with every match of `pattern` replaced (None keeps the match). Output character
+    j of a replacement comes from input character j of the match (the last one if longer), so
+    origins stay ascending and an entity's span maps onto its replacement."""
+    text, origin = traced
+    pieces: list[str] = []
+    new_origin: list[int] = []
+    last = 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        out = replace(match)
+        if out is None or end == start:
             continue
-        if unicodedata.category(char) in _DROPPED_CATEGORIES:
-            continue
-        chars.append(char)
-        origin.append(index)
-    while chars and chars[-1] == " ":
-        chars.pop()
-        origin.pop()
-    return chars, origin
+        pieces.append(text[last:start])
+        new_origin.extend(origin[last:start])
+        pieces.append(out)
+        new_origin.extend(origin[start + min(j, end - start - 1)] for j in range(len(out)))
+        last = end
+    if last == 0:
+        return traced
+    pieces.append(text[last:])
+    new_origin.extend(origin[last:])
+    return "".join(pieces), new_origin
 
 
-def normalize(text: str, max_length: int = 500) -> Normalized:
-    """Clean untrusted message text for NLU: controls out, whitespace collapsed, folded, capped.
+def _markup_replacement(match: re.Match[str]) -> str:
+    """A block tag becomes a line break, anything else nothing (a space between two words)."""
+    tag = (match.group("tag") or "").lower()
+    if tag in _BLOCK_TAGS:
+        return "\n"
+    text, start, end = match.string, match.start(), match.end()
+    between_words = 0 < start and end < len(text) and _is_latin(text[start - 1] + text[end])
+    return " " if between_words else ""
 
-    Only a bounded prefix of the input is looked at, so a megabyte message costs no more than
-    a long one.
+
+def _is_latin(chars: str) -> bool:
+    return chars.isascii() and chars.isalnum()
+
+
+def _entity_replacement(match: re.Match[str]) -> str | None:
+    decoded = html.unescape(match.group())
+    return None if decoded == match.group() else decoded
+
+
+def strip_markup(traced: Traced) -> Traced:
+    """HTML/XML tags out (script and style bodies too), entities decoded (&amp; &#x5f00;)."""
+    text = traced[0]
+    if "<" in text:
+        traced = _substitute(traced, _MARKUP, _markup_replacement)
+    if "&" in traced[0]:
+        traced = _substitute(traced, _ENTITY, _entity_replacement)
+    return traced
+
+
+def _is_noise(char: str, symbols: bool = True) -> bool:
+    """Invisible characters and (`symbols`) emoji / decorative symbols, judged on the
+    half-width form."""
+    if char.isascii():
+        return not char.isprintable() and not char.isspace()
+    if char.isspace():
+        return False
+    category = unicodedata.category(chr(_HALFWIDTH.get(ord(char), ord(char))))
+    if category in _DROPPED_CATEGORIES:
+        return True
+    if not symbols:
+        return False
+    if category in _SYMBOL_CATEGORIES:
+        return True
+    # variation selectors (the emoji presentation U+FE0F among them) and arrows (Sm)
+    return (
+        "\ufe00" <= char <= "\ufe0f"
+        or "\U000e0100" <= char <= "\U000e01ef"
+        or (_ARROWS.match(char) is not None)
+    )
+
+
+def drop_noise(traced: Traced, symbols: bool = True) -> Traced:
+    """Controls, zero-width and bidi characters and (`symbols`) emoji and decorative symbols
+    removed."""
+    text, origin = traced
+    if _PLAIN.fullmatch(text):
+        return traced
+    kept = [i for i, char in enumerate(text) if not _is_noise(char, symbols)]
+    if len(kept) == len(text):
+        return traced
+    return "".join(text[i] for i in kept), [origin[i] for i in kept]
+
+
+def _terminal_replacement(match: re.Match[str]) -> str:
+    run = match.group()
+    return "?" if "?" in run else "!" if "!" in run else run[0]
+
+
+def fold_punctuation(traced: Traced) -> Traced:
+    """ "？？？！！！" -> "?", "!!!" -> "!", "。。。" -> "。", "……" -> "…", ",,," -> ","
+    (after half-width folding, so ？ is already ?)."""
+    traced = _substitute(traced, _TERMINAL_RUN, _terminal_replacement)
+    return _substitute(traced, _REPEATED_MARK, lambda match: match.group(1))
+
+
+def to_mandarin_traced(traced: Traced) -> Traced:
+    """Cantonese words as Mandarin (bot.nlu.cantonese), origins carried along."""
+    return _substitute(traced, mandarin_pattern(traced[0]), target_of)
+
+
+def focus_question(traced: Traced, focus_over: int) -> Traced:
+    """Only the question of a message longer than `focus_over` units (bot.nlu.focus)."""
+    text, origin = traced
+    start, end = question_span(text, focus_over)
+    if (start, end) == (0, len(text)):
+        return traced
+    return text[start:end], origin[start:end]
+
+
+def collapse_whitespace(traced: Traced) -> Traced:
+    """Every whitespace run one space; none at either end."""
+    text, origin = traced
+    stripped = text.strip()
+    if not stripped:
+        return "", []
+    lead = len(text) - len(text.lstrip())
+    traced = stripped, origin[lead : lead + len(stripped)]
+    return _substitute(traced, _WHITESPACE_RUN, lambda m: None if m.group() == " " else " ")
+
+
+def normalize(text: str, max_length: int = 500, focus_over: int = 0) -> Normalized:
+    """Clean untrusted message text for NLU: markup, controls and emoji out, Traditional and
+    Cantonese folded to Simplified Mandarin, punctuation folded, whitespace collapsed, capped.
+
+    focus_over > 0: a message longer than that (in `size_units`) is reduced to its question
+    (see `focus_question`). Only a bounded prefix of the input is looked at, so a megabyte
+    message costs no more than a long one.
     """
-    scanned = text[: max(max_length, 1) * 4 + 64]
-    chars, origin = _visible_chars(scanned)
-    folded = fold("".join(chars))
+    scanned = text[: max(max_length, 1) * 8 + 64]
+    raw: Traced = scanned, list(range(len(scanned)))
+    traced = drop_noise(strip_markup(raw))
+    traced = fold(traced[0]), traced[1]
+    traced = to_mandarin_traced(traced)
+    traced = fold_punctuation(traced)
+    if focus_over > 0:
+        traced = focus_question(traced, focus_over)
+    folded, origin = collapse_whitespace(traced)
+    if not folded:
+        # Only markup or emoji ("👍", "<script>…</script>"): an empty message would reach the
+        # classifier as nothing at all; the characters themselves (controls out) are better.
+        traced = drop_noise(raw, symbols=False)
+        folded, origin = collapse_whitespace((fold(traced[0]), traced[1]))
     covered = len(scanned)
     if len(folded) > max_length:
         covered = origin[max_length]  # the first input character that did not make it

@@ -54,17 +54,6 @@ def run(action: Any, track: Tracker) -> tuple[str, dict[str, Any]]:
     return text, slots
 
 
-@pytest.fixture(autouse=True)
-def seeded(seeded_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", seeded_db_url)
-    common.event_db.cache_clear()
-
-
-@pytest.fixture()
-def db(seeded_db_url: str) -> EventDB:
-    return EventDB(seeded_db_url)
-
-
 def test_venue_of_named_event_in_both_languages(db: EventDB) -> None:
     venue = db.venue_of_event("opening_ceremony")
     assert venue is not None

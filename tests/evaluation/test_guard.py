@@ -130,3 +130,25 @@ def test_english_questions_need_english_answers(expectations: Expectations) -> N
     assert expectations.problems({}, "en", Reply("开幕式在南沙举行", ()))
     quoted = Reply('The theme is "Cyber security for the people" (网络安全为人民).', ())
     assert expectations.problems({}, "en", quoted) == []
+
+
+def test_a_listing_must_name_an_unconfirmed_theme_day_with_a_hedge(
+    expectations: Expectations, seeded_db_url: str
+) -> None:
+    finance = EventDB(seeded_db_url).theme_day("finance_day")
+    assert finance is not None and not finance.date_confirmed and finance.date is not None
+    expect = {"hedged_theme_day_on": finance.date.isoformat()}
+    hedged = Reply(f"主题日：预计为{finance.name('zh')}（日期尚未正式公布）", ())
+    assert expectations.problems(expect, "zh", hedged) == []
+    assert expectations.problems(expect, "zh", Reply("网络安全宣传普及活动（具体日期待公布）", ()))
+    assert expectations.problems(expect, "zh", Reply(f"主题日：{finance.name('zh')}", ()))
+
+
+def test_event_status_follows_the_clock(seeded_db_url: str) -> None:
+    db = EventDB(seeded_db_url)
+    title = db.event("opening_ceremony").title("en")
+    over = Reply(f"The {title} is over: Sunday 8 September (2 days ago).", ())
+    after = Expectations(db, now="2024-09-10T10:00:00+08:00")
+    before = Expectations(db, now="2024-09-01T10:00:00+08:00")
+    assert after.problems({"event_status": "opening_ceremony"}, "en", over) == []
+    assert before.problems({"event_status": "opening_ceremony"}, "en", over)

@@ -2,7 +2,7 @@
 
 Organisers change the schedule by editing YAML and running `cyberweek db load`. Each file maps
 section names to records: `week` (one mapping) and lists of `venues`, `forum_topics`,
-`events`, `theme_days`, `organisers`, `facts`. Venues, forum topics, events and theme days may
+`events`, `theme_days`, `organisers`, `facts`, `logistics`. Venues, forum topics, events and theme days may
 carry `aliases: [...]`, the names visitors type; with each record's zh/en name or title they
 become the `aliases` table, the NLU gazetteer.
 """

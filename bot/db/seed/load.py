@@ -23,6 +23,7 @@ from bot.db.models import (
     Event,
     Fact,
     ForumTopic,
+    Logistics,
     Organiser,
     ThemeDay,
     Venue,
@@ -41,6 +42,7 @@ SECTION_MODELS: dict[str, Any] = {
     "theme_days": ThemeDay,
     "organisers": Organiser,
     "facts": Fact,
+    "logistics": Logistics,
 }
 
 

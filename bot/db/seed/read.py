@@ -14,7 +14,16 @@ import yaml
 
 # The sections a seed file may hold, parents before children (the order rows are inserted in).
 # `week` is one mapping; every other section is a list of records.
-SECTIONS = ("week", "venues", "forum_topics", "events", "theme_days", "organisers", "facts")
+SECTIONS = (
+    "week",
+    "venues",
+    "forum_topics",
+    "events",
+    "theme_days",
+    "organisers",
+    "facts",
+    "logistics",
+)
 SINGLE_RECORD_SECTIONS = frozenset({"week"})
 
 

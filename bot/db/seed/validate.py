@@ -19,6 +19,7 @@ from bot.db.models import (
     EVENT_KINDS,
     FACT_CATEGORIES,
     KEY_LEN,
+    LOGISTICS_TOPICS,
     NAME_LEN,
     ORGANISER_ROLES,
     PARTS_OF_DAY,
@@ -145,7 +146,19 @@ SECTION_FIELDS: dict[str, dict[str, FieldSpec]] = {
         **_PROVENANCE,
         **_NOTE,
     },
+    "logistics": {
+        "key": required("key"),
+        "topic": required("choice", LOGISTICS_TOPICS),
+        "event_key": optional("key"),
+        "venue_key": optional("key"),
+        "text_zh": optional("text"),
+        "text_en": optional("text"),
+        **_PROVENANCE,
+        **_NOTE,
+    },
 }
+# A venue's transport is its `transport_zh/en` (one place for each fact), not a logistics record.
+TRANSPORT_TOPIC = "transport"
 # Sections whose records are things a visitor names -> the `aliases.entity` they become.
 NAMED_SECTIONS = {
     "events": "event",
@@ -448,10 +461,42 @@ def _check_venue(record: Record) -> list[str]:
     return []
 
 
+def _check_logistics(record: Record) -> list[str]:
+    """One scope at most, and a confirmed record states something."""
+    values = record.values
+    problems = []
+    if values["event_key"] is not None and values["venue_key"] is not None:
+        problems.append(
+            record.problem(
+                "venue_key",
+                "give event_key or venue_key (or neither, for the whole week), not both",
+                "event_key 与 venue_key 只能填一个（都不填表示整个宣传周）",
+            )
+        )
+    if values["confirmed"] and values["text_zh"] is None:
+        problems.append(
+            record.problem(
+                "text_zh",
+                "required when confirmed is true (empty = not announced)",
+                "confirmed 为 true 时必填（留空表示尚未公布）",
+            )
+        )
+    if values["topic"] == TRANSPORT_TOPIC and values["venue_key"] is not None:
+        problems.append(
+            record.problem(
+                "venue_key",
+                "a venue's transport is its transport_zh / transport_en, not a logistics record",
+                "场馆的交通信息填写在该场馆的 transport_zh / transport_en 中，不在这里",
+            )
+        )
+    return problems
+
+
 _SECTION_CHECKS: dict[str, Callable[[Record], list[str]]] = {
     "events": _check_event,
     "theme_days": _check_theme_day,
     "venues": _check_venue,
+    "logistics": _check_logistics,
 }
 
 
@@ -496,6 +541,65 @@ def _check_references(records: dict[str, list[Record]]) -> list[str]:
     problems = []
     for record in records["events"]:
         problems += check_event_references(record, keys["venues"], keys["forum_topics"], parents)
+    event_venues = {r.values["key"]: r.values["venue_key"] for r in records["events"]}
+    for record in records["logistics"]:
+        problems += _check_logistics_references(record, event_venues, keys["venues"])
+    return problems
+
+
+def _check_logistics_references(
+    record: Record, event_venues: dict[str, str | None], venues: set[str]
+) -> list[str]:
+    """The scope exists; an event held at a venue gets its transport from that venue."""
+    values = record.values
+    event, venue = values["event_key"], values["venue_key"]
+    if event is not None and event not in event_venues:
+        return [
+            record.problem(
+                "event_key",
+                f"no events record has key {event!r}",
+                f"events 中没有键为 {event!r} 的记录",
+            )
+        ]
+    if venue is not None and venue not in venues:
+        return [
+            record.problem(
+                "venue_key",
+                f"no venues record has key {venue!r}",
+                f"venues 中没有键为 {venue!r} 的记录",
+            )
+        ]
+    if values["topic"] == TRANSPORT_TOPIC and event is not None and event_venues[event]:
+        return [
+            record.problem(
+                "event_key",
+                f"{event!r} is held at venue {event_venues[event]!r}: its transport is that "
+                "venue's transport_zh / transport_en",
+                f"{event!r} 在场馆 {event_venues[event]!r} 举行：交通信息请填写在该场馆的 "
+                "transport_zh / transport_en 中",
+            )
+        ]
+    return []
+
+
+def _check_unique_scopes(records: list[Record]) -> list[str]:
+    """One logistics record per (topic, scope), so that an answer never has two to choose from."""
+    first_with: dict[tuple[str, str | None, str | None], Record] = {}
+    problems = []
+    for record in records:
+        values = record.values
+        scope = (values["topic"], values["event_key"], values["venue_key"])
+        if scope in first_with:
+            where = first_with[scope].where()
+            problems.append(
+                record.problem(
+                    "topic",
+                    f"a record with this topic and scope exists already ({where})",
+                    f"已有相同主题和范围的记录（{where}）",
+                )
+            )
+        else:
+            first_with[scope] = record
     return problems
 
 
@@ -607,7 +711,11 @@ def validate(directory: Path) -> tuple[SeedData | None, list[str]]:
     if problems:
         return None, problems
     records = {section: [r for r in all_records if r.section == section] for section in SECTIONS}
-    problems = _check_unique_keys(records) + _check_references(records)
+    problems = (
+        _check_unique_keys(records)
+        + _check_references(records)
+        + _check_unique_scopes(records["logistics"])
+    )
     names, name_problems = _gazetteer(records)
     problems += name_problems
     return (None if problems else SeedData(records, names)), problems

@@ -29,7 +29,7 @@
   var MAX_LABELS = 10;
   var KEYWORD = /^[a-z0-9_-]{1,32}$/; // canned-reply shortcuts and labels
   var SLASH = /^\/([A-Za-z0-9_-]{0,32})/; // "/hours" at the start of the reply box
-  var RECORD_KINDS = ["event", "venue", "theme_day", "fact", "forum_topic"];
+  var RECORD_KINDS = ["event", "venue", "theme_day", "fact", "forum_topic", "logistics"];
   var DELETE_CONFIRM_MS = 4000; // a Delete button asks again for this long
   var PAGES = ["queue", "unanswered", "dashboard", "facts"]; // the header's switch (Alt+1/2/3/4)
   var DAY_CHOICES = [1, 7, 14, 31]; // api/reports/unanswered?days=
@@ -201,6 +201,7 @@
       record_theme_day: "主题日",
       record_fact: "事实",
       record_forum_topic: "分论坛议题",
+      record_logistics: "实用信息（门票、开放时间、停车等）",
       confirmedYes: "✓ 已确认",
       confirmedNo: "✗ 未确认",
       errAskEmpty: "请输入问题。",
@@ -520,6 +521,7 @@
       record_theme_day: "Theme day",
       record_fact: "Fact",
       record_forum_topic: "Sub-forum topic",
+      record_logistics: "Practical info (tickets, hours, parking…)",
       confirmedYes: "✓ confirmed",
       confirmedNo: "✗ unconfirmed",
       errAskEmpty: "Type a question.",

@@ -474,3 +474,63 @@ def test_the_shared_provider_and_gazetteer_pick_up_an_alias(editor: FactEditor, 
         assert found(after, "DatabaseGazetteer") == [("venue", "iff_nansha", "南沙国际金融岛")]
     finally:
         DatabaseNames.forget_shared()
+
+
+# --- logistics: staff fill in what is announced -------------------------------------------
+
+
+def test_a_logistics_text_is_filled_in_confirmed_and_answered_at_once(
+    editor: FactEditor, url: str
+) -> None:
+    db = EventDB(url)  # opened before the edit, as a running action server is
+    assert db.logistics("admission", event="expo").text("zh") is None
+    record = editor.record("logistics", "expo_admission")
+    assert {f.name for f in record.fields} == {
+        "text_zh",
+        "text_en",
+        "source",
+        "confirmed",
+        "note_zh",
+        "note_en",
+    }  # topic and scope are what the record is; they stay as in the YAML
+    assert "expo" in record.name_en and record.name_zh and record.aliases is None
+
+    texts = {"text_zh": "凭身份证免费入场。", "text_en": "Free entry with an ID card."}
+    editor.update("logistics", "expo_admission", {**texts, "confirmed": True}, "ann")
+    expo = db.logistics("admission", event="expo")
+    assert (expo.text("zh"), expo.text("en")) == (texts["text_zh"], texts["text_en"])
+    assert db.logistics("admission").text("zh") is None  # the week's record is another one
+    assert [c.field for c in editor.history(kind="logistics")] == [
+        "confirmed",
+        "text_en",
+        "text_zh",
+    ]
+    db.dispose()
+
+
+def test_a_logistics_edit_is_held_to_the_seed_rules(editor: FactEditor) -> None:
+    error = refused(editor.update, "logistics", "expo_admission", {"confirmed": True}, "ann")
+    assert "text_zh" in error.by_field()
+    error = refused(editor.update, "logistics", "expo_admission", {"text_zh": "免费"}, "ann")
+    assert "text_en" in error.by_field()  # both languages or neither
+    error = refused(
+        editor.update, "logistics", "expo_admission", {"event_key": "main_forum"}, "ann"
+    )
+    assert "YAML" in error.by_field()["event_key"][0]
+    assert (
+        "topic" in refused(editor.update, "logistics", "week_wifi", {"topic": "x"}, "a").by_field()
+    )
+
+
+def test_an_exported_logistics_edit_loads_back(
+    editor: FactEditor, url: str, tmp_path: Path
+) -> None:
+    texts = {"text_zh": "会场提供免费Wi-Fi。", "text_en": "Free Wi-Fi on site."}
+    editor.update("logistics", "week_wifi", {**texts, "confirmed": True}, "ann")
+    out = tmp_path / "exported"
+    export_seed(out, url)
+    again = f"sqlite:///{tmp_path / 'again.db'}"
+    load_seed(out, again)
+    assert snapshot(again)["logistics"] == snapshot(url)["logistics"]
+    wifi = EventDB(again).logistics("wifi")
+    assert wifi is not None and wifi.text("en") == texts["text_en"]

@@ -189,6 +189,31 @@ def test_fact_text_in_both_languages(db: EventDB) -> None:
     assert "1万平方米" in size.text("zh") and "10,000" in size.text("en")
 
 
+def test_logistics_records_by_exact_scope(db: EventDB) -> None:
+    """One record per topic for the whole week; the expo's own where the seed has one; none
+    of them announced (text None), so nothing can be stated from them."""
+    records = yaml_logistics()
+    week_topics = {r["topic"] for r in records if not r.get("event_key") and not r.get("venue_key")}
+    assert len(week_topics) == 10
+    for topic in week_topics:
+        week = db.logistics(topic)
+        assert week is not None and (week.event_key, week.venue_key) == (None, None), topic
+        assert week.topic_name("zh") and week.topic_name("en")
+        assert week.text("zh") is None and week.text("en") is None and not week.confirmed
+    expo_topics = {r["topic"] for r in records if r.get("event_key") == "expo"}
+    assert expo_topics >= {"admission", "opening_hours", "registration"}
+    for topic in expo_topics:
+        assert db.logistics(topic, event="expo").key != db.logistics(topic).key
+    assert db.logistics("wifi", event="expo") is None  # no record of its own: the week's holds
+    assert db.logistics("admission", event="expo", venue="iff_nansha") is None
+    assert db.logistics(INJECTION) is None and db.logistics("wifi", event=INJECTION) is None
+
+
+def yaml_logistics() -> list[dict]:
+    document = yaml.safe_load((paths.SEED_DIR / "logistics.yml").read_text(encoding="utf-8"))
+    return document["logistics"]
+
+
 # --- names -----------------------------------------------------------------------------------
 
 

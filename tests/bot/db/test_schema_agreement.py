@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from bot.db import info
-from bot.db.models import DERIVED_COLUMNS, SEED_TABLES, Alias, Event, Fact, ThemeDay, Venue
+from bot.db.models import (
+    DERIVED_COLUMNS,
+    SEED_TABLES,
+    Alias,
+    Event,
+    Fact,
+    Logistics,
+    ThemeDay,
+    Venue,
+)
 from bot.db.seed.load import SECTION_MODELS
 from bot.db.seed.read import SECTIONS, SINGLE_RECORD_SECTIONS
 from bot.db.seed.validate import ALIASES, NAMED_SECTIONS, SECTION_FIELDS
@@ -25,6 +34,7 @@ INFO_CLASSES: dict[Any, type] = {
     Venue: info.VenueInfo,
     ThemeDay: info.ThemeDayInfo,
     Fact: info.FactInfo,
+    Logistics: info.LogisticsInfo,
 }
 
 

@@ -101,7 +101,8 @@ def test_real_seed_is_valid() -> None:
 
 def test_load_counts_match_the_yaml(tmp_path: Path) -> None:
     report = load_seed(SEED_DIR, sqlite_url(tmp_path / "db.sqlite"))
-    for section in ("venues", "forum_topics", "events", "theme_days", "organisers", "facts"):
+    sections = ("venues", "forum_topics", "events", "theme_days", "organisers", "facts")
+    for section in (*sections, "logistics"):
         assert report.counts[section] == len(yaml_records(section)), section
     assert report.counts["week"] == 1
     # Counts the article itself states.
@@ -131,7 +132,7 @@ def test_seed_covers_every_shared_key(loaded_url: str) -> None:
 
 
 def test_every_record_has_a_source_and_confirmed_flag() -> None:
-    for section in ("venues", "forum_topics", "events", "organisers", "facts"):
+    for section in ("venues", "forum_topics", "events", "organisers", "facts", "logistics"):
         for record in yaml_records(section):
             assert record.get("source"), (section, record.get("key"))
             assert isinstance(record.get("confirmed"), bool), (section, record.get("key"))
@@ -281,6 +282,36 @@ def _bad_source(seed_dir: Path) -> tuple[str, ...]:
     return name, f"facts[{index}]", "'mou'", "'source'"
 
 
+def _logistics_confirmed_without_text(seed_dir: Path) -> tuple[str, ...]:
+    index = index_of("logistics", "expo_admission")
+    name = edit_record(seed_dir, "logistics", index, lambda r: r.update(confirmed=True))
+    return name, f"logistics[{index}]", "'expo_admission'", "'text_zh'"
+
+
+def _logistics_two_scopes(seed_dir: Path) -> tuple[str, ...]:
+    index = index_of("logistics", "expo_admission")
+    name = edit_record(seed_dir, "logistics", index, lambda r: r.update(venue_key="iff_nansha"))
+    return name, f"logistics[{index}]", "'expo_admission'", "'venue_key'", "not both"
+
+
+def _logistics_same_scope_twice(seed_dir: Path) -> tuple[str, ...]:
+    index = index_of("logistics", "week_wifi")
+    name = edit_record(seed_dir, "logistics", index, lambda r: r.update(topic="admission"))
+    return name, f"logistics[{index}]", "'week_wifi'", "'topic'", "week_admission"
+
+
+def _logistics_transport_of_a_venue(seed_dir: Path) -> tuple[str, ...]:
+    index = index_of("logistics", "week_transport")
+    name = edit_record(seed_dir, "logistics", index, lambda r: r.update(venue_key="iff_nansha"))
+    return name, f"logistics[{index}]", "'week_transport'", "'venue_key'", "transport_zh"
+
+
+def _logistics_unknown_event(seed_dir: Path) -> tuple[str, ...]:
+    index = index_of("logistics", "expo_opening_hours")
+    name = edit_record(seed_dir, "logistics", index, lambda r: r.update(event_key="atlantis"))
+    return name, f"logistics[{index}]", "'expo_opening_hours'", "'event_key'", "atlantis"
+
+
 BAD_SEEDS = [
     _missing_field,
     _bad_date,
@@ -297,6 +328,11 @@ BAD_SEEDS = [
     _typo_field,
     _unconfirmed_without_note,
     _bad_source,
+    _logistics_confirmed_without_text,
+    _logistics_two_scopes,
+    _logistics_same_scope_twice,
+    _logistics_transport_of_a_venue,
+    _logistics_unknown_event,
 ]
 
 
