@@ -17,8 +17,11 @@ from bot import paths
 from evaluation import HOLDOUT_DIR
 from evaluation.nlu import report_from_json
 
-INTENT_ACCURACY_FLOOR = 0.955  # measured 0.972 over base + blind_1..4 (1867 questions)
-ENTITY_F1_FLOOR = 0.96  # measured 0.973 (0.984 before blind_4 was added)
+# #13 added 17 intents and the long-tail batches blind_5/blind_6 (2,633 questions in all):
+# measured 0.938 (0.972 over base + blind_1..4 before #13)
+INTENT_ACCURACY_FLOOR = 0.92
+# measured 0.921 before the earlier batches had the new `year` entity annotated
+ENTITY_F1_FLOOR = 0.91
 
 
 def test_holdout_scores_above_floors(
