@@ -50,6 +50,12 @@ _BARE_EN_WORDS = frozenset(
     "get there to i can again please pls about was hold holding going address".split()
 )
 _NOT_WORDS = re.compile(r"(?:'s|'re|[\s\W_])+")  # where's -> where
+# In an elliptic follow-up ("那是几号呢", "and where?") the NLU may see `inform`: these words say
+# which of the two it asks.
+_ASKS_WHERE = re.compile(
+    r"哪里|哪儿|在哪|边度|喺边|地点|地址|位置|场地|什么地方|啥地方|怎么走|怎么去|\bwhere\b"
+)
+_ASKS_WHEN = re.compile(r"几号|几时|哪一?天|哪几天|什么时候|啥时候|时间|日期|几点|\bwhen\b")
 
 
 def answer_in_context(answer: AnswerFunction, request: Request) -> Answer:
@@ -59,11 +65,26 @@ def answer_in_context(answer: AnswerFunction, request: Request) -> Answer:
     edition = editions.edition_answer(request)
     if edition is not None:
         return edition
-    if request.intent in (WHEN_INTENT, WHERE_INTENT) and is_bare(message):
-        in_context = _bare_question(request)
+    when = _bare_kind(request.intent, message)
+    if when is not None:
+        in_context = _bare_question(request, when)
         if in_context is not None:
             return in_context
     return answer(request)
+
+
+def _bare_kind(intent: str, message: dict[str, object]) -> bool | None:
+    """True for a bare "when?", False for a bare "where?", None for anything else."""
+    if not is_bare(message):
+        return None
+    if intent in (WHEN_INTENT, WHERE_INTENT):
+        return intent == WHEN_INTENT
+    if intent != history.FOLLOW_UP_INTENT:
+        return None
+    text = fold(str(message.get("text") or ""), lower=True)
+    if _ASKS_WHERE.search(text):
+        return False
+    return True if _ASKS_WHEN.search(text) else None
 
 
 def answer_question(
@@ -117,14 +138,13 @@ def _year_follow_up(request: Request) -> Answer:
     )
 
 
-def _bare_question(request: Request) -> Answer | None:
+def _bare_question(request: Request, when: bool) -> Answer | None:
     """A bare when/where about what the last answer was about; None: answer it as usual."""
     context = history.last_answer_context(request.tracker)
     topic = context.get("last_topic")
     if topic == editions.TOPIC:  # "2022年开幕式在哪" -> "几号？": still 2022
         question = last_question(request)
         return answer_question(question, request) if question else None
-    when = request.intent == WHEN_INTENT
     target = _when_target(request, context) if when else _where_target(request, context)
     if isinstance(target, Answer) or target is None:
         return target

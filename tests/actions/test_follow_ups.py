@@ -220,6 +220,26 @@ def test_when_after_a_theme_day_answer_is_that_theme_days_date(db: EventDB, lang
     assert day in reply.text
 
 
+@pytest.mark.parametrize(("text", "lang"), [("那是几号呢", "zh"), ("and when is that?", "en")])
+def test_a_bare_when_the_nlu_calls_inform_is_answered_as_one(
+    db: EventDB, text: str, lang: str
+) -> None:
+    campus = db.theme_day("campus_day")
+    assert campus is not None and campus.date
+    talk = Conversation()
+    talk.say("开幕式在哪", "ask_venue", {"event": "opening_ceremony"})
+    talk.say("校园日是什么", "ask_theme_day", {"theme_day": "campus_day"})
+    reply = talk.say(text, "inform")
+    assert (en_day(campus.date) if lang == "en" else zh_day(campus.date)) in reply.text
+
+
+def test_an_inform_without_when_or_where_words_is_not_a_bare_question() -> None:
+    talk = Conversation()
+    talk.say("校园日是什么", "ask_theme_day", {"theme_day": "campus_day"})
+    reply = talk.say("那个呢", "inform")
+    assert reply.buttons, "an unclear follow-up asks back with buttons"
+
+
 def test_where_after_the_main_forum_is_its_venue(db: EventDB) -> None:
     venue = db.venue_of_event("main_forum")
     assert venue is not None
