@@ -41,7 +41,8 @@ def secs(value: float | None) -> str:
 
 
 def render(rows: list[PipelineRow], e2e: E2EReport | None, holdout_size: int) -> str:
-    ours, default = rows[0], rows[-1]
+    ours = rows[0]
+    default = rows[-1] if len(rows) > 1 else None  # --skip-default: no comparison row
     out = [
         "# NLU evaluation",
         "",
