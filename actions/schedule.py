@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from bot.lang import Lang
@@ -154,7 +155,22 @@ def answer_schedule(request: Request) -> Answer:
     day = request.asked_date()
     if day:
         return events_on_day(request, day)
+    theme_day = request.db.theme_day(request.entity("theme_day") or "")
+    if theme_day:
+        return theme_day_schedule(request, theme_day)
     return week_overview(request)
+
+
+def theme_day_schedule(request: Request, theme_day: ThemeDayInfo) -> Answer:
+    """What is on on a theme day ("金融日那天有什么活动"): its day's listing, which names the
+    theme day with its hedge; a theme day without a date is not announced."""
+    if theme_day.date is None:
+        name = theme_day.name(request.lang)
+        subject = f"{name}的日期" if request.lang == "zh" else f"The date of {name}"
+        answer = messages.not_announced(subject, request.lang)
+        return Answer(answer, TOPIC, {"theme_day": theme_day.key})
+    listing = events_on_day(request, theme_day.date)
+    return replace(listing, slots={**listing.slots, "theme_day": theme_day.key})
 
 
 class ActionAnswerSchedule(DatabaseAction):

@@ -41,6 +41,10 @@ _NOT_BEFORE_BIAN = (
 _NOT_BEFORE_XI = "[联关体派维星水父母谱世直院学科菜语旁嫡机专本文理工医法商史哲艺化物]"
 # Not preceded by a word character: at the start of the message or of a clause.
 _NOT_AT_START = r"[^\s,，。!?、:：;；]"
+# Followed only by a final particle and the end of the question.
+_AT_QUESTION_END = r"[呀啊]?(?:[?!。]|$)"
+# Characters that make 紧 "tight / urgent" rather than "-ing": 要紧, 赶紧, 抓紧 …
+_NOT_AFTER_JIN = "[要赶抓加绷收拉捏吃扎松勒]"
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,12 @@ REWRITES: tuple[Rewrite, ...] = (
     Rewrite("喺", "在"),
     Rewrite("嘅", "的"),
     Rewrite("咗未", "了没有"),  # 开始咗未 = has it started yet
+    # 未 ending a question: 开完未 = is it over yet; never 未来 / 还未 / 尚未
+    Rewrite("完未", "完了没有", only_before=_AT_QUESTION_END),
+    Rewrite("未", "了没有", "context", not_after="[还尚从并]", only_before=_AT_QUESTION_END),
+    # 緊 marks an action going on: 仲开紧咩 = is it still on; never 紧张 / 要紧 / 赶紧
+    Rewrite("紧咩", "着吗"),
+    Rewrite("紧", "着", "context", not_after=_NOT_AFTER_JIN, not_before="[张急密迫接跟要贴凑缩]"),
     Rewrite("咗", "了"),
     Rewrite("揾", "找"),
     Rewrite("做嘢", "工作"),
@@ -171,6 +181,8 @@ REWRITES: tuple[Rewrite, ...] = (
     Rewrite("啱", "对"),
     Rewrite("嚟", "来"),
     Rewrite("黎", "来", "context", not_before="[明巴]"),
+    # 个 opening a question is "the": 個展有幾大 = how big is the expo (个展 is not a solo show)
+    Rewrite("个", "这个", "colloquial", not_after=_NOT_AT_START, only_before="[展论会活]"),
     Rewrite("咁样", "这样"),
     Rewrite("咁", "那", not_after=_NOT_AT_START),  # 咁开幕式呢 = then what about …
     Rewrite("咁", "这么"),

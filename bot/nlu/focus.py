@@ -60,6 +60,30 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 
+# Questions that name nothing and only point back at the context: "是真的吗？具体是什么样的
+# 活动？", "能介绍一下吗？", "is that true? tell me more". Such a question takes in the segments
+# before it until one names something.
+_VAGUE = re.compile(
+    r"是真的吗|真的假的|真的吗|是不是真的|具体是什么样的?|具体有什么|具体怎么样|具体是什么"
+    r"|能不能介绍一下|能否介绍一下|能介绍一下|可以介绍一下|介绍一下|详细说说|说说看|什么样的"
+    r"|怎么回事|\b(?:is (?:that|it|this) (?:true|right|real)|tell me more|more details?"
+    r"|what is it (?:like|about)|what's it (?:like|about)|can you (?:tell me|explain) more)\b",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"[吗呢吧啊呀哦嘛了的请问那这个它活动\s?!。,，…~]|\b(?:so|and|please|it|that|this|about)\b",
+    re.IGNORECASE,
+)
+VAGUE_REST = 2  # units left once the vague phrases and fillers are gone
+
+
+def is_vague(piece: str) -> bool:
+    """Whether a question names nothing of its own ("具体是什么样的活动？", "能介绍一下吗")."""
+    if not _VAGUE.search(piece):
+        return False
+    rest = _FILLER.sub(" ", _VAGUE.sub(" ", piece))
+    return size_units(rest) <= VAGUE_REST
+
 
 def size_units(text: str, start: int = 0, end: int | None = None) -> int:
     """Length in units: Chinese characters count one, Latin words and numbers two."""
@@ -105,6 +129,8 @@ def _pick(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[i
     first = index
     if index > 0 and _needs_context(text, segments[index - 1], segments[index]):
         first = index - 1
+    while first > 0 and is_vague(text[slice(*segments[first])]):
+        first -= 1
     return segments[first][0], segments[index][1]
 
 

@@ -110,10 +110,10 @@ class TextNormalizer(GraphComponent):
         message.set(TEXT, normalized.text)
         entities = message.get(ENTITIES)
         if entities:
-            message.set(ENTITIES, _moved_entities(entities, text, normalized))
+            message.set(ENTITIES, moved_entities(entities, text, normalized))
 
 
-def _moved_entities(
+def moved_entities(
     entities: list[dict[str, Any]], original: str, normalized: Normalized
 ) -> list[dict[str, Any]]:
     """Entity annotations re-pointed at the normalised text; ones that were cut off vanish.

@@ -163,7 +163,7 @@ _PLAIN = re.compile(
 )
 
 
-def _substitute(
+def substitute(
     traced: Traced, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str | None]
 ) -> Traced:
     """`traced` with every match of `pattern` replaced (None keeps the match). Output character
@@ -213,9 +213,9 @@ def strip_markup(traced: Traced) -> Traced:
     """HTML/XML tags out (script and style bodies too), entities decoded (&amp; &#x5f00;)."""
     text = traced[0]
     if "<" in text:
-        traced = _substitute(traced, _MARKUP, _markup_replacement)
+        traced = substitute(traced, _MARKUP, _markup_replacement)
     if "&" in traced[0]:
-        traced = _substitute(traced, _ENTITY, _entity_replacement)
+        traced = substitute(traced, _ENTITY, _entity_replacement)
     return traced
 
 
@@ -261,13 +261,13 @@ def _terminal_replacement(match: re.Match[str]) -> str:
 def fold_punctuation(traced: Traced) -> Traced:
     """ "？？？！！！" -> "?", "!!!" -> "!", "。。。" -> "。", "……" -> "…", ",,," -> ","
     (after half-width folding, so ？ is already ?)."""
-    traced = _substitute(traced, _TERMINAL_RUN, _terminal_replacement)
-    return _substitute(traced, _REPEATED_MARK, lambda match: match.group(1))
+    traced = substitute(traced, _TERMINAL_RUN, _terminal_replacement)
+    return substitute(traced, _REPEATED_MARK, lambda match: match.group(1))
 
 
 def to_mandarin_traced(traced: Traced) -> Traced:
     """Cantonese words as Mandarin (bot.nlu.cantonese), origins carried along."""
-    return _substitute(traced, mandarin_pattern(traced[0]), target_of)
+    return substitute(traced, mandarin_pattern(traced[0]), target_of)
 
 
 def focus_question(traced: Traced, focus_over: int) -> Traced:
@@ -287,7 +287,7 @@ def collapse_whitespace(traced: Traced) -> Traced:
         return "", []
     lead = len(text) - len(text.lstrip())
     traced = stripped, origin[lead : lead + len(stripped)]
-    return _substitute(traced, _WHITESPACE_RUN, lambda m: None if m.group() == " " else " ")
+    return substitute(traced, _WHITESPACE_RUN, lambda m: None if m.group() == " " else " ")
 
 
 def normalize(text: str, max_length: int = 500, focus_over: int = 0) -> Normalized:

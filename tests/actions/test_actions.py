@@ -106,6 +106,18 @@ def test_schedule_by_date_lists_that_days_events_once(db: EventDB) -> None:
     assert slots["date"] == "2024-09-10"
 
 
+@pytest.mark.parametrize("key", ["telecom_day", "finance_day"])
+def test_schedule_of_a_theme_day_lists_its_day_and_names_it(db: EventDB, key: str) -> None:
+    theme_day = db.theme_day(key)
+    text, slots = run(
+        ActionAnswerSchedule(),
+        tracker(f"{theme_day.name('zh')}那天有什么活动", "ask_schedule", {"theme_day": key}),
+    )
+    assert theme_day.name("zh") in text
+    assert f"{theme_day.date.month}月{theme_day.date.day}日" in text
+    assert slots["date"] == theme_day.date.isoformat() and slots["theme_day"] == key
+
+
 def test_schedule_outside_the_week_says_nothing_is_announced() -> None:
     text, _ = run(
         ActionAnswerSchedule(),

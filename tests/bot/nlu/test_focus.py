@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.focus import SHORT_CONTEXT, question_span, size_units
+from bot.nlu.focus import SHORT_CONTEXT, is_vague, question_span, size_units
 from bot.nlu.normalizer import TextNormalizer
 from bot.nlu.text import normalize
 
@@ -120,3 +120,41 @@ def test_entities_outside_the_question_vanish_inside_move() -> None:
     span = normalized.map_span(second, second + 3)
     assert span is not None
     assert normalized.text[span[0] : span[1]] == "开幕式"
+
+
+@pytest.mark.parametrize(
+    ("message", "question"),
+    [
+        (  # two questions that name nothing: back to the clause that names the job fair
+            "我今年刚毕业，投了很多简历都没有回音，家里人也着急，"
+            "听说这次宣传周有面向网安方向的人才招聘，是真的吗？具体是什么样的活动？",
+            "听说这次宣传周有面向网安方向的人才招聘,是真的吗?具体是什么样的活动?",
+        ),
+        (
+            "A friend who works in Shenzhen told me over dinner that there is a big exhibition "
+            "about network security in Nansha this week with lots of companies. Is that true?",
+            "A friend who works in Shenzhen told me over dinner that there is a big exhibition "
+            "about network security in Nansha this week with lots of companies. Is that true?",
+        ),
+    ],
+)
+def test_a_question_that_names_nothing_takes_in_what_it_refers_to(
+    message: str, question: str
+) -> None:
+    assert size_units(message) > FOCUS_OVER
+    assert focused(message) == question
+
+
+@pytest.mark.parametrize(
+    ("piece", "vague"),
+    [
+        ("能介绍一下吗？", True),
+        ("具体是什么样的活动？", True),
+        ("Is that true?", True),
+        ("能介绍一下主论坛吗", False),
+        ("tell me more about the expo", False),
+        ("开幕式在哪里？", False),
+    ],
+)
+def test_vague_questions(piece: str, vague: bool) -> None:
+    assert is_vague(piece) is vague

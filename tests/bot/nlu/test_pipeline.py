@@ -18,6 +18,7 @@ def test_components_form_a_valid_rasa_graph(tmp_path: Path) -> None:
         "language": "zh",
         "pipeline": [
             {"name": "bot.nlu.normalizer.TextNormalizer"},
+            {"name": "bot.nlu.speller.SpellingCorrector"},
             {"name": "bot.nlu.tokenizer.JiebaTokenizer"},
             {"name": "CountVectorsFeaturizer"},
             {"name": "DIETClassifier", "epochs": 1},
@@ -33,6 +34,10 @@ def test_components_form_a_valid_rasa_graph(tmp_path: Path) -> None:
     predict_nodes = model_config.predict_schema.nodes
     order = [name for name in predict_nodes if name.startswith("run_")]
     assert order.index("run_bot.nlu.normalizer.TextNormalizer0") < order.index(
-        "run_bot.nlu.tokenizer.JiebaTokenizer1"
+        "run_bot.nlu.speller.SpellingCorrector1"
     )
+    assert order.index("run_bot.nlu.speller.SpellingCorrector1") < order.index(
+        "run_bot.nlu.tokenizer.JiebaTokenizer2"
+    )
+    assert "train_bot.nlu.speller.SpellingCorrector1" in model_config.train_schema.nodes
     assert "run_bot.nlu.normalizer.TextNormalizer0" in model_config.train_schema.nodes
