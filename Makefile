@@ -60,5 +60,10 @@ test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests in
 eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers -> docs/evaluation.md
 	$(BIN)/cyberweek eval
 
+# Not part of `make test`: it loads the machine for about 10 minutes. Settings (see
+# `cyberweek bench --help`): make bench BENCH_ARGS="--duration 30 --with-100"
+bench: model ## load-test ours and a `rasa init` bot side by side -> docs/benchmarks.md
+	$(BIN)/cyberweek bench $(BENCH_ARGS)
+
 clean: ## remove everything make builds (venv excepted)
 	rm -rf var models build .rasa results test-artifacts .pytest_cache

@@ -1,4 +1,4 @@
-"""`cyberweek` — the one command behind the Makefile: database, training, serving."""
+"""`cyberweek` — the one command behind the Makefile: database, training, serving, evaluation."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ def _eval(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from evaluation.bench.run import run_from_args
+
+    return run_from_args(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from ops.serve import serve
 
@@ -150,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_arguments(evaluate)
     evaluate.set_defaults(handler=_eval)
+
+    bench = commands.add_parser(
+        "bench",
+        help="load-test ours and a `rasa init` bot side by side -> docs/benchmarks.md",
+    )
+    from evaluation.bench.run import DESCRIPTION as BENCH_DESCRIPTION
+    from evaluation.bench.run import add_arguments as add_bench_arguments
+
+    bench.description = BENCH_DESCRIPTION
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
 
     serve = commands.add_parser(
         "serve", help="run the action server and Rasa (REST, website widget, WeChat) until Ctrl-C"

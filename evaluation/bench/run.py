@@ -1,0 +1,611 @@
+"""`cyberweek bench` (`make bench`): our assistant against a `rasa init` bot, same load.
+
+Steps (each prints progress; about 9 minutes with the defaults on 2 cores, plus about 4 minutes
+the first time, when the `rasa init` bot is built):
+
+1. the baseline: `rasa init --no-prompt --init-dir build/bench/baseline` on the same Rasa,
+   stock (it trains its model); reused on later runs;
+2. ours: the action server and `rasa run` of models/cyberweek.tar.gz through `ops.harness`
+   (as `cyberweek serve` starts them) on free loopback ports, a freshly seeded event database
+   and a fresh SQLite tracker store under build/bench/;
+3. the `rasa init` bot: `rasa run --enable-api` on a free loopback port (it has no custom
+   actions, so no action server);
+4. for each bot: cold start (launch to the first non-empty REST answer), then Locust headless,
+   closed loop, at each level of concurrent visitors (a warm-up not counted, then the
+   measured seconds), the peak RSS of all its processes sampled all along; the bot is
+   stopped before the next one starts;
+5. the side-by-side table, printed and written to docs/benchmarks.md with the latency chart
+   docs/img/bench-latency.png. Locust's CSVs and the servers' logs stay in build/bench/.
+
+Locust is one of the dev dependencies (pyproject.toml): it installs beside Rasa's pins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import yaml
+
+from bot import paths
+from evaluation.bench import BENCH_DIR, REST_WEBHOOK_PATH
+from evaluation.bench.results import (
+    BotResult,
+    LevelResult,
+    bot_from_dict,
+    bot_to_dict,
+    RunNotes,
+    benchmarks_markdown,
+    comparison_rows,
+    parse_locust_stats,
+    text_table,
+    write_latency_chart,
+)
+from evaluation.bench.traffic import LANGUAGE_WEIGHTS, all_conversations, reply_failure
+from ops import harness
+from ops.rasa_entry import rasa_command
+
+BASELINE_DIR = BENCH_DIR / "baseline"
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+DOC_FILE = paths.REPO_ROOT / "docs" / "benchmarks.md"
+CHART_FILE = paths.REPO_ROOT / "docs" / "img" / "bench-latency.png"
+
+DEFAULT_DURATION_S = 60.0
+DEFAULT_WARMUP_S = 10.0
+DEFAULT_LEVELS = (1, 20)
+HEAVY_LEVEL = 100  # behind --with-100: it makes the run longer and the bots far slower
+PROBE_MESSAGE = "hello"
+FIRST_ANSWER_TIMEOUT_S = 180.0
+BASELINE_BUILD_TIMEOUT_S = 1800.0
+LOCUST_GRACE_S = 60.0  # beyond warm-up + duration before a Locust run is killed
+PAUSE_BETWEEN_LEVELS_S = 3.0  # lets the bot finish the turns Locust abandoned at its end
+PROGRESS_EVERY_S = 15.0
+RSS_SAMPLE_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    duration_s: float = DEFAULT_DURATION_S
+    warmup_s: float = DEFAULT_WARMUP_S
+    levels: tuple[int, ...] = DEFAULT_LEVELS
+    doc: Path | None = DOC_FILE
+    chart: Path = CHART_FILE
+
+
+def step(number: int, total: int, text: str) -> None:
+    print(f"\n==> [{number}/{total}] {text}", flush=True)
+
+
+def say(text: str) -> None:
+    print(f"    {text}", flush=True)
+
+
+def _quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONWARNINGS": "ignore",
+        **(extra or {}),
+    }
+
+
+# ------------------------------------------------------------------ memory
+class RssSampler:
+    """The peak of the summed RSS of this launcher's child process trees, sampled in a thread.
+
+    Children started through `start_unmeasured` (the load generator) are left out, with
+    their own children; everything else the launcher starts belongs to the bot under test.
+    """
+
+    def __init__(self, every_s: float = RSS_SAMPLE_EVERY_S) -> None:
+        self.every_s = every_s
+        self.peak_bytes = 0
+        self._excluded: set[int] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self.every_s):
+            with self._lock:
+                self.peak_bytes = max(self.peak_bytes, self.current_bytes())
+
+    def current_bytes(self) -> int:
+        import psutil  # a dev dependency (with Locust): `cyberweek` itself must load without it
+
+        total = 0
+        for child in psutil.Process().children():
+            if child.pid in self._excluded:
+                continue
+            with contextlib.suppress(psutil.Error):
+                for process in [child, *child.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += process.memory_info().rss
+        return total
+
+    def start_unmeasured(self, service: harness.Service, log: IO[bytes]) -> None:
+        """Starts `service` outside the measurement (the lock: no sample between the two)."""
+        with self._lock:
+            service.start(log)
+            assert service.pid is not None
+            self._excluded.add(service.pid)
+
+
+# ------------------------------------------------------------------ talking to a bot
+def ask(base_url: str, text: str, sender: str = "bench-probe", timeout_s: float = 30) -> str | None:
+    """Sends one message over REST; None when it was answered, else why not."""
+    request = urllib.request.Request(
+        base_url + REST_WEBHOOK_PATH,
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return reply_failure(response.status, response.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        return reply_failure(error.code, None)
+    except (urllib.error.URLError, OSError) as error:
+        return str(error)
+
+
+def wait_for_first_answer(
+    base_url: str, is_alive: Callable[[], bool], timeout_s: float = FIRST_ANSWER_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        problem = ask(base_url, PROBE_MESSAGE)
+        if problem is None:
+            return
+        if not is_alive():
+            raise harness.ServiceExited("the bot exited before its first answer")
+        if time.monotonic() > deadline:
+            raise harness.NotReady(f"no answer within {timeout_s:.0f} s (last: {problem})")
+        time.sleep(0.25)
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    base_url: str
+    launched_at: float  # time.monotonic() just before its processes started
+    is_alive: Callable[[], bool]
+
+
+BotLauncher = Callable[[Path], AbstractContextManager[RunningBot]]
+
+
+# ------------------------------------------------------------------ ours
+def bench_endpoints() -> Path:
+    """endpoints.yml with the conversations in a fresh SQLite file under build/bench/
+    (not var/: the bench's thousands of visitors are not the help desk's)."""
+    settings = yaml.safe_load(paths.ENDPOINTS_FILE.read_text(encoding="utf-8")) or {}
+    conversations = BENCH_DIR / "conversations.db"
+    conversations.unlink(missing_ok=True)
+    settings["tracker_store"] = {**(settings.get("tracker_store") or {}), "db": str(conversations)}
+    path = BENCH_DIR / "endpoints.yml"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def our_assistant(log: Path) -> Iterator[RunningBot]:
+    """The action server and `rasa run`, started by the harness as `cyberweek serve` does."""
+    from evaluation.e2e import seeded_database
+
+    database = BENCH_DIR / "event.db"
+    database.unlink(missing_ok=True)
+    env = _quiet_env({"DATABASE_URL": seeded_database(database), "CYBERWEEK_NOW": harness.DEMO_NOW})
+    launched: list[float] = []
+    with harness.running_assistant(
+        env,
+        paths.MODEL_PATH,
+        endpoints=bench_endpoints(),
+        log=log,
+        on_start=lambda: launched.append(time.monotonic()),
+        on_ready=lambda service: say(f"{service.name} is ready"),
+    ) as assistant:
+        yield RunningBot(
+            f"http://{harness.LOOPBACK}:{assistant.rasa_port}",
+            launched[0],
+            lambda: all(service.is_running() for service in assistant.services),
+        )
+
+
+# ------------------------------------------------------------------ the rasa init bot
+def baseline_model() -> Path | None:
+    models = sorted((BASELINE_DIR / "models").glob("*.tar.gz"))
+    return models[-1] if models else None
+
+
+def ensure_baseline() -> Path:
+    """The `rasa init` bot's model, built (and trained by `rasa init`) when missing."""
+    model = baseline_model()
+    if model is not None:
+        say(f"reusing {model.relative_to(paths.REPO_ROOT)}")
+        return model
+    if BASELINE_DIR.exists():  # left half-built by an interrupted run
+        shutil.rmtree(BASELINE_DIR)
+    BASELINE_DIR.mkdir(parents=True)  # `rasa init --no-prompt` wants it to exist
+    say("rasa init --no-prompt (it trains the model: about 4 minutes on 2 cores)")
+    log = BENCH_DIR / "baseline-init.log"
+    with log.open("wb") as output:
+        # stock: the baseline is Rasa as shipped, without ops.rasa_entry's start-up fixes
+        command = rasa_command("init", "--no-prompt", "--init-dir", str(BASELINE_DIR), stock=True)
+        result = subprocess.run(
+            command,
+            cwd=BASELINE_DIR,
+            env=_quiet_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=BASELINE_BUILD_TIMEOUT_S,
+        )
+    model = baseline_model()
+    if result.returncode != 0 or model is None:
+        raise RuntimeError(f"`rasa init` failed (code {result.returncode}); see {log}")
+    return model
+
+
+def baseline_command(model: Path, port: int) -> list[str]:
+    return rasa_command(
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(BASELINE_DIR / "endpoints.yml"),
+        "--credentials",
+        str(BASELINE_DIR / "credentials.yml"),
+        "--enable-api",
+        "--interface",
+        harness.LOOPBACK,
+        "--port",
+        str(port),
+        stock=True,
+    )
+
+
+def baseline_launcher(model: Path) -> BotLauncher:
+    @contextlib.contextmanager
+    def launch(log: Path) -> Iterator[RunningBot]:
+        port = harness.free_port()
+        service = harness.Service(
+            "rasa init bot",
+            baseline_command(model, port),
+            f"http://{harness.LOOPBACK}:{port}/webhooks/rest/",
+            _quiet_env(),
+        )
+        with log.open("ab") as output:
+            launched_at = time.monotonic()
+            with service.running(output):
+                say(f"{service.name} is ready")
+                yield RunningBot(
+                    f"http://{harness.LOOPBACK}:{port}", launched_at, service.is_running
+                )
+
+    return launch
+
+
+# ------------------------------------------------------------------ load
+def locust_command(
+    base_url: str, users: int, settings: BenchSettings, csv_prefix: Path
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "--locustfile",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "--host",
+        base_url,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),  # all at once: the warm-up absorbs the ramp
+        "--run-time",
+        f"{math.ceil(settings.warmup_s + settings.duration_s)}s",
+        "--warmup-s",
+        str(settings.warmup_s),
+        "--csv",
+        str(csv_prefix),
+        "--exit-code-on-error",
+        "0",  # failed turns are results, not a broken run
+    ]
+
+
+def run_level(
+    bot: RunningBot, users: int, settings: BenchSettings, slug: str, sampler: RssSampler
+) -> LevelResult:
+    """One closed-loop Locust run against `bot`; its stats, read from Locust's CSV."""
+    csv_prefix = BENCH_DIR / f"{slug}-{users}u"
+    stats_file = Path(f"{csv_prefix}_stats.csv")
+    stats_file.unlink(missing_ok=True)
+    total_s = settings.warmup_s + settings.duration_s
+    locust = harness.Service(
+        "Locust",
+        locust_command(bot.base_url, users, settings, csv_prefix),
+        "",  # never asked: Locust serves nothing in headless mode
+        {**os.environ, "PYTHONPATH": str(paths.REPO_ROOT)},
+    )
+    say(
+        f"{users} concurrent visitor(s): {settings.warmup_s:.0f} s warm-up + "
+        f"{settings.duration_s:.0f} s measured"
+    )
+    started = time.monotonic()
+    with (BENCH_DIR / f"{slug}-locust.log").open("ab") as log:
+        sampler.start_unmeasured(locust, log)
+        try:
+            wait_with_progress(locust, started, total_s)
+        finally:
+            locust.stop()
+    assert locust.process is not None
+    if locust.process.returncode != 0 or not stats_file.exists():
+        raise RuntimeError(
+            f"Locust failed (code {locust.process.returncode}); see {BENCH_DIR}/{slug}-locust.log"
+        )
+    return parse_locust_stats(stats_file.read_text(encoding="utf-8"), users)
+
+
+def wait_with_progress(locust: harness.Service, started: float, total_s: float) -> None:
+    assert locust.process is not None
+    deadline = started + total_s + LOCUST_GRACE_S
+    next_report = started + PROGRESS_EVERY_S
+    while locust.process.poll() is None:
+        now = time.monotonic()
+        if now > deadline:
+            raise RuntimeError(f"Locust did not stop within {total_s + LOCUST_GRACE_S:.0f} s")
+        if now >= next_report:
+            say(f"  … {now - started:.0f} of {total_s:.0f} s")
+            next_report += PROGRESS_EVERY_S
+        time.sleep(0.5)
+
+
+def level_summary(level: LevelResult) -> str:
+    def ms(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0f}"
+
+    return (
+        f"  {level.answers_per_s:.1f} answers/s, p50/p95/p99 {ms(level.p50_ms)}/"
+        f"{ms(level.p95_ms)}/{ms(level.p99_ms)} ms, {level.failures} errors "
+        f"of {level.requests}"
+    )
+
+
+def measure_bot(name: str, slug: str, launcher: BotLauncher, settings: BenchSettings) -> BotResult:
+    """Cold start, then every load level, with the peak RSS over the bot's whole life."""
+    result = BotResult(name)
+    log = BENCH_DIR / f"{slug}-servers.log"
+    log.unlink(missing_ok=True)
+    say(f"starting (server output: {log.relative_to(paths.REPO_ROOT)})")
+    with RssSampler() as sampler:
+        with launcher(log) as bot:
+            wait_for_first_answer(bot.base_url, bot.is_alive)
+            result.cold_start_s = time.monotonic() - bot.launched_at
+            say(f"first answer {result.cold_start_s:.1f} s after launch")
+            for index, users in enumerate(settings.levels):
+                if index:
+                    time.sleep(PAUSE_BETWEEN_LEVELS_S)
+                result.levels[users] = run_level(bot, users, settings, slug, sampler)
+                say(level_summary(result.levels[users]))
+            say("stopping")
+    result.peak_rss_bytes = sampler.peak_bytes
+    say(f"peak RSS {result.peak_rss_bytes / 2**20:,.0f} MB (all processes)")
+    return result
+
+
+# ------------------------------------------------------------------ the report
+def machine_notes() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import psutil
+
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, Rasa {importlib.metadata.version('rasa')}, "
+        f"Locust {importlib.metadata.version('locust')}"
+    )
+
+
+def traffic_notes() -> str:
+    kinds = {"zh": "Simplified Chinese", "zh-Hant": "Traditional Chinese", "en": "English"}
+    kinds |= {"mixed": "mixed zh-en", "follow-up": "two-turn follow-ups"}
+    shares = ", ".join(f"{kinds[k]} {w}%" for k, w in LANGUAGE_WEIGHTS.items())
+    return (
+        f"{len(all_conversations())} conversations about the event (schedule, venues, theme "
+        f"days, expo, recruitment, logistics) drawn at random: {shares} "
+        "(evaluation/bench/traffic.py); each conversation is a new sender."
+    )
+
+
+def command_line(settings: BenchSettings) -> str:
+    """How to repeat the run: `make bench`, with BENCH_ARGS for settings off the defaults."""
+    extra = []
+    if settings.duration_s != DEFAULT_DURATION_S:
+        extra.append(f"--duration {settings.duration_s:g}")
+    if settings.warmup_s != DEFAULT_WARMUP_S:
+        extra.append(f"--warmup {settings.warmup_s:g}")
+    if HEAVY_LEVEL in settings.levels:
+        extra.append("--with-100")
+    return "make bench" + (f' BENCH_ARGS="{" ".join(extra)}"' if extra else "")
+
+
+RUN_FILE = BENCH_DIR / "results.json"
+
+
+def save_run(results: Sequence[BotResult], settings: BenchSettings, date: str) -> None:
+    """What the report is made of, so that `--report-only` can write it again."""
+    data = {
+        "date": date,
+        "duration_s": settings.duration_s,
+        "warmup_s": settings.warmup_s,
+        "levels": list(settings.levels),
+        "bots": [bot_to_dict(result) for result in results],
+    }
+    RUN_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def write_report(results: Sequence[BotResult], settings: BenchSettings, date: str) -> None:
+    ours, baseline = results
+    rows = comparison_rows(ours, baseline)
+    print("\n" + text_table(rows), flush=True)
+    if settings.doc is None:
+        return
+    write_latency_chart(settings.chart, results)
+    notes = RunNotes(
+        date=date,
+        command=command_line(settings),
+        machine=machine_notes(),
+        duration_s=settings.duration_s,
+        warmup_s=settings.warmup_s,
+        traffic=traffic_notes(),
+    )
+    chart = os.path.relpath(settings.chart, settings.doc.parent)
+    settings.doc.write_text(benchmarks_markdown(rows, notes, chart), encoding="utf-8")
+    say(f"wrote {settings.doc} and {settings.chart}")
+
+
+def report_only(doc: Path | None) -> int:
+    """The table (and docs/benchmarks.md) again from the last run's results, no load."""
+    if not RUN_FILE.exists():
+        print(f"error: no saved run ({RUN_FILE}); run `make bench` first", file=sys.stderr)
+        return 1
+    data = json.loads(RUN_FILE.read_text(encoding="utf-8"))
+    settings = BenchSettings(
+        duration_s=data["duration_s"],
+        warmup_s=data["warmup_s"],
+        levels=tuple(data["levels"]),
+        doc=doc,
+    )
+    write_report([bot_from_dict(bot) for bot in data["bots"]], settings, data["date"])
+    return 0
+
+
+# ------------------------------------------------------------------ the command
+def run(settings: BenchSettings) -> int:
+    if not paths.MODEL_PATH.exists():
+        print("error: no trained model; run `make bench` (it trains first)", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    total = 4
+    step(1, total, "the `rasa init` bot (built once into build/bench/baseline, then reused)")
+    model = ensure_baseline()
+    results = []
+    bots: list[tuple[str, str, BotLauncher]] = [
+        ("ours", "ours", our_assistant),
+        ("rasa init bot", "baseline", baseline_launcher(model)),
+    ]
+    for number, (name, slug, launcher) in enumerate(bots, start=2):
+        step(number, total, f"{name}: cold start, then load at {settings.levels} visitors")
+        try:
+            results.append(measure_bot(name, slug, launcher, settings))
+        except harness.HarnessError as error:
+            print(f"error: {error}; see {BENCH_DIR}/{slug}-servers.log", file=sys.stderr)
+            return 1
+    step(total, total, "the side-by-side table")
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    save_run(results, settings, date)
+    write_report(results, settings, date)
+    say(f"({time.monotonic() - started:.0f} s in all)")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        metavar="S",
+        help=f"measured seconds per load level (default {DEFAULT_DURATION_S:g})",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=DEFAULT_WARMUP_S,
+        metavar="S",
+        help=f"seconds of load before each level's measurement, not counted "
+        f"(default {DEFAULT_WARMUP_S:g})",
+    )
+    parser.add_argument(
+        "--with-100",
+        action="store_true",
+        help=f"also measure {HEAVY_LEVEL} concurrent visitors (off by default: a longer run)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="no load: print the table of the last run again and rewrite its report",
+    )
+    parser.add_argument(
+        "--no-doc",
+        action="store_true",
+        help="print the table only; leave docs/benchmarks.md and the chart alone",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> BenchSettings:
+    levels = DEFAULT_LEVELS + ((HEAVY_LEVEL,) if args.with_100 else ())
+    return BenchSettings(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        levels=levels,
+        doc=None if args.no_doc else DOC_FILE,
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    if args.report_only:
+        return report_only(None if args.no_doc else DOC_FILE)
+    if args.duration <= 0 or args.warmup < 0:
+        print("error: --duration must be > 0 and --warmup ≥ 0", file=sys.stderr)
+        return 2
+    return run(settings_from_args(args))
+
+
+DESCRIPTION = (
+    "Our assistant and a `rasa init` bot on the same Rasa under the same closed-loop REST load "
+    "(Locust, loopback only): cold start, throughput, p50/p95/p99, errors and peak RSS at 1 and "
+    "20 concurrent visitors, side by side; the table and a latency chart go to "
+    "docs/benchmarks.md, run data to build/bench/."
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cyberweek bench", description=DESCRIPTION)
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""`make bench`'s own logic, without a server: what counts as a failed turn, Locust's CSV,
+the ratios and the table. The load itself is never run by the test suite."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from evaluation.bench.results import (
+    RATIO_HEADER,
+    BotResult,
+    LevelResult,
+    StatsError,
+    bot_from_dict,
+    bot_to_dict,
+    comparison_rows,
+    markdown_table,
+    parse_locust_stats,
+    ratio_higher_better,
+    ratio_lower_better,
+    text_table,
+)
+from evaluation.bench.run import (
+    DEFAULT_LEVELS,
+    HEAVY_LEVEL,
+    BenchSettings,
+    command_line,
+)
+from evaluation.bench.traffic import (
+    FOLLOW_UPS,
+    LANGUAGE_WEIGHTS,
+    SINGLE_QUESTIONS,
+    new_sender,
+    pick_conversation,
+    reply_failure,
+    turn_names,
+)
+
+# The shape Locust 2.39 writes with --csv (header and rows of *_stats.csv).
+LOCUST_STATS_CSV = """\
+Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
+POST,follow-up,40,0,120,131.2,88.1,402.3,310.5,0.66,0.0,120,130,140,150,170,190,220,260,400,400,400
+POST,question,160,4,130,140.9,80.0,910.7,288.0,2.66,0.07,130,140,150,160,180,210,300,480,910,910,910
+,Aggregated,200,4,130,139.0,80.0,910.7,292.4,3.33,0.07,130,140,150,160,180,200,290,450,910,910,910
+"""
+
+
+# ------------------------------------------------------------------ failed turns
+@pytest.mark.parametrize(
+    ("status", "body", "failed"),
+    [
+        (200, '[{"recipient_id": "v", "text": "开幕式在…"}]', False),
+        (200, "[]", True),  # Rasa's REST channel on an internal failure
+        (500, '[{"text": "x"}]', True),
+        (400, '{"error": "bad body"}', True),
+        (200, '{"text": "not a list"}', True),
+        (200, "<html>proxy error</html>", True),
+        (200, None, True),
+        (0, None, True),  # connection refused / reset, as Locust reports it
+        (None, None, True),
+    ],
+)
+def test_an_empty_or_non_200_reply_is_a_failure(
+    status: int | None, body: str | None, failed: bool
+) -> None:
+    assert (reply_failure(status, body) is not None) is failed
+
+
+def test_the_failure_says_why() -> None:
+    assert reply_failure(200, "[]") == "empty reply []"
+    assert reply_failure(503, "") == "HTTP 503"
+
+
+# ------------------------------------------------------------------ the traffic
+def test_the_mix_covers_every_language_and_follow_ups() -> None:
+    rng = random.Random(7)
+    drawn = [pick_conversation(rng) for _ in range(2000)]
+    kinds = set()
+    for conversation in drawn:
+        if len(conversation) == 2:
+            kinds.add("follow-up")
+        else:
+            kinds |= {k for k, texts in SINGLE_QUESTIONS.items() if conversation[0] in texts}
+    assert kinds == set(LANGUAGE_WEIGHTS)
+    share = sum(len(c) == 2 for c in drawn) / len(drawn)
+    assert share == pytest.approx(LANGUAGE_WEIGHTS["follow-up"] / 100, abs=0.04)
+
+
+def test_follow_ups_are_two_turns_named_apart() -> None:
+    assert all(len(conversation) == 2 for conversation in FOLLOW_UPS)
+    assert ("主论坛在哪", "几号？") in FOLLOW_UPS
+    assert turn_names(("a", "b")) == ["question", "follow-up"]
+
+
+def test_every_visitor_is_a_sender_of_its_own() -> None:
+    senders = {new_sender() for _ in range(1000)}
+    assert len(senders) == 1000
+    assert all(0 < len(sender) <= 128 for sender in senders)  # the REST channel's limit
+
+
+# ------------------------------------------------------------------ Locust's CSV
+def test_reads_the_aggregated_row_of_locusts_csv() -> None:
+    level = parse_locust_stats(LOCUST_STATS_CSV, users=20)
+    assert level == LevelResult(
+        users=20,
+        requests=200,
+        failures=4,
+        requests_per_s=3.33,
+        p50_ms=130.0,
+        p95_ms=200.0,
+        p99_ms=450.0,
+    )
+    # failed turns are not throughput: 3.33 req/s × 196/200
+    assert level.answers_per_s == pytest.approx(3.2634)
+    assert level.error_rate == pytest.approx(0.02)
+
+
+def test_a_level_without_requests_has_no_percentiles() -> None:
+    header = LOCUST_STATS_CSV.splitlines()[0]
+    empty = header + "\n,Aggregated,0,0,0,0,0,0,0,0,0" + ",N/A" * 11 + "\n"
+    level = parse_locust_stats(empty, users=1)
+    assert (level.requests, level.p95_ms, level.answers_per_s) == (0, None, 0.0)
+
+
+def test_a_csv_without_the_aggregated_row_is_an_error() -> None:
+    without_total = "\n".join(LOCUST_STATS_CSV.splitlines()[:-1])
+    with pytest.raises(StatsError, match="Aggregated"):
+        parse_locust_stats(without_total, users=1)
+    with pytest.raises(StatsError, match="Request Count"):
+        parse_locust_stats("Name,Requests/s\nAggregated,1\n", users=1)
+
+
+# ------------------------------------------------------------------ ratios and the table
+def test_ratios_are_oriented_so_that_above_one_means_ours_is_better() -> None:
+    assert ratio_higher_better(20.0, 10.0) == 2.0  # twice the throughput
+    assert ratio_lower_better(50.0, 100.0) == 2.0  # half the latency
+    assert ratio_lower_better(200.0, 100.0) == 0.5
+    assert ratio_higher_better(1.0, 0.0) is None
+    assert ratio_lower_better(None, 100.0) is None
+
+
+def _level(users: int, rate: float, p50: float, p95: float, p99: float, fails: int = 0):
+    return LevelResult(users, 100, fails, rate, p50, p95, p99)
+
+
+def test_the_side_by_side_table() -> None:
+    ours = BotResult("ours", 25.0, 900 * 2**20, {1: _level(1, 20.0, 40, 80, 90)})
+    ours.levels[20] = _level(20, 30.0, 500, 900, 1200)
+    baseline = BotResult("rasa init bot", 50.0, 1100 * 2**20)
+    baseline.levels = {1: _level(1, 10.0, 80, 160, 200), 20: _level(20, 15.0, 1000, 1800, 2400, 5)}
+    rows = {
+        label: (mine, theirs, ratio)
+        for label, mine, theirs, ratio in comparison_rows(ours, baseline)
+    }
+    assert rows["1 visitor: throughput"] == ("20.0 answers/s", "10.0 answers/s", "2.00×")
+    assert rows["1 visitor: p95"] == ("80 ms", "160 ms", "2.00×")
+    assert rows["20 visitors: throughput"] == ("30.0 answers/s", "14.2 answers/s", "2.11×")
+    assert rows["20 visitors: p99"] == ("1,200 ms", "2,400 ms", "2.00×")
+    assert rows["20 visitors: errors"] == ("0 / 100 (0.0%)", "5 / 100 (5.0%)", "")
+    assert rows["cold start to first answer"] == ("25.0 s", "50.0 s", "2.00×")
+    assert rows["peak RSS, all processes"] == ("900 MB", "1,100 MB", "1.22×")
+
+    table = text_table(comparison_rows(ours, baseline)).splitlines()
+    assert RATIO_HEADER in table[0] and "rasa init bot" in table[0]
+    assert len({len(line) for line in table[:3]}) == 1  # columns aligned
+    markdown = markdown_table(comparison_rows(ours, baseline))
+    assert markdown.splitlines()[2].startswith("| 1 visitor: throughput | 20.0 answers/s |")
+
+
+def test_a_level_measured_for_one_bot_only_shows_a_dash() -> None:
+    ours = BotResult("ours", None, 0, {100: _level(100, 5.0, 1, 2, 3)})
+    rows = comparison_rows(ours, BotResult("rasa init bot"))
+    assert rows[0] == ("100 visitors: throughput", "5.0 answers/s", "–", "–")
+    assert rows[-1] == ("peak RSS, all processes", "–", "–", "–")
+
+
+def test_the_command_to_repeat_a_run() -> None:
+    assert command_line(BenchSettings()) == "make bench"
+    short = BenchSettings(duration_s=30, warmup_s=5, levels=(*DEFAULT_LEVELS, HEAVY_LEVEL))
+    assert command_line(short) == 'make bench BENCH_ARGS="--duration 30 --warmup 5 --with-100"'
+
+
+def test_a_saved_run_reads_back_the_same() -> None:
+    bot = BotResult(
+        "ours", 31.5, 2**30, {20: _level(20, 9.0, 1, 2, 3, 1), 1: _level(1, 4, 5, 6, 7)}
+    )
+    saved = json.loads(json.dumps(bot_to_dict(bot)))  # as build/bench/results.json holds it
+    assert bot_from_dict(saved) == bot
