@@ -31,6 +31,7 @@ from pathlib import Path
 from bot import paths
 from evaluation import HOLDOUT_DIR
 from evaluation.e2e import E2EReport, seeded_database
+from evaluation.progress import quiet_env, say, step
 from evaluation.nlu import NluReport, load_holdout, report_from_json, report_to_json
 from evaluation.report import PipelineRow, write_report
 from ops.harness import DEMO_NOW
@@ -56,19 +57,8 @@ policies:
 """
 
 
-def step(number: int, total: int, text: str) -> None:
-    print(f"\n==> [{number}/{total}] {text}", flush=True)
-
-
 def _env(db_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "CYBERWEEK_NOW": DEMO_NOW,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONWARNINGS": "ignore",
-    }
+    return quiet_env({"DATABASE_URL": db_url, "CYBERWEEK_NOW": DEMO_NOW})
 
 
 # ------------------------------------------------------------------ training
@@ -90,7 +80,7 @@ def train_candidate(out_dir: Path, db_url: str) -> tuple[Path, float]:
     from ops.training import rasa_train_command, uncached_env
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"    training a candidate model into {out_dir} (full `rasa train`)", flush=True)
+    say(f"training a candidate model into {out_dir} (full `rasa train`)")
     started = time.monotonic()
     command = rasa_train_command(out_dir, "candidate")
     result = subprocess.run(command, cwd=paths.REPO_ROOT, env=uncached_env(_env(db_url)))
@@ -121,7 +111,7 @@ def train_default(db_url: str) -> tuple[Path, float | None]:
     info_file = DEFAULT_DIR / "train.json"
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
     if model.exists() and info.get("fingerprint") == current:
-        print(f"    default model is current ({model}); skipping training", flush=True)
+        say(f"default model is current ({model}); skipping training")
         return model, info.get("seconds")
     config = DEFAULT_DIR / "config.yml"
     config.write_text(DEFAULT_CONFIG)
@@ -227,7 +217,7 @@ def run(
     step(4, total, f"scoring on the held-out set ({HOLDOUT_DIR.name}/)")
     rows = []
     for name, description, path, train_s, train_note in rows_in:
-        print(f"    {name}: {path}", flush=True)
+        say(f"{name}: {path}")
         report = score(path, name.split()[-1].lower(), db_url)
         print("    " + summary_line(report), flush=True)
         rows.append(PipelineRow(name, description, report, train_s, train_note))
@@ -242,7 +232,7 @@ def run(
     step(6, total, "the report")
     save_run(rows, e2e)
     write_report(rows, e2e, len(load_holdout(HOLDOUT_DIR)), doc)
-    print(f"    ({time.monotonic() - started:.0f} s in all)")
+    say(f"({time.monotonic() - started:.0f} s in all)")
     return 0
 
 

@@ -59,6 +59,7 @@ from evaluation.bench.results import (
     text_table,
     write_latency_chart,
 )
+from evaluation.progress import quiet_env, say, step
 from evaluation.bench.traffic import LANGUAGE_WEIGHTS, all_conversations, reply_failure
 from ops import harness
 from ops.rasa_entry import rasa_command
@@ -88,24 +89,6 @@ class BenchSettings:
     levels: tuple[int, ...] = DEFAULT_LEVELS
     doc: Path | None = DOC_FILE
     chart: Path = CHART_FILE
-
-
-def step(number: int, total: int, text: str) -> None:
-    print(f"\n==> [{number}/{total}] {text}", flush=True)
-
-
-def say(text: str) -> None:
-    print(f"    {text}", flush=True)
-
-
-def _quiet_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONWARNINGS": "ignore",
-        **(extra or {}),
-    }
 
 
 # ------------------------------------------------------------------ memory
@@ -220,7 +203,7 @@ def our_assistant(log: Path) -> Iterator[RunningBot]:
 
     database = BENCH_DIR / "event.db"
     database.unlink(missing_ok=True)
-    env = _quiet_env({"DATABASE_URL": seeded_database(database), "CYBERWEEK_NOW": harness.DEMO_NOW})
+    env = quiet_env({"DATABASE_URL": seeded_database(database), "CYBERWEEK_NOW": harness.DEMO_NOW})
     launched: list[float] = []
     with harness.running_assistant(
         env,
@@ -260,7 +243,7 @@ def ensure_baseline() -> Path:
         result = subprocess.run(
             command,
             cwd=BASELINE_DIR,
-            env=_quiet_env(),
+            env=quiet_env(),
             stdout=output,
             stderr=subprocess.STDOUT,
             timeout=BASELINE_BUILD_TIMEOUT_S,
@@ -297,7 +280,7 @@ def baseline_launcher(model: Path) -> BotLauncher:
             "rasa init bot",
             baseline_command(model, port),
             f"http://{harness.LOOPBACK}:{port}/webhooks/rest/",
-            _quiet_env(),
+            quiet_env(),
         )
         with log.open("ab") as output:
             launched_at = time.monotonic()
