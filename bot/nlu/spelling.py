@@ -5,9 +5,10 @@ Visitors type "how many jobz at the recuitment fair", "exop open wich days", "�
 never seen in any form does not help the classifier at all. So, before tokenization:
 
 * **Latin words** that are neither in the training vocabulary nor in SymSpell's English
-  frequency dictionary (82,765 words, shipped with symspellpy) become the closest training word
-  (SymSpell lookup: Damerau-Levenshtein, 1 edit for words up to 4 letters, 2 above; ties go to
-  the word the training data uses most). Chat shorthand (tmrw, pls, wats) is a short table.
+  frequency dictionary (82,765 words, shipped with symspellpy), nor pinyin, become the closest
+  training word (SymSpell lookup: Damerau-Levenshtein; words of 4-5 letters 1 edit, longer 2;
+  ties go to the word the training data uses most). Chat shorthand (tmrw, pls, wats) is a
+  short table.
 * **Chinese homophone typos** (what a pinyin input method produces: 展绘 for 展会, 主提 for
   主题): a run of 2-4 characters that is neither a training word nor a word of jieba's
   dictionary, and reads (pypinyin, toneless) exactly like a training word, becomes that word.
@@ -27,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+from symspellpy import SymSpell, Verbosity
 
 from bot.nlu.text import Traced, substitute
 
@@ -153,8 +156,6 @@ class Lexicon:
     _by_reading: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from symspellpy import SymSpell
-
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word, count in self.latin.items():
             if count >= self.min_count and len(word) >= _MIN_LATIN_LENGTH:
@@ -192,8 +193,6 @@ class Lexicon:
             or lower in _english_words()
         ):
             return None
-        from symspellpy import Verbosity
-
         if is_pinyin(lower):  # "zenme baoming" is Chinese typed without the input method
             return None
         allowed = 2 if len(lower) >= _TWO_EDITS_FROM else 1
