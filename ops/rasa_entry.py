@@ -4,9 +4,11 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
 
 - skops (pinned by Rasa to 0.9, it persists our blend's classifier) is imported before Rasa:
   its import scans `sys.modules` per numpy/scipy ufunc, which is slow after TensorFlow.
-- each training-data schema is checked once instead of on every entity annotation
-  (`jsonschema.validate` re-checks the constant schema per call); invalid annotations still
-  go to Rasa's own function, so errors read the same.
+- each constant JSON schema is checked once instead of on every call
+  (`jsonschema.validate` re-checks the schema against its metaschema each time): training-data
+  annotations, and the action server's reply on every custom action call — the latter was more
+  than half of a turn's CPU in Rasa. Invalid data still goes to Rasa's own function, so errors
+  read the same.
 
 Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
 crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
@@ -42,9 +44,32 @@ def _validator(schema_json: str) -> Any:
     return validator_class(schema)
 
 
+def _is_valid(instance: Any, schema_json: str) -> bool:
+    import jsonschema
+
+    validator = _validator(schema_json)
+    return jsonschema.exceptions.best_match(validator.iter_errors(instance)) is None
+
+
+def install_fast_action_result_validation() -> None:
+    """Makes Rasa validate the action server's replies against a schema checked once."""
+    from rasa.core.actions.action import RemoteAction
+
+    rasa_validate = RemoteAction._validate_action_result
+    if getattr(rasa_validate, "checks_schema_once", False):
+        return
+    # The spec is a constant built by a static method; serialised once, not per reply.
+    spec_json = json.dumps(RemoteAction.action_response_format_spec(), sort_keys=True)
+
+    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        return _is_valid(result, spec_json) or rasa_validate(self, result)  # raises Rasa's error
+
+    _validate_action_result.checks_schema_once = True  # type: ignore[attr-defined]
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
 def install_fast_training_data_validation() -> None:
     """Makes Rasa's `validate_training_data` check each schema once instead of per call."""
-    import jsonschema
     import rasa.shared.utils.validation as validation
 
     rasa_validate = validation.validate_training_data
@@ -52,8 +77,7 @@ def install_fast_training_data_validation() -> None:
         return
 
     def validate_training_data(json_data: dict[str, Any], schema: dict[str, Any]) -> None:
-        validator = _validator(json.dumps(schema, sort_keys=True))
-        if jsonschema.exceptions.best_match(validator.iter_errors(json_data)) is not None:
+        if not _is_valid(json_data, json.dumps(schema, sort_keys=True)):
             rasa_validate(json_data, schema)  # raises Rasa's SchemaValidationError
 
     validate_training_data.checks_schema_once = True  # type: ignore[attr-defined]
@@ -71,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         import skops.io  # noqa: F401  -- must precede Rasa's imports, see above
 
         install_fast_training_data_validation()
+        install_fast_action_result_validation()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv
