@@ -6,6 +6,11 @@ nothing else notices the visitor writing. Every save of a paused tracker updates
 which polls the queue's change time, refreshes. Trackers that are not paused — nearly every
 turn — cost nothing extra. Configured in endpoints.yml as
 `type: bot.desk.tracker_store.DeskTrackerStore` with SQLTrackerStore's own settings.
+
+Rasa builds the store's engine with SQLAlchemy 1.4's defaults, which cost a turn dearly: on
+SQLite a new connection per query (NullPool) and a journal fsync per commit; on PostgreSQL no
+pre-ping, so the first message after a database restart fails. It is rebuilt with the same URL
+by `bot.db.engine.tracker_store_engine`.
 """
 
 from __future__ import annotations
@@ -14,17 +19,22 @@ import asyncio
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.db.desk import shared_desk_store
+from bot.db.engine import tracker_store_engine
 
 logger = logging.getLogger(__name__)
 
 
 class DeskTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # creates the tables with Rasa's engine
+        self.engine.dispose()
+        self.engine = tracker_store_engine(self.engine.url)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.desk = shared_desk_store()  # the database DATABASE_URL names
 
     async def save(self, tracker: DialogueStateTracker) -> None:

@@ -1,0 +1,68 @@
+"""DeskTrackerStore: Rasa's SQL tracker store on an engine that keeps its connections."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool, QueuePool
+
+from bot.db.engine import tracker_store_engine
+from bot.desk.tracker_store import DeskTrackerStore
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> DeskTrackerStore:
+    return DeskTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "c.db"))
+
+
+def _tracker(sender: str, *texts: str) -> DialogueStateTracker:
+    events = [ActionExecuted("action_listen")]
+    events += [UserUttered(text) for text in texts]
+    return DialogueStateTracker.from_events(sender, events)
+
+
+def test_sqlite_store_keeps_a_pool_in_write_ahead_mode(store: DeskTrackerStore) -> None:
+    assert isinstance(store.engine.pool, QueuePool)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_saved_turns_are_read_back_by_a_new_store(store: DeskTrackerStore, tmp_path: Path) -> None:
+    asyncio.run(store.save(_tracker("web:a", "开幕式在哪")))
+    asyncio.run(store.save(_tracker("web:a", "开幕式在哪", "几号？")))
+    again = DeskTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "c.db"))
+    tracker = asyncio.run(again.retrieve("web:a"))
+    assert tracker is not None
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
+        "开幕式在哪",
+        "几号？",
+    ]
+    with sqlite3.connect(tmp_path / "c.db") as connection:  # another reader, as the desk is
+        (count,) = connection.execute("SELECT COUNT(*) FROM events").fetchone()
+    assert count == 3  # each event once: the second save added only the new turn
+
+
+def test_store_works_from_a_worker_thread(store: DeskTrackerStore) -> None:
+    async def save_in_thread() -> None:
+        await asyncio.to_thread(asyncio.run, store.save(_tracker("web:b", "你好")))
+
+    asyncio.run(save_in_thread())
+    assert asyncio.run(store.retrieve("web:b")) is not None
+
+
+def test_postgresql_engine_pings_and_keeps_rasas_pool_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SQL_POOL_SIZE", "7")
+    engine = tracker_store_engine(make_url("postgresql://u:p@127.0.0.1:1/rasa"))
+    assert engine.pool._pre_ping is True
+    assert engine.pool.size() == 7
+    assert not isinstance(engine.pool, NullPool)
