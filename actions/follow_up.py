@@ -7,10 +7,10 @@ answered with the previous topic: it gets a clarifying question with the likelie
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 from actions import history, messages, theme_day, venue
-from actions.common import Answer, DatabaseAction, Request, parse_iso_date
+from actions.common import Answer, DatabaseAction, Request, parse_iso_date, shifted_date
 from actions.fallback import TOPICS, likeliest_topics, with_staff_button
 from actions.schedule import answer_schedule
 
@@ -43,14 +43,10 @@ def with_offset_applied(request: Request) -> Request:
     if not offset or request.entity("date"):
         return request
     base = day_of_last_answer(request)
-    try:
-        days = int(offset)
-    except ValueError:
+    asked = shifted_date(base, offset) if base else None
+    if asked is None:
         return request
-    if base is None:
-        return request
-    asked = (base + timedelta(days=days)).isoformat()
-    question = history.current_question(request.tracker).with_values("date", [asked])
+    question = history.current_question(request.tracker).with_values("date", [asked.isoformat()])
     return replace(request, tracker=question.tracker(request.tracker.sender_id))
 
 

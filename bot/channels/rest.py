@@ -1,9 +1,13 @@
 """Rasa's REST channel, with the request body checked before Rasa reads it.
 
 Rasa 3.6's RestInput trusts `request.json`: a JSON list, a number as "message" or an object as
-"sender" ends in a 500 from deep inside Rasa. Here such a body gets a 400 that says what is
-wrong, and Rasa's own handler runs unchanged for every valid one. Same name ("rest"), so the
-webhook stays at POST /webhooks/rest/webhook.
+"sender" ends in a 500 from deep inside Rasa, and a body without "sender" joins the one shared
+conversation `default`. Here such a body gets a 400 that says what is wrong, and Rasa's own
+handler runs for every valid one, with what it reads bounded (bot/channels/inbound.py): the
+message at most MAX_MESSAGE_CHARS (longer: 400, this is a developer API), a typed /intent{...}
+checked, only the metadata the product uses, and the channel always "rest" (a client cannot
+claim to be the widget or WeChat). Bodies over 64 KiB never get here: Sanic answers 413
+(ops/rasa_entry.py). Same name ("rest"), so the webhook stays at POST /webhooks/rest/webhook.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from bot.channels.delivery import register_delivery
+from bot.channels.inbound import checked_payload, kept_metadata, payload_rules
 from bot.db.desk import DeskStore, shared_desk_store
+from bot.limits import MAX_MESSAGE_CHARS
 
-# The NLU reads the first 500 characters; a long paste still gets an answer, a megabyte does not.
-MAX_MESSAGE_CHARS = 100_000
 MAX_SENDER_CHARS = 128
 
 
@@ -35,9 +39,11 @@ def body_problem(body: Any) -> str | None:
     if len(message) > MAX_MESSAGE_CHARS:
         return f'"message" is longer than {MAX_MESSAGE_CHARS} characters'
     sender = body.get("sender")
-    if sender is not None and not isinstance(sender, str):
+    if sender is None:  # Rasa would put every such caller into one conversation, "default"
+        return '"sender" is required: a conversation id of your choosing'
+    if not isinstance(sender, str):
         return '"sender" must be a string'
-    if sender is not None and not 0 < len(sender) <= MAX_SENDER_CHARS:
+    if not 0 < len(sender) <= MAX_SENDER_CHARS:
         return f'"sender" must be 1 to {MAX_SENDER_CHARS} characters'
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
@@ -88,8 +94,19 @@ class ValidatingRestInput(RestInput):
             self._store = shared_desk_store()
         return self._store
 
+    # What Rasa's handler reads from a body that passed `body_problem`:
+    def _extract_message(self, req: Request) -> str | None:
+        return checked_payload(req.json["message"], payload_rules())
+
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        return kept_metadata(request.json.get("metadata"))
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)
+        payload_rules()  # domain.yml read now, not on a visitor's first /intent
 
         @webhook.middleware("request")
         async def reject_malformed_body(request: Request) -> HTTPResponse | None:

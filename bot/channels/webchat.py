@@ -13,7 +13,10 @@ Rasa 3.6.21's `SocketIOInput` keeps its events, JWT check and `session_persisten
   off: its Sanic-CORS would add a second Access-Control-Allow-Origin header to those responses,
   which browsers reject.)
 - it takes `session_id`, `message` and `metadata` from the client as they come; here a message
-  whose fields have the wrong type or size is dropped (and logged) instead.
+  whose fields have the wrong type is dropped (and logged), a long one is cut, a typed
+  /intent{...} is checked and only the metadata the product uses is kept
+  (bot/channels/inbound.py).
+- its socket.io server takes 1 MB per polling POST or frame; here MAX_BODY_BYTES (64 KiB).
 - it cannot send a custom payload (see `WebChatOutput`).
 
 It also serves the widget (bot/channels/web) from the same server, so a site embeds it with one
@@ -44,8 +47,10 @@ from sanic.response import HTTPResponse
 
 from bot.channels.cors import allowed_origins
 from bot.channels.delivery import register_delivery
+from bot.channels.inbound import kept_metadata, payload_rules, visitor_text
 from bot.desk.transcript import STAFF_KEY
 from bot.db.desk import shared_desk_store
+from bot.limits import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +66,6 @@ DEMO_PAGE = WEB_DIR / "demo" / "index.html"
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 # A session id becomes the conversation's sender id: the widget makes 32 hex digits.
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-MAX_MESSAGE_CHARS = 10_000  # the NLU normaliser cuts further; this only bounds the payload
 
 
 def valid_session_id(value: Any) -> bool:
@@ -167,10 +171,13 @@ class WebChatInput(SocketIOInput):
         origins = allowed_origins()
         # engineio checks the Origin of WebSockets too, and answers polling with CORS headers.
         self.sio.eio.cors_allowed_origins = "*" if origins == ["*"] else origin_check(origins or [])
+        # engine.io's cap on a polling POST and a WebSocket frame (Sanic caps the HTTP body too).
+        self.sio.eio.max_http_buffer_size = MAX_BODY_BYTES
         logger.info("socket.io accepts the assistant's own origin and: %s", origins or "no other")
         missing = [str(path) for path in WIDGET_FILES.values() if not path.is_file()]
         if missing:
             logger.error("widget files missing (run `npm ci` in %s): %s", WEB_DIR, missing)
+        payload_rules()  # domain.yml read now, not on a visitor's first /intent
         self._replace_handlers(on_new_message)
         self._add_widget_routes(blueprint)
         delivery = WidgetDelivery(self.sio, self.namespace, self.bot_message_evt)
@@ -220,13 +227,12 @@ class WebChatInput(SocketIOInput):
                 if not valid_session_id(sender_id):
                     logger.warning("socket.io: dropped a message without a valid session_id")
                     return
-            metadata = data.get(self.metadata_key)
             message = UserMessage(
-                data.get("message", "")[:MAX_MESSAGE_CHARS],
+                visitor_text(data.get("message", "")),
                 WebChatOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                metadata=kept_metadata(data.get(self.metadata_key)),
             )
             await on_new_message(message)
 

@@ -35,6 +35,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.cache import TtlCache
 from bot.channels.delivery import register_delivery
+from bot.channels.inbound import visitor_text
 from bot.channels.wechat.api import CustomerServiceApi
 from bot.channels.wechat.config import WeChatSettings, load_settings
 from bot.channels.wechat.delivery import WeChatDelivery
@@ -229,7 +230,8 @@ class WeChatInput(InputChannel):
             return WeChatText("")  # unsubscribe, menu clicks, ...: nothing to say
         if inbound.text.strip():
             options = self._options.get(inbound.openid) or ()
-            text = chosen_payload(inbound.text, options) or inbound.text
+            # cut to MAX_MESSAGE_CHARS, a typed /intent{...} checked (bot/channels/inbound.py)
+            text = visitor_text(chosen_payload(inbound.text, options) or inbound.text)
             return await self._ask_bot(inbound, text, on_new_message)
         return WeChatText(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
 
@@ -296,11 +298,11 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     """The body, refused as soon as it grows past `limit` (never buffered beyond it)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise Rejected(400, f"body larger than {limit} bytes")
+        raise Rejected(413, f"body larger than {limit} bytes")
     body = bytearray()
     if request.stream is not None:
         async for chunk in request.stream:
             body += chunk
             if len(body) > limit:
-                raise Rejected(400, f"body larger than {limit} bytes")
+                raise Rejected(413, f"body larger than {limit} bytes")
     return bytes(body)

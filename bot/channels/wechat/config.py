@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
+from bot.limits import MAX_BODY_BYTES
+
 Mode = Literal["plain", "compatible", "safe"]
 MODES: tuple[str, ...] = get_args(Mode)
 
@@ -52,7 +54,8 @@ class WeChatSettings:
     api_base_url: str = DEFAULT_API_BASE_URL
     reply_budget_s: float = DEFAULT_REPLY_BUDGET_S
     max_timestamp_skew_s: float = 300.0
-    max_body_bytes: int = 64 * 1024
+    # The webhook streams its body, which lifts Sanic's cap: the channel reads at most this (413).
+    max_body_bytes: int = MAX_BODY_BYTES
     reply_limit_bytes: int = 2048  # WeChat's limit for one text message
     redis_url: str = ""
     api_timeout_s: float = 5.0
@@ -119,6 +122,8 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 def _validate(settings: WeChatSettings) -> None:
     if settings.mode not in MODES:
         raise SettingsError(f"WeChat mode {settings.mode!r} is not one of {', '.join(MODES)}")
+    if not 0 < settings.max_body_bytes <= MAX_BODY_BYTES:
+        raise SettingsError(f"max_body_bytes must be between 1 and {MAX_BODY_BYTES} (64 KiB)")
     if not 0 <= settings.reply_budget_s <= MAX_REPLY_BUDGET_S:
         raise SettingsError(
             f"reply_budget_s must be between 0 and {MAX_REPLY_BUDGET_S} s (WeChat waits 5 s)"

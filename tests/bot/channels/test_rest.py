@@ -14,7 +14,9 @@ from datetime import date
 
 import pytest
 
+from actions.messages import INTERNAL_ERROR
 from bot.db import EventDB
+from bot.limits import MAX_MESSAGE_CHARS
 from tests.bot.db.rows import snapshot
 
 
@@ -142,7 +144,7 @@ def test_follow_up_keeps_context_per_sender(rasa_server: str, db: EventDB) -> No
         "",
         "   \t\n ",
         "😀😀😀",
-        "开幕式" * 3334,
+        "开幕式" * 666 + "开幕",  # MAX_MESSAGE_CHARS, the longest REST takes
         "\x00\x07\x1b[31m开幕式\x7f",
         "'; DROP TABLE events; --",
         "1 OR 1=1; SELECT * FROM facts",
@@ -152,7 +154,7 @@ def test_follow_up_keeps_context_per_sender(rasa_server: str, db: EventDB) -> No
         "empty",
         "whitespace",
         "emoji",
-        "10k-chars",
+        "2k-chars",
         "control-chars",
         "sql-drop",
         "sql-or",
@@ -176,12 +178,14 @@ def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
         b'["message", "hi"]',
         b'"hi"',
         b"{}",
+        b'{"message": "hi"}',
+        b'{"sender": null, "message": "hi"}',
         b'{"sender": "a", "message": 42}',
         b'{"sender": "a", "message": null}',
         b'{"sender": {"id": 1}, "message": "hi"}',
         b'{"sender": "", "message": "hi"}',
         b'{"sender": "a", "message": "hi", "metadata": [1]}',
-        json.dumps({"sender": "a", "message": "x" * 100_001}).encode(),
+        json.dumps({"sender": "a", "message": "x" * (MAX_MESSAGE_CHARS + 1)}).encode(),
     ],
     ids=[
         "not-json",
@@ -189,12 +193,14 @@ def test_hostile_input_gets_a_reply_and_leaves_the_database_alone(
         "list-of-strings",
         "string",
         "no-message",
+        "no-sender",
+        "null-sender",
         "number-message",
         "null-message",
         "object-sender",
         "empty-sender",
         "list-metadata",
-        "100k-message",
+        "over-max-message",
     ],
 )
 def test_malformed_rest_body_gets_a_400_that_says_why(rasa_server: str, body: bytes) -> None:
@@ -207,3 +213,11 @@ def test_well_formed_rest_body_still_answered(rasa_server: str) -> None:
     body = {"sender": uuid.uuid4().hex, "message": "hi", "metadata": {"language": "en"}}
     status, payload = post_raw(rasa_server, json.dumps(body).encode())
     assert status == 200 and payload["replies"], payload
+
+
+def test_a_typed_huge_day_offset_after_a_dated_question_is_answered(rasa_server: str) -> None:
+    """Issue #15: /inform{"day_offset":"999999999"} raised OverflowError in an action."""
+    sender = uuid.uuid4().hex
+    ask(rasa_server, "9月10日有什么活动", sender)
+    reply = ask(rasa_server, '/inform{"day_offset":"999999999"}', sender)
+    assert reply.strip() and INTERNAL_ERROR["zh"] not in reply
