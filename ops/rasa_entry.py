@@ -1,4 +1,4 @@
-"""`python -m ops.rasa_entry ARGS` runs `rasa ARGS`, minus two start-up costs of Rasa 3.6.
+"""`python -m ops.rasa_entry ARGS` runs `rasa ARGS`, minus three costs of Rasa 3.6.
 
 Every Rasa invocation of the project goes through here; build it with `rasa_command`.
 
@@ -9,13 +9,23 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
   annotations, and the action server's reply on every custom action call — the latter was more
   than half of a turn's CPU in Rasa. Invalid data still goes to Rasa's own function, so errors
   read the same.
+- a trained TensorFlow model's weights are built by an eager fit instead of a traced one
+  (`install_fast_model_loading`): most of a cold start went into tracing a training graph.
 
 Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
 crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
 sets RASA_TELEMETRY_ENABLED=true explicitly.
 
-`python -m ops.rasa_entry --stock ARGS` skips both fixes: Rasa as shipped, for the evaluation's
-baseline (Rasa's default pipeline). Measurements: docs/decisions.md.
+Request bodies are capped at `bot.limits.MAX_BODY_BYTES` (64 KiB; Sanic's default is 100 MB):
+`rasa.core.run.configure_app` creates the one Sanic app that serves every route (channels,
+desk console, socket.io, the HTTP API) and Sanic 21.12 reads `SANIC_*` variables when an app
+is created, so `SANIC_REQUEST_MAX_SIZE` set here, before Rasa starts, answers a larger body
+with 413 before any handler reads it; `SANIC_WEBSOCKET_MAX_SIZE` caps a WebSocket frame alike.
+The action server (started by rasa_sdk, not through here) keeps its own limit: Rasa sends it
+the whole tracker.
+
+`python -m ops.rasa_entry --stock ARGS` skips the fixes and the caps: Rasa as shipped, for the
+evaluation's baseline (Rasa's default pipeline). Measurements: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -24,7 +34,10 @@ import functools
 import json
 import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any
+
+from bot.limits import MAX_BODY_BYTES
 
 STOCK_FLAG = "--stock"
 
@@ -68,6 +81,50 @@ def install_fast_action_result_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
+def install_fast_model_loading() -> None:
+    """Makes Rasa build a TensorFlow model's weights eagerly when it loads a trained model.
+
+    Rasa's `RasaModel.load` fits the model on one example to create its weights before it
+    loads the trained ones, and that fit traces the whole training graph (gradients and
+    optimizer included): most of a cold start, only to be thrown away. Here the fit runs
+    eagerly (same layers, same variables, no graph), then the prediction graph is traced
+    as Rasa does. Rasa's own `load` does the work; only its `run_eagerly` setting is changed
+    for the fit.
+    """
+    from rasa.utils.tensorflow.constants import RUN_EAGERLY
+    from rasa.utils.tensorflow.models import RasaModel
+
+    rasa_load = RasaModel.load.__func__  # type: ignore[attr-defined]
+    if getattr(rasa_load, "fits_eagerly", False):
+        return
+
+    def load(
+        cls: type[RasaModel],
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> RasaModel:
+        config = kwargs.get("config") or {}
+        if finetune_mode or config.get(RUN_EAGERLY):  # training resumes: Rasa's way
+            return rasa_load(
+                cls, model_file_name, model_data_example, predict_data_example,
+                finetune_mode, *args, **kwargs,
+            )  # fmt: skip
+        kwargs["config"] = {**config, RUN_EAGERLY: True}
+        model = rasa_load(cls, model_file_name, model_data_example, None, False, *args, **kwargs)
+        model.config[RUN_EAGERLY] = config.get(RUN_EAGERLY, False)
+        model.run_eagerly = False  # predictions in a traced graph, as Rasa's
+        if predict_data_example:
+            model.run_inference(predict_data_example)  # traces it now, not on a visitor's turn
+        return model
+
+    load.fits_eagerly = True  # type: ignore[attr-defined]
+    RasaModel.load = classmethod(load)  # type: ignore[method-assign,assignment]
+
+
 def install_fast_training_data_validation() -> None:
     """Makes Rasa's `validate_training_data` check each schema once instead of per call."""
     import rasa.shared.utils.validation as validation
@@ -84,6 +141,13 @@ def install_fast_training_data_validation() -> None:
     validation.validate_training_data = validate_training_data
 
 
+def cap_request_sizes(environ: MutableMapping[str, str]) -> None:
+    """Sanic's body and WebSocket frame caps for the app Rasa is about to create (forced: an
+    inherited larger value would reopen the memory attack of issue #15)."""
+    environ["SANIC_REQUEST_MAX_SIZE"] = str(MAX_BODY_BYTES)
+    environ["SANIC_WEBSOCKET_MAX_SIZE"] = str(MAX_BODY_BYTES)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs Rasa's command line with `argv` (default: ours, minus --stock)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -94,8 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         import skops.io  # noqa: F401  -- must precede Rasa's imports, see above
 
+        cap_request_sizes(os.environ)
         install_fast_training_data_validation()
         install_fast_action_result_validation()
+        install_fast_model_loading()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,13 +10,17 @@ import jsonschema
 import pytest
 import rasa.shared.utils.validation as validation
 from rasa.core.actions.action import RemoteAction
+from rasa.utils.tensorflow.constants import RUN_EAGERLY
+from rasa.utils.tensorflow.models import RasaModel
 from rasa.shared.exceptions import SchemaValidationError
 from rasa.shared.nlu.training_data.schemas import data_schema as schemas
 
 from bot import paths
+from bot.limits import MAX_BODY_BYTES
 import ops.rasa_entry as rasa_entry
 from ops.rasa_entry import (
     install_fast_action_result_validation,
+    install_fast_model_loading,
     install_fast_training_data_validation,
     rasa_command,
 )
@@ -94,6 +99,60 @@ def test_action_validation_installed_twice_wraps_once(
     assert RemoteAction._validate_action_result is installed
 
 
+class _FakeModel:
+    """Stands in for a RasaModel: records what Rasa's `load` and the wrapper did with it."""
+
+    def __init__(self, config: dict[str, object]) -> None:
+        self.config = config
+        self.run_eagerly = bool(config.get(RUN_EAGERLY))
+        self.inferred: list[tuple[object, bool]] = []
+
+    def run_inference(self, data: object) -> None:
+        self.inferred.append((data, self.run_eagerly))
+
+
+@pytest.fixture()
+def rasa_loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """RasaModel.load replaced by a recorder (what Rasa's load was given), then wrapped."""
+    calls: list[dict[str, object]] = []
+
+    def load(cls, path, example, predict_example=None, finetune_mode=False, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append({"config": dict(kwargs["config"]), "predict": predict_example})
+        model = _FakeModel(kwargs["config"])
+        if predict_example is not None:
+            model.run_inference(predict_example)
+        return model
+
+    monkeypatch.setattr(RasaModel, "load", classmethod(load))
+    install_fast_model_loading()
+    return calls
+
+
+def test_model_weights_are_built_eagerly_and_predictions_traced(
+    rasa_loads: list[dict[str, object]],
+) -> None:
+    model = RasaModel.load("w", "example", "predict-example", config={RUN_EAGERLY: False})
+    assert rasa_loads == [{"config": {RUN_EAGERLY: True}, "predict": None}]
+    assert model.inferred == [("predict-example", False)]  # traced once, not eagerly
+    assert model.config[RUN_EAGERLY] is False and model.run_eagerly is False
+
+
+@pytest.mark.parametrize(
+    ("config", "finetune"), [({RUN_EAGERLY: True}, False), ({RUN_EAGERLY: False}, True)]
+)
+def test_eager_models_and_finetuning_load_rasas_way(
+    rasa_loads: list[dict[str, object]], config: dict[str, object], finetune: bool
+) -> None:
+    RasaModel.load("w", "example", "predict-example", finetune, config=dict(config))
+    assert rasa_loads == [{"config": config, "predict": "predict-example"}]
+
+
+def test_model_loading_installed_twice_wraps_once(rasa_loads: list[dict[str, object]]) -> None:
+    installed = RasaModel.load
+    install_fast_model_loading()
+    assert RasaModel.load == installed
+
+
 @pytest.mark.parametrize("stock", [False, True])
 def test_entry_point_runs_rasa(stock: bool) -> None:
     command = rasa_command("--version", stock=stock)
@@ -103,12 +162,17 @@ def test_entry_point_runs_rasa(stock: bool) -> None:
     assert "Rasa Version" in result.stdout and "3.6.21" in result.stdout
 
 
+SANIC_CAPS = ("SANIC_REQUEST_MAX_SIZE", "SANIC_WEBSOCKET_MAX_SIZE")
+
+
 @pytest.fixture()
 def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
     """Rasa's main replaced: records its command line and whether the validation is patched."""
     import rasa.__main__
 
     calls: list[tuple[list[str], bool]] = []
+    for name in SANIC_CAPS:  # main() sets them in os.environ: restored after the test
+        monkeypatch.setenv(name, "100000000")
     monkeypatch.setattr(validation, "validate_training_data", validation.validate_training_data)
     monkeypatch.setattr(
         RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
@@ -132,8 +196,21 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
 def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:
     rasa_entry.main(["--stock", "train", "nlu", "--out", "x"])
     assert fake_rasa == [(["train", "nlu", "--out", "x"], False)]
+    assert all(os.environ[name] == "100000000" for name in SANIC_CAPS)  # Rasa as shipped
 
 
 def test_fixes_are_installed_by_default(fake_rasa: list[tuple[list[str], bool]]) -> None:
     rasa_entry.main(["data", "validate"])
     assert fake_rasa == [(["data", "validate"], True)]
+
+
+def test_request_sizes_are_capped_for_the_app_rasa_creates(
+    fake_rasa: list[tuple[list[str], bool]],
+) -> None:
+    """An inherited larger value is overridden; Sanic reads the variables at app creation."""
+    from sanic import Sanic
+
+    rasa_entry.main(["run"])
+    assert all(os.environ[name] == str(MAX_BODY_BYTES) for name in SANIC_CAPS)
+    app = Sanic("rasa_entry_cap_test")  # as rasa.core.run.configure_app builds its app
+    assert app.config.REQUEST_MAX_SIZE == app.config.WEBSOCKET_MAX_SIZE == MAX_BODY_BYTES
