@@ -271,7 +271,8 @@ class RunNotes:
 def benchmarks_markdown(rows: Sequence[Row], notes: RunNotes, chart: str) -> str:
     return f"""# Benchmarks
 
-Written by `make bench` (evaluation/bench/run.py) — do not edit by hand; run it again.
+Written by `make bench` (evaluation/bench/run.py) down to the line that says where the
+hand-written part starts; that part (the profile of a turn, levers tried) is kept as it is.
 
 - **Run:** {notes.date}, `{notes.command}`
 - **Machine:** {notes.machine}
@@ -302,3 +303,15 @@ baseline/ours for latency, cold start and memory.
 
 Not measured yet (issue #14): the open-loop rate at which p95 stays ≤ 300 ms.
 """
+
+
+# Everything after this line in docs/benchmarks.md is written by hand and kept by `make bench`.
+HAND_WRITTEN_MARKER = "<!-- written by hand below: make bench keeps this part -->"
+
+
+def with_hand_written_part(generated: str, existing: str | None) -> str:
+    """The generated report followed by the hand-written part of the `existing` document."""
+    if existing is None or HAND_WRITTEN_MARKER not in existing:
+        return generated
+    kept = existing.split(HAND_WRITTEN_MARKER, 1)[1]
+    return f"{generated.rstrip()}\n\n{HAND_WRITTEN_MARKER}{kept}"

@@ -54,6 +54,7 @@ from evaluation.bench.results import (
     bot_to_dict,
     RunNotes,
     benchmarks_markdown,
+    with_hand_written_part,
     comparison_rows,
     parse_locust_stats,
     text_table,
@@ -474,7 +475,9 @@ def write_report(results: Sequence[BotResult], settings: BenchSettings, date: st
         traffic=traffic_notes(),
     )
     chart = os.path.relpath(settings.chart, settings.doc.parent)
-    settings.doc.write_text(benchmarks_markdown(rows, notes, chart), encoding="utf-8")
+    existing = settings.doc.read_text(encoding="utf-8") if settings.doc.exists() else None
+    report = with_hand_written_part(benchmarks_markdown(rows, notes, chart), existing)
+    settings.doc.write_text(report, encoding="utf-8")
     say(f"wrote {settings.doc} and {settings.chart}")
 
 

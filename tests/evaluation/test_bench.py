@@ -9,6 +9,8 @@ import random
 import pytest
 
 from evaluation.bench.results import (
+    HAND_WRITTEN_MARKER,
+    with_hand_written_part,
     RATIO_HEADER,
     BotResult,
     LevelResult,
@@ -188,3 +190,15 @@ def test_a_saved_run_reads_back_the_same() -> None:
     )
     saved = json.loads(json.dumps(bot_to_dict(bot)))  # as build/bench/results.json holds it
     assert bot_from_dict(saved) == bot
+
+
+def test_the_hand_written_part_survives_a_new_report() -> None:
+    existing = f"# old table\n| 1 | 2 |\n\n{HAND_WRITTEN_MARKER}\n\n## Where a turn goes\nprofile\n"
+    report = with_hand_written_part("# new table\n| 3 | 4 |\n", existing)
+    assert report.startswith("# new table") and "old table" not in report
+    assert report.endswith(f"{HAND_WRITTEN_MARKER}\n\n## Where a turn goes\nprofile\n")
+
+
+@pytest.mark.parametrize("existing", [None, "# a report without a hand-written part\n"])
+def test_without_a_hand_written_part_the_report_is_all_generated(existing: str | None) -> None:
+    assert with_hand_written_part("# new\n", existing) == "# new\n"
