@@ -87,10 +87,13 @@ def install_fast_model_loading() -> None:
     Rasa's `RasaModel.load` fits the model on one example to create its weights before it
     loads the trained ones, and that fit traces the whole training graph (gradients and
     optimizer included): most of a cold start, only to be thrown away. Here the fit runs
-    eagerly (same layers, same variables, no graph), then the prediction graph is traced
-    as Rasa does. Rasa's own `load` does the work; only its `run_eagerly` setting is changed
-    for the fit.
+    eagerly (same layers, same variables, no graph). The prediction graph is then traced as
+    Rasa does, but without AutoGraph: converting Rasa's layers to graph code took most of the
+    remaining load time, and their prediction has no tensor-dependent Python control flow
+    (with any, tracing fails loudly rather than computing something else). Rasa's own `load`
+    does the work; only its `run_eagerly` setting is changed for the fit.
     """
+    import tensorflow as tf
     from rasa.utils.tensorflow.constants import RUN_EAGERLY
     from rasa.utils.tensorflow.models import RasaModel
 
@@ -117,6 +120,7 @@ def install_fast_model_loading() -> None:
         model = rasa_load(cls, model_file_name, model_data_example, None, False, *args, **kwargs)
         model.config[RUN_EAGERLY] = config.get(RUN_EAGERLY, False)
         model.run_eagerly = False  # predictions in a traced graph, as Rasa's
+        model.predict_step = tf.autograph.experimental.do_not_convert(model.predict_step)
         if predict_data_example:
             model.run_inference(predict_data_example)  # traces it now, not on a visitor's turn
         return model

@@ -11,6 +11,7 @@ import pytest
 import rasa.shared.utils.validation as validation
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.tensorflow.constants import RUN_EAGERLY
+from tensorflow.python.autograph.impl.api import is_autograph_artifact
 from rasa.utils.tensorflow.models import RasaModel
 from rasa.shared.exceptions import SchemaValidationError
 from rasa.shared.nlu.training_data.schemas import data_schema as schemas
@@ -107,6 +108,9 @@ class _FakeModel:
         self.run_eagerly = bool(config.get(RUN_EAGERLY))
         self.inferred: list[tuple[object, bool]] = []
 
+    def predict_step(self, batch: object) -> object:
+        return batch
+
     def run_inference(self, data: object) -> None:
         self.inferred.append((data, self.run_eagerly))
 
@@ -134,6 +138,7 @@ def test_model_weights_are_built_eagerly_and_predictions_traced(
     model = RasaModel.load("w", "example", "predict-example", config={RUN_EAGERLY: False})
     assert rasa_loads == [{"config": {RUN_EAGERLY: True}, "predict": None}]
     assert model.inferred == [("predict-example", False)]  # traced once, not eagerly
+    assert is_autograph_artifact(model.predict_step)  # traced without AutoGraph
     assert model.config[RUN_EAGERLY] is False and model.run_eagerly is False
 
 
