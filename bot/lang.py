@@ -18,6 +18,11 @@ CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_LETTER = re.compile(r"[A-Za-z]")
 
 
+# The entity that carries a message's language to the `language` slot (domain.yml): added by
+# bot.nlu.language_tagger to typed text, by the channels to a button's payload.
+LANGUAGE_ENTITY = "language"
+
+
 def detect_language(text: str) -> Lang | None:
     """zh when the text has any Chinese character, en when it has Latin letters only.
 

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from bot.lang import LANGUAGE_ENTITY
+
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -149,8 +151,11 @@ def _prediction(example: GoldExample, parsed: dict[str, Any]) -> Prediction:
         (str(r.get("name")), round(float(r.get("confidence") or 0.0), 4))
         for r in (parsed.get("intent_ranking") or [])[:4]
     )
+    # The message's language (bot/nlu/language_tagger.py) is not an annotated entity.
     entities = tuple(
-        (str(e.get("entity")), str(e.get("value"))) for e in parsed.get("entities") or []
+        (str(e.get("entity")), str(e.get("value")))
+        for e in parsed.get("entities") or []
+        if e.get("entity") != LANGUAGE_ENTITY
     )
     return Prediction(
         text=example.text,

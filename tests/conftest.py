@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 
 from bot import paths
 from bot.db.desk import DeskStore, StaffInfo
@@ -58,14 +59,11 @@ def endpoints_file(action_server: str, tmp_path_factory: pytest.TempPathFactory)
     """The test run's action server, and conversations in a SQLite file of the run's own
     through the tracker store production uses (it tells the help desk about paused ones)."""
     folder = tmp_path_factory.mktemp("endpoints")
+    settings = yaml.safe_load(paths.ENDPOINTS_FILE.read_text(encoding="utf-8"))
+    settings["action_endpoint"]["url"] = action_server  # the rest as production has it
+    settings["tracker_store"]["db"] = str(folder / "conversations.db")
     path = folder / "endpoints.yml"
-    path.write_text(
-        f'action_endpoint:\n  url: "{action_server}"\n'
-        "tracker_store:\n"
-        "  type: bot.desk.tracker_store.DeskTrackerStore\n"
-        '  dialect: "sqlite"\n'
-        f'  db: "{folder / "conversations.db"}"\n'
-    )
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     return path
 
 

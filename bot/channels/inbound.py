@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.lang import as_lang
+from bot.lang import LANGUAGE_ENTITY, as_lang
 from bot.limits import MAX_DAY_OFFSET, MAX_ENTITY_CHARS, MAX_MESSAGE_CHARS
 
 logger = logging.getLogger(__name__)
@@ -138,13 +138,15 @@ def _entities_of(entities_json: str | None) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def checked_payload(text: str, rules: PayloadRules) -> str:
+def checked_payload(text: str, rules: PayloadRules, language: str | None = None) -> str:
     """`text` with a typed /intent{...} reduced to what may reach the actions.
 
     A known intent keeps its valid entities (rewritten as JSON, confidence dropped:
     a visitor does not choose the classifier's certainty); an unknown intent, or a text that
     is not Rasa's syntax at all, loses its leading slashes and is read as ordinary text.
-    Anything not starting with "/" is returned as it is.
+    Anything not starting with "/" is returned as it is. `language` (the channel's: the
+    language the buttons were shown in) is added to a payload that names none, so that the
+    `language` slot follows it (bot/nlu/language_tagger.py reads typed text only).
     """
     stripped = text.strip()
     if not stripped.startswith(INTENT_PREFIX):
@@ -162,6 +164,8 @@ def checked_payload(text: str, rules: PayloadRules) -> str:
             entities[name] = kept
     if dropped:
         logger.info("typed payload /%s: %d invalid entities dropped", intent, dropped)
+    if language is not None and LANGUAGE_ENTITY in rules.entities:
+        entities.setdefault(LANGUAGE_ENTITY, language)
     # compact: never longer than what was typed (a day offset's "+" aside)
     suffix = json.dumps(entities, ensure_ascii=False, separators=(",", ":")) if entities else ""
     return f"{INTENT_PREFIX}{intent}{suffix}"
@@ -172,6 +176,7 @@ def cut_message(text: str) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-def visitor_text(text: str, rules: PayloadRules | None = None) -> str:
-    """A widget or WeChat message as Rasa should see it: cut, and its payload checked."""
-    return checked_payload(cut_message(text), rules or payload_rules())
+def visitor_text(text: str, rules: PayloadRules | None = None, language: str | None = None) -> str:
+    """A widget or WeChat message as Rasa should see it: cut, and its payload checked (and
+    given the channel's `language`, see `checked_payload`)."""
+    return checked_payload(cut_message(text), rules or payload_rules(), language)

@@ -96,12 +96,13 @@ class ValidatingRestInput(RestInput):
 
     # What Rasa's handler reads from a body that passed `body_problem`:
     def _extract_message(self, req: Request) -> str | None:
-        return checked_payload(req.json["message"], payload_rules())
+        language = self.get_metadata(req).get("language")
+        return checked_payload(req.json["message"], payload_rules(), language)
 
     def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
-    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+    def get_metadata(self, request: Request) -> dict[str, Any]:
         return kept_metadata(request.json.get("metadata"))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -227,12 +227,13 @@ class WebChatInput(SocketIOInput):
                 if not valid_session_id(sender_id):
                     logger.warning("socket.io: dropped a message without a valid session_id")
                     return
+            metadata = kept_metadata(data.get(self.metadata_key))
             message = UserMessage(
-                visitor_text(data.get("message", "")),
+                visitor_text(data.get("message", ""), language=metadata.get("language")),
                 WebChatOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=kept_metadata(data.get(self.metadata_key)),
+                metadata=metadata,
             )
             await on_new_message(message)
 

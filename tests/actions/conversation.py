@@ -2,8 +2,8 @@
 
 Turns carry the NLU result (intent, entities) the model would give, so these tests check the
 dialogue logic — what a follow-up refers to — not the model. The tracker's events grow as in
-Rasa: the user event, the `language` slot set from the message's script (as
-action_validate_slot_mappings does), entity-mapped slots, then the action's SlotSet events.
+Rasa: the user event, the `language` slot set from the message's script (as the
+LanguageTagger's entity does), entity-mapped slots, then the action's SlotSet events.
 """
 
 from __future__ import annotations

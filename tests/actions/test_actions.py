@@ -22,7 +22,6 @@ from actions.expo import ActionAnswerExpo
 from actions.follow_up import ActionAnswerFollowUp
 from actions.forum import ActionAnswerForum
 from actions.handoff import ActionRequestHuman
-from actions.language import ValidateSlotMappings
 from actions.recruitment import ActionAnswerRecruitment
 from actions.schedule import ActionAnswerSchedule
 from actions.theme_day import ActionAnswerThemeDay
@@ -369,40 +368,6 @@ def test_unknown_entity_value_is_not_an_error() -> None:
         tracker("x", "ask_venue", {"event": "x' OR '1'='1"}, {"language": "en"}),
     )
     assert "opening" in text.lower() or "not" in text
-
-
-@pytest.mark.parametrize(
-    ("text", "previous", "expected"),
-    [
-        ("开幕式在哪", None, "zh"),
-        ("where?", "zh", "en"),
-        ("😀", "en", "en"),
-        ("123", None, "zh"),
-        ("opening ceremony在哪", "en", "zh"),
-    ],
-)
-def test_language_slot_follows_each_message(text: str, previous: str | None, expected: str) -> None:
-    track = tracker(text, "greet", {}, {"language": previous})
-    result = asyncio.run(ValidateSlotMappings().extract_language(CollectingDispatcher(), track, {}))
-    assert result == {"language": expected}
-
-
-@pytest.mark.parametrize(
-    ("metadata", "previous", "expected"),
-    [
-        ({"language": "en"}, "zh", "en"),
-        ({}, "en", "en"),
-        ({}, None, "zh"),
-        ({"language": "fr"}, "en", "en"),
-    ],
-)
-def test_a_button_payload_keeps_or_takes_the_channels_language(
-    metadata: dict[str, str], previous: str | None, expected: str
-) -> None:
-    track = tracker("/ask_schedule", "ask_schedule", {}, {"language": previous})
-    track.events.append({"event": "user", "text": "/ask_schedule", "metadata": metadata})
-    result = asyncio.run(ValidateSlotMappings().extract_language(CollectingDispatcher(), track, {}))
-    assert result == {"language": expected}
 
 
 def test_an_unconfirmed_venue_address_is_said_to_be_unconfirmed_with_its_note() -> None:

@@ -246,3 +246,19 @@ def test_random_text_never_raises(domain: Domain, text: str) -> None:
         assert_safe_for_rasa(checked, domain)
         assert len(checked) <= len(typed) + 1
     assert visitor_text(text) == text or text.strip().startswith("/")
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("/ask_schedule", "en", '/ask_schedule{"language":"en"}'),
+        ('/ask_venue{"event":"expo"}', "zh", '/ask_venue{"event":"expo","language":"zh"}'),
+        ('/ask_venue{"language":"en"}', "zh", '/ask_venue{"language":"en"}'),  # typed wins
+        ("/ask_schedule", None, "/ask_schedule"),
+        ("开幕式在哪", "en", "开幕式在哪"),  # typed text: the LanguageTagger reads it
+    ],
+)
+def test_a_payload_carries_the_language_its_buttons_were_shown_in(
+    text: str, language: str | None, expected: str
+) -> None:
+    assert checked_payload(text, RULES, language) == expected
