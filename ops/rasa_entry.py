@@ -12,6 +12,9 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
 - a trained TensorFlow model's weights are built by an eager fit instead of a traced one
   (`install_fast_model_loading`): most of a cold start went into tracing a training graph.
 
+`rasa test --e2e` also leaves the message's `language` entity out of its entity comparison
+(`install_story_test_entity_filter`).
+
 Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
 crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
 sets RASA_TELEMETRY_ENABLED=true explicitly.
@@ -37,6 +40,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+from bot.lang import LANGUAGE_ENTITY
 from bot.limits import MAX_BODY_BYTES
 
 STOCK_FLAG = "--stock"
@@ -129,6 +133,27 @@ def install_fast_model_loading() -> None:
     RasaModel.load = classmethod(load)  # type: ignore[method-assign,assignment]
 
 
+def install_story_test_entity_filter() -> None:
+    """Makes `rasa test --e2e` leave the message's `language` entity out of its comparison.
+
+    bot/nlu/language_tagger.py adds it to every message (it fills the `language` slot); test
+    stories annotate the entities a visitor names, not the language they wrote in — the same
+    rule as evaluation/nlu.py's entity scores.
+    """
+    import rasa.core.test as story_test
+
+    rasa_clean = story_test._clean_entity_results
+    if getattr(rasa_clean, "skips_language", False):
+        return
+
+    def _clean_entity_results(text: str, entity_results: list[dict[str, Any]]) -> list[Any]:
+        named = [e for e in entity_results if e.get("entity") != LANGUAGE_ENTITY]
+        return rasa_clean(text, named)
+
+    _clean_entity_results.skips_language = True  # type: ignore[attr-defined]
+    story_test._clean_entity_results = _clean_entity_results
+
+
 def install_fast_training_data_validation() -> None:
     """Makes Rasa's `validate_training_data` check each schema once instead of per call."""
     import rasa.shared.utils.validation as validation
@@ -166,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         install_fast_training_data_validation()
         install_fast_action_result_validation()
         install_fast_model_loading()
+        install_story_test_entity_filter()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv

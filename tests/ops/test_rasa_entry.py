@@ -22,6 +22,7 @@ import ops.rasa_entry as rasa_entry
 from ops.rasa_entry import (
     install_fast_action_result_validation,
     install_fast_model_loading,
+    install_story_test_entity_filter,
     install_fast_training_data_validation,
     rasa_command,
 )
@@ -156,6 +157,17 @@ def test_model_loading_installed_twice_wraps_once(rasa_loads: list[dict[str, obj
     installed = RasaModel.load
     install_fast_model_loading()
     assert RasaModel.load == installed
+
+
+def test_story_tests_leave_the_language_entity_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.test as story_test
+
+    monkeypatch.setattr(story_test, "_clean_entity_results", story_test._clean_entity_results)
+    install_story_test_entity_filter()
+    event = {"entity": "event", "value": "expo", "start": 0, "end": 4}
+    language = {"entity": "language", "value": "en", "start": 0, "end": 13, "extractor": "x"}
+    cleaned = story_test._clean_entity_results("expo opening?", [event, language])
+    assert [e["entity"] for e in cleaned] == ["event"]
 
 
 @pytest.mark.parametrize("stock", [False, True])
