@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.limits import MAX_BODY_BYTES
 from bot.channels.wechat.simulator import (
     Account,
     FakeCustomerServiceApi,
@@ -548,7 +549,7 @@ TEXT_TEMPLATE = (
         "bad-openid",
     ],
 )
-def test_bad_xml_gets_400_and_nothing_is_processed(
+def test_bad_xml_is_refused_and_nothing_is_processed(
     wechat_server: WeChatServer, db: EventDB, body: bytes
 ) -> None:
     simulator = wechat_server.simulator("plain")
@@ -561,7 +562,7 @@ def test_bad_xml_gets_400_and_nothing_is_processed(
         "openid": openid,
     }
     reply = simulator.send(Push(query, body.replace(b"{openid}", openid.encode())))
-    assert reply.status == 400
+    assert reply.status == (413 if len(body) > MAX_BODY_BYTES else 400)  # too large / malformed
     assert wechat_server.user_events(openid) == []
     # ...and the channel still answers the next follower.
     venue = db.venue_of_event("opening_ceremony")
