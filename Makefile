@@ -10,10 +10,10 @@ WIDGET    := bot/channels/web
 # npm writes this file on every install: the stamp of the widget's npm packages.
 WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
 
-.PHONY: help install db model widget browser run test lint format eval bench clean
+.PHONY: help install db model widget browser services run test lint format eval bench prod-up prod-down clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@PY=$$(scripts/find-python310) || exit 1; \
@@ -42,6 +42,9 @@ widget: $(WIDGET_NPM) ## install the website widget's npm packages (socket.io-cl
 browser: ## install Debian's chromium for the browser tests when missing (needs root)
 	@scripts/ensure-chromium
 
+services: ## install Debian's postgresql, redis-server and nginx when missing (needs root)
+	@scripts/ensure-services
+
 run: model $(WIDGET_NPM) ## start the action server and Rasa (REST + website widget)
 	$(BIN)/cyberweek serve
 
@@ -54,7 +57,7 @@ lint: $(INSTALLED) ## ruff: lint rules and formatting (fix the latter with `make
 format: $(INSTALLED) ## ruff format: rewrite the Python files in the project's style
 	$(BIN)/ruff format $(PY_DIRS)
 
-test: model $(WIDGET_NPM) browser lint ## the whole test suite (browser tests included)
+test: model $(WIDGET_NPM) browser services lint ## the whole test suite (browser and production-profile tests included)
 	$(BIN)/python -m pytest
 
 eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers -> docs/evaluation.md
@@ -64,6 +67,15 @@ eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers
 # `cyberweek bench --help`): make bench BENCH_ARGS="--duration 30 --with-100"
 bench: model ## load-test ours and a `rasa init` bot side by side -> docs/benchmarks.md
 	$(BIN)/cyberweek bench $(BENCH_ARGS)
+
+# The production profile on loopback (README, "Production profile"): PostgreSQL, Redis,
+# N Rasa instances and nginx, in the background until `make prod-down`. Settings:
+# make prod-up PROD_ARGS="--instances 3 --port 8081"
+prod-up: model $(WIDGET_NPM) services ## start PostgreSQL, Redis, N Rasa instances and nginx (:8080)
+	$(BIN)/cyberweek ops up --detach $(PROD_ARGS)
+
+prod-down: ## stop the production profile; nothing of it is left running
+	$(BIN)/cyberweek ops down
 
 clean: ## remove everything make builds (venv excepted)
 	rm -rf var models build .rasa results test-artifacts .pytest_cache

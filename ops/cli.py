@@ -104,6 +104,60 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(rasa_port=args.port, host=args.host, actions_port=args.actions_port)
 
 
+def _ops(args: argparse.Namespace) -> int:
+    from ops import prod
+
+    dirs = prod.ProfileDirs(Path(args.dir))
+    try:
+        if args.ops_command == "down":
+            return prod.down(dirs)
+        if args.ops_command == "status":
+            return prod.status(dirs)
+        if args.detach:
+            return prod.up_detached(dirs, args.instances, args.port, not args.no_db_load)
+        return prod.up(dirs, args.instances, args.port, load_db=not args.no_db_load)
+    except prod.ProfileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _add_ops_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from ops.prod import DEFAULT_DIR, DEFAULT_PORT
+
+    ops = commands.add_parser(
+        "ops",
+        help="the production profile: PostgreSQL, Redis, N Rasa instances behind nginx",
+        description="The production profile on this machine, on loopback (README, "
+        '"Production profile"): PostgreSQL, Redis, N pairs of action server + Rasa, nginx '
+        "in front. Data and logs in --dir.",
+    )
+    ops_commands = ops.add_subparsers(dest="ops_command", required=True, metavar="ACTION")
+    up = ops_commands.add_parser(
+        "up", help="start the profile in the foreground (Ctrl-C or SIGTERM stops everything)"
+    )
+    up.add_argument("--instances", type=int, default=2, help="Rasa instances (default 2)")
+    up.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"nginx's port (default {DEFAULT_PORT})"
+    )
+    up.add_argument(
+        "--detach",
+        action="store_true",
+        help="run the launcher in the background; return once the profile answers",
+    )
+    up.add_argument(
+        "--no-db-load",
+        action="store_true",
+        help="keep the event database as it is (default: `cyberweek db load` into PostgreSQL)",
+    )
+    down = ops_commands.add_parser("down", help="stop the profile; nothing of it is left running")
+    status = ops_commands.add_parser("status", help="what runs, on which ports (exit 1: not all)")
+    for sub in (up, down, status):
+        sub.add_argument(
+            "--dir", default=str(DEFAULT_DIR), help="the profile's data and logs (build/prod)"
+        )
+    ops.set_defaults(handler=_ops)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cyberweek",
@@ -183,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         "port makes Rasa use a temporary copy of endpoints.yml)",
     )
     serve.set_defaults(handler=_serve)
+
+    _add_ops_parser(commands)
 
     staff = commands.add_parser("staff", help="help-desk staff accounts: add, list, disable")
     from ops.staff import add_arguments as add_staff_arguments

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
@@ -110,23 +111,33 @@ def _answers(url: str) -> bool:
 
 @dataclass
 class Service:
-    """One server process: its command, environment and a URL that answers 200 when ready."""
+    """One server process: its command, environment and a URL that answers 200 when ready.
+
+    Servers that speak no HTTP (PostgreSQL, Redis) give a `ready_check` instead; `user` runs
+    the process as that account (PostgreSQL refuses root); `stop_signal` is what `stop()` sends
+    first (SIGINT is PostgreSQL's fast shutdown, SIGTERM would wait for its clients).
+    """
 
     name: str
     command: list[str]
     health_url: str
     env: Mapping[str, str]
+    ready_check: Callable[[], bool] | None = field(default=None, repr=False)
+    user: str | None = None
+    stop_signal: int = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, log: IO[bytes] | None = None) -> None:
         """Starts the process; its output goes to `log`, or to our terminal when None."""
         self.process = subprocess.Popen(
             self.command,
-            cwd=paths.REPO_ROOT,
+            cwd=paths.REPO_ROOT if self.user is None else "/",  # `user` may not read the repo
             env=dict(self.env),
             stdout=log,
             stderr=None if log is None else subprocess.STDOUT,
             start_new_session=True,  # its own process group, stopped as a whole
+            # the uid changes before preexec_fn runs, so the parent-death signal stays set
+            **_as_user(self.user),
             preexec_fn=_die_with_launcher(os.getpid()),
         )
 
@@ -145,7 +156,7 @@ class Service:
             raise ServiceExited(
                 f"the {self.name} exited (code {self.process.returncode}) during start-up"
             )
-        return _answers(self.health_url)
+        return self.ready_check() if self.ready_check else _answers(self.health_url)
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         wait_until_ready([self], timeout_s)
@@ -155,7 +166,7 @@ class Service:
         if self.process is None:
             return
         if self.process.poll() is None:
-            _signal_group(self.process.pid, signal.SIGTERM)
+            _signal_group(self.process.pid, self.stop_signal)
             try:
                 self.process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -175,6 +186,13 @@ class Service:
             yield self
         finally:
             self.stop()
+
+
+def _as_user(user: str | None) -> dict[str, Any]:
+    """Popen's arguments that run the child as `user` with that user's own groups only."""
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import uuid
 from pathlib import Path
@@ -66,6 +67,8 @@ DEMO_PAGE = WEB_DIR / "demo" / "index.html"
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 # A session id becomes the conversation's sender id: the widget makes 32 hex digits.
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# The Redis pub/sub channel of the socket.io servers of all instances (REDIS_URL).
+SOCKETIO_REDIS_CHANNEL = "cyberweek-socketio"
 
 
 def valid_session_id(value: Any) -> bool:
@@ -93,6 +96,24 @@ def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bo
         return origin == f"{scheme}://{host.split(',')[0].strip()}" or origin in listed
 
     return allowed
+
+
+def share_pushes_through_redis(sio: Any, redis_url: str) -> None:
+    """With several Rasa processes, every emit (a reply, a staff message pushed from the desk
+    on another instance) goes through Redis to the process holding the visitor's socket.
+
+    Rasa builds its AsyncServer without a client manager (pushes stay in the process), so
+    python-socketio's AsyncRedisManager replaces it as its constructor would have set it.
+    """
+    if not redis_url:
+        return
+    import socketio
+
+    manager = socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_REDIS_CHANNEL)
+    sio.manager = manager
+    manager.set_server(sio)
+    sio.manager_initialized = False  # the listener starts with the first connection
+    logger.info("socket.io pushes shared through Redis (channel %s)", SOCKETIO_REDIS_CHANNEL)
 
 
 class WebChatOutput(SocketIOOutput):
@@ -168,6 +189,7 @@ class WebChatInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         assert self.sio is not None
+        share_pushes_through_redis(self.sio, os.environ.get("REDIS_URL", "").strip())
         origins = allowed_origins()
         # engineio checks the Origin of WebSockets too, and answers polling with CORS headers.
         self.sio.eio.cors_allowed_origins = "*" if origins == ["*"] else origin_check(origins or [])

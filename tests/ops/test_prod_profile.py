@@ -1,0 +1,272 @@
+"""The production profile running: `cyberweek ops up --detach` with 2 instances, once for the
+module, then `cyberweek ops down` (the last test checks nothing is left).
+
+Select with `-m prod_profile`. Needs PostgreSQL, redis-server and nginx (`make services`;
+`make test` installs them) and the trained model; data and logs in build/prod-test/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from bot import paths
+from bot.channels.webchat import SOCKETIO_REDIS_CHANNEL, valid_session_id
+from bot.db.queries import EventDB
+from ops import harness, prod
+from ops.harness import DEMO_NOW
+
+pytestmark = pytest.mark.prod_profile
+
+PROFILE_DIR = paths.BUILD_DIR / "prod-test"
+
+
+@dataclass
+class RunningProfile:
+    dirs: prod.ProfileDirs
+    state: dict[str, Any]
+    password: str
+
+    @property
+    def url(self) -> str:
+        return str(self.state["public_url"])
+
+    def database_url(self, database: str) -> str:
+        port = self.state["postgres_port"]
+        return f"postgresql://{prod.DB_USER}:{self.password}@127.0.0.1:{port}/{database}"
+
+    def rasa_ports(self) -> list[int]:
+        return [int(i["rasa_port"]) for i in self.state["instances"]]
+
+
+def _cyberweek(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", *args],
+        cwd=paths.REPO_ROOT,
+        env={**os.environ, "CYBERWEEK_NOW": DEMO_NOW},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+@pytest.fixture(scope="module")
+def profile(trained_model: Path) -> Iterator[RunningProfile]:
+    try:
+        prod.find_programs()
+    except prod.ProfileError as error:
+        pytest.skip(str(error))
+    dirs = prod.ProfileDirs(PROFILE_DIR)
+    shutil.rmtree(dirs.root, ignore_errors=True)  # a fresh cluster: nothing from a last run
+    port = harness.free_port()
+    try:
+        up = _cyberweek(
+            "ops", "up", "--detach", "--instances", "2", "--port", str(port), "--dir",
+            str(dirs.root), timeout_s=600,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stdout + up.stderr
+        state = prod.read_state(dirs)
+        assert state is not None and state["ready"]
+        yield RunningProfile(dirs, state, dirs.password_file.read_text().strip())
+    finally:
+        _cyberweek("ops", "down", "--dir", str(dirs.root), timeout_s=180)
+
+
+def _ask(profile: RunningProfile, sender: str, message: str) -> str:
+    response = requests.post(
+        f"{profile.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    texts = [m.get("text") or "" for m in response.json()]
+    assert any(texts), f"an empty reply to {message!r}"
+    return "\n".join(texts)
+
+
+def test_questions_through_nginx_are_answered_with_context_by_either_instance(
+    profile: RunningProfile,
+) -> None:
+    db = EventDB(url=profile.database_url(prod.DB_NAME))  # the facts loaded into PostgreSQL
+    try:
+        opening = db.event("opening_ceremony")
+        venue = db.venue_of_event("opening_ceremony")
+    finally:
+        db.dispose()
+    assert opening is not None and opening.start_date is not None and venue is not None
+    sender = f"prod-{uuid.uuid4().hex[:8]}"
+    assert venue.name("zh") in _ask(profile, sender, "开幕式在哪里举行")
+    # round-robin: the follow-up goes to the other instance, which reads the same tracker
+    day = opening.start_date
+    assert f"{day.month}月{day.day}日" in _ask(profile, sender, "什么时候")
+    access_log = (profile.dirs.nginx / "logs" / "access.log").read_text()
+    answered_by = {
+        line.rsplit("upstream=", 1)[1].strip()
+        for line in access_log.splitlines()
+        if "POST /webhooks/rest/webhook" in line and " 200 " in line
+    }
+    assert answered_by == {f"127.0.0.1:{port}" for port in profile.rasa_ports()}
+
+
+def test_the_conversation_is_stored_in_postgresql(profile: RunningProfile) -> None:
+    sender = f"prod-{uuid.uuid4().hex[:8]}"
+    _ask(profile, sender, "有哪些分论坛")
+    engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            ).fetchall()
+    finally:
+        engine.dispose()
+    types = [row.type_name for row in rows]
+    assert "user" in types and "bot" in types
+    user_texts = [json.loads(row.data).get("text") for row in rows if row.type_name == "user"]
+    assert "有哪些分论坛" in user_texts
+
+
+def test_the_lock_store_is_redis(profile: RunningProfile) -> None:
+    import redis
+
+    lock_db = int(profile.state["redis_lock_db"])
+    client = redis.Redis.from_url(profile.state["redis_url"])
+    client.config_set("notify-keyspace-events", "KA")  # the lock lives only during a turn
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    sender = f"prod-{uuid.uuid4().hex[:8]}"
+    pubsub.subscribe(f"__keyspace@{lock_db}__:cyberweek:lock:{sender}")
+    try:
+        _ask(profile, sender, "明天是什么主题日")
+        operations = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "del" not in operations:
+            message = pubsub.get_message(timeout=0.5)
+            if message:
+                operations.append(message["data"].decode())
+        assert "set" in operations and "del" in operations, operations
+    finally:
+        pubsub.close()
+        client.config_set("notify-keyspace-events", "")
+        client.close()
+
+
+def test_a_body_over_64_kib_is_refused_by_nginx(profile: RunningProfile) -> None:
+    body = b'{"sender": "big", "message": "' + b"a" * (70 * 1024) + b'"}'
+    response = requests.post(
+        f"{profile.url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    assert response.headers.get("Server") == "nginx"
+
+
+def test_nothing_but_the_channels_and_the_console_is_exposed(profile: RunningProfile) -> None:
+    assert requests.get(f"{profile.url}/", timeout=10).status_code == 404
+    assert requests.get(f"{profile.url}/status", timeout=10).status_code == 404
+    assert requests.get(f"{profile.url}/webhooks/rest/", timeout=10).status_code == 200
+
+
+def test_socketio_upgrades_to_websocket_through_nginx(profile: RunningProfile) -> None:
+    port = int(profile.url.rsplit(":", 1)[1])
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request.encode())
+        status_line = connection.recv(1024).split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 101 Switching Protocols"
+
+
+def test_a_reply_reaches_the_visitor_connected_to_the_other_instance(
+    profile: RunningProfile,
+) -> None:
+    """The widget open on instance 1; the same session's message handled by instance 2."""
+    import redis
+
+    first, second = profile.rasa_ports()
+    client = redis.Redis.from_url(profile.state["redis_url"])
+    channel = client.pubsub(ignore_subscribe_messages=True)
+    channel.subscribe(SOCKETIO_REDIS_CHANNEL)
+    try:
+        texts = asyncio.run(_reply_seen_on(first, sent_through=second, message="开幕式在哪里举行"))
+        published = []
+        deadline = time.monotonic() + 2  # what the channel holds (None: nothing yet, or the
+        while time.monotonic() < deadline:  # subscription's own confirmation)
+            message = channel.get_message(timeout=0.2)
+            if message is not None:
+                published.append(message["data"])
+    finally:
+        channel.close()
+        client.close()
+    assert any(texts)
+    assert any(b"bot_uttered" in data for data in published)  # it went through Redis
+
+
+async def _reply_seen_on(port: int, sent_through: int, message: str) -> list[str]:
+    import socketio
+
+    session = uuid.uuid4().hex
+    assert valid_session_id(session)
+    watcher, sender = socketio.AsyncClient(), socketio.AsyncClient()
+    seen: list[str] = []
+    replied = asyncio.Event()
+    confirmed = {watcher: asyncio.Event(), sender: asyncio.Event()}
+
+    @watcher.on("bot_uttered")
+    async def on_reply(data: Any) -> None:
+        if isinstance(data, dict) and data.get("text"):
+            seen.append(data["text"])
+            replied.set()
+
+    for client, client_port in ((watcher, port), (sender, sent_through)):
+        client.on("session_confirm", lambda *_, c=client: confirmed[c].set())
+        # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
+        await client.connect(f"http://127.0.0.1:{client_port}", transports=["polling"])
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.wait_for(confirmed[client].wait(), 10)
+    try:
+        await sender.emit("user_uttered", {"message": message, "session_id": session})
+        await asyncio.wait_for(replied.wait(), 30)
+    finally:
+        await watcher.disconnect()
+        await sender.disconnect()
+    return seen
+
+
+def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
+    recorded = [(p["name"], int(p["pid"])) for p in profile.state["processes"]]
+    assert {name for name, _ in recorded} == {
+        "PostgreSQL", "Redis", "action server", "Rasa", "nginx"
+    }  # fmt: skip
+    down = _cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert prod.leftover_processes(profile.state) == []
+    assert prod.launcher_pid(profile.dirs) is None
+    root = str(profile.dirs.root.resolve())
+    assert not [pid for pid in _all_pids() if root in prod._cmdline(pid)]
+    for port in [int(profile.url.rsplit(":", 1)[1]), int(profile.state["postgres_port"])]:
+        assert not harness.port_in_use(port)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
