@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -22,11 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
 from bot.lang import Lang, as_lang, language_of
-from bot.limits import MAX_DAY_OFFSET
+from bot.limits import day_offset_days
 
 logger = logging.getLogger(__name__)
-
-_DAY_OFFSET = re.compile(r"[+-]?[0-9]{1,3}")  # ASCII digits: int() of "²" would raise
 
 
 def conversation_language(tracker: Tracker) -> Lang:
@@ -55,16 +52,6 @@ def parse_iso_date(value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         return None
-
-
-def day_offset_days(value: Any) -> int | None:
-    """A `day_offset` entity ("+1") as days; None unless an integer within ±MAX_DAY_OFFSET
-    (a typed /inform{"day_offset": "999999999"} overflowed the date arithmetic)."""
-    text = str(value).strip()
-    if not _DAY_OFFSET.fullmatch(text):
-        return None
-    days = int(text)
-    return days if abs(days) <= MAX_DAY_OFFSET else None
 
 
 def shifted_date(day: date, offset: Any) -> date | None:

@@ -7,7 +7,8 @@ columns by it, the evaluation checks replies by it.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Lang = Literal["zh", "en"]
 DEFAULT_LANG: Lang = "zh"
@@ -21,6 +22,11 @@ LATIN_LETTER = re.compile(r"[A-Za-z]")
 # The entity that carries a message's language to the `language` slot (domain.yml): added by
 # bot.nlu.language_tagger to typed text, by the channels to a button's payload.
 LANGUAGE_ENTITY = "language"
+
+
+def is_language_entity(entity: Mapping[str, Any]) -> bool:
+    """True for that entity: scores and story tests leave it out (not a visitor's words)."""
+    return entity.get("entity") == LANGUAGE_ENTITY
 
 
 def detect_language(text: str) -> Lang | None:

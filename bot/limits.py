@@ -2,10 +2,14 @@
 
 Imported by the channels (bot/channels/inbound.py), the actions (a day offset) and the Rasa
 entry point (ops/rasa_entry.py: the request body cap); docs/security.md says why each number.
-Constants only, so importing this module costs nothing before Rasa starts.
+Constants and one check with the standard library only, so importing this module costs
+nothing before Rasa starts.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 # Every HTTP body Rasa's server accepts (REST, WeChat, the desk console, socket.io's polling
 # POSTs) and every socket.io frame. A question is a few hundred bytes and a WeChat push under
@@ -24,3 +28,15 @@ MAX_ENTITY_CHARS = 64
 # "the next day" is +1; a month either way covers every real follow-up and keeps date arithmetic
 # far from date.max (/inform{"day_offset": "999999999"} raised OverflowError in an action).
 MAX_DAY_OFFSET = 31
+
+_DAY_OFFSET = re.compile(r"[+-]?[0-9]{1,3}")  # ASCII digits: int() of "²" would raise
+
+
+def day_offset_days(value: Any) -> int | None:
+    """A `day_offset` entity ("+1") as days; None unless an integer within ±MAX_DAY_OFFSET
+    (a typed /inform{"day_offset": "999999999"} overflowed the date arithmetic)."""
+    text = str(value).strip()
+    if not _DAY_OFFSET.fullmatch(text):
+        return None
+    days = int(text)
+    return days if abs(days) <= MAX_DAY_OFFSET else None

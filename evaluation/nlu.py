@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from bot.lang import LANGUAGE_ENTITY
+from bot.lang import is_language_entity
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -155,7 +155,7 @@ def _prediction(example: GoldExample, parsed: dict[str, Any]) -> Prediction:
     entities = tuple(
         (str(e.get("entity")), str(e.get("value")))
         for e in parsed.get("entities") or []
-        if e.get("entity") != LANGUAGE_ENTITY
+        if not is_language_entity(e)
     )
     return Prediction(
         text=example.text,

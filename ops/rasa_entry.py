@@ -40,7 +40,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-from bot.lang import LANGUAGE_ENTITY
+from bot.lang import is_language_entity
 from bot.limits import MAX_BODY_BYTES
 
 STOCK_FLAG = "--stock"
@@ -147,7 +147,7 @@ def install_story_test_entity_filter() -> None:
         return
 
     def _clean_entity_results(text: str, entity_results: list[dict[str, Any]]) -> list[Any]:
-        named = [e for e in entity_results if e.get("entity") != LANGUAGE_ENTITY]
+        named = [e for e in entity_results if not is_language_entity(e)]
         return rasa_clean(text, named)
 
     _clean_entity_results.skips_language = True  # type: ignore[attr-defined]

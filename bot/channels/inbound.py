@@ -26,16 +26,15 @@ from datetime import date
 from typing import Any
 
 from bot.lang import LANGUAGE_ENTITY, as_lang
-from bot.limits import MAX_DAY_OFFSET, MAX_ENTITY_CHARS, MAX_MESSAGE_CHARS
+from bot.limits import MAX_ENTITY_CHARS, MAX_MESSAGE_CHARS, day_offset_days
 
 logger = logging.getLogger(__name__)
 
 INTENT_PREFIX = "/"
-# Metadata the product reads (actions/language.py: the widget's reply language); each key's
+# Metadata the product reads (the widget's reply language, see `checked_payload`); each key's
 # check returns the value to keep or None. Anything else is dropped before the tracker.
 KEPT_METADATA: dict[str, Callable[[Any], Any]] = {"language": as_lang}
 
-_DAY_OFFSET = re.compile(r"[+-]?[0-9]{1,2}")
 _YEAR = re.compile(r"[0-9]{4}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Leading whitespace and slashes: "/ /ask_venue{...}" must not become a payload once stripped.
@@ -96,14 +95,13 @@ def valid_entity_value(entity: str, value: Any) -> str | None:
     if not value.isprintable():  # controls, lone surrogates (unencodable), zero-width marks
         return None
     if entity == "day_offset":
-        if not _DAY_OFFSET.fullmatch(value) or abs(int(value)) > MAX_DAY_OFFSET:
-            return None
-        return f"{int(value):+d}"
+        days = day_offset_days(value) if value == value.strip() else None
+        return None if days is None else f"{days:+d}"
     if entity == "year":
         return value if _YEAR.fullmatch(value) else None
     if entity == "date":
         return value if _ISO_DATE.fullmatch(value) and _is_date(value) else None
-    if entity == "language":
+    if entity == LANGUAGE_ENTITY:
         return as_lang(value)
     return value
 

@@ -30,7 +30,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.lang import LANGUAGE_ENTITY, detect_language
+from bot.lang import LANGUAGE_ENTITY, detect_language, is_language_entity
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -69,8 +69,3 @@ def language_entity(text: Any) -> dict[str, Any] | None:
         ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
         EXTRACTOR: LanguageTagger.__name__,
     }
-
-
-def is_language_entity(entity: dict[str, Any]) -> bool:
-    """True for the entity this component adds (evaluations leave it out of entity scores)."""
-    return entity.get(ENTITY_ATTRIBUTE_TYPE) == LANGUAGE_ENTITY

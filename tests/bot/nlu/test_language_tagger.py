@@ -16,8 +16,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import paths
-from bot.lang import LANGUAGE_ENTITY
-from bot.nlu.language_tagger import LanguageTagger, is_language_entity
+from bot.lang import LANGUAGE_ENTITY, is_language_entity
+from bot.nlu.language_tagger import LanguageTagger
 
 
 def _tagged(text: str, entities: list[dict[str, object]] | None = None) -> list[dict[str, object]]:
