@@ -10,10 +10,10 @@ WIDGET    := bot/channels/web
 # npm writes this file on every install: the stamp of the widget's npm packages.
 WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
 
-.PHONY: help install db model widget browser services run test lint format eval bench prod-up prod-down clean
+.PHONY: help install db model widget browser services run test lint format eval bench prod-up prod-down bench-scale clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@PY=$$(scripts/find-python310) || exit 1; \
@@ -67,6 +67,9 @@ eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers
 # `cyberweek bench --help`): make bench BENCH_ARGS="--duration 30 --with-100"
 bench: model ## load-test ours and a `rasa init` bot side by side -> docs/benchmarks.md
 	$(BIN)/cyberweek bench $(BENCH_ARGS)
+
+bench-scale: model services ## the production profile with 1 vs 2 Rasa instances -> docs/benchmarks.md
+	$(BIN)/cyberweek bench --scale-out $(BENCH_ARGS)
 
 # The production profile on loopback (README, "Production profile"): PostgreSQL, Redis,
 # N Rasa instances and nginx, in the background until `make prod-down`. Settings:

@@ -196,9 +196,9 @@ def comparison_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
 TABLE_HEADER: Row = ("", "ours", "rasa init bot", RATIO_HEADER)
 
 
-def text_table(rows: Sequence[Row]) -> str:
+def text_table(rows: Sequence[Row], header: Row = TABLE_HEADER) -> str:
     """The table for the terminal, columns aligned."""
-    lines = [TABLE_HEADER, *rows]
+    lines = [header, *rows]
     widths = [max(len(line[column]) for line in lines) for column in range(4)]
     rendered = [
         "  ".join(
@@ -211,8 +211,8 @@ def text_table(rows: Sequence[Row]) -> str:
     return "\n".join(rendered)
 
 
-def markdown_table(rows: Sequence[Row]) -> str:
-    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|---|---:|---:|---:|"]
+def markdown_table(rows: Sequence[Row], header: Row = TABLE_HEADER) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -307,6 +307,18 @@ Not measured yet (issue #14): the open-loop rate at which p95 stays ≤ 300 ms.
 
 # Everything after this line in docs/benchmarks.md is written by hand and kept by `make bench`.
 HAND_WRITTEN_MARKER = "<!-- written by hand below: make bench keeps this part -->"
+
+
+def with_block(document: str, name: str, content: str) -> str:
+    """`document` with the block between `name`'s begin/end markers replaced by `content`
+    (appended at the end when the markers are missing): a generated table inside the
+    hand-written part, rewritten by its own command."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{content.strip()}\n{end}"
+    if begin in document and end in document:
+        before, rest = document.split(begin, 1)
+        return before + block + rest.split(end, 1)[1]
+    return f"{document.rstrip()}\n\n{block}\n"
 
 
 def with_hand_written_part(generated: str, existing: str | None) -> str:

@@ -549,6 +549,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"also measure {HEAVY_LEVEL} concurrent visitors (off by default: a longer run)",
     )
     parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="instead: the production profile (PostgreSQL, Redis, nginx) with 1 and then 2 Rasa "
+        "instances under the same load, side by side (needs `make services`)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="no load: print the table of the last run again and rewrite its report",
@@ -576,6 +582,10 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.duration <= 0 or args.warmup < 0:
         print("error: --duration must be > 0 and --warmup ≥ 0", file=sys.stderr)
         return 2
+    if args.scale_out:
+        from evaluation.bench import scale_out
+
+        return scale_out.run(settings_from_args(args))
     return run(settings_from_args(args))
 
 

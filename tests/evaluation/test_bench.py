@@ -23,7 +23,9 @@ from evaluation.bench.results import (
     ratio_higher_better,
     ratio_lower_better,
     text_table,
+    with_block,
 )
+from evaluation.bench.scale_out import scale_rows, throughput_ratio
 from evaluation.bench.run import (
     DEFAULT_LEVELS,
     HEAVY_LEVEL,
@@ -202,3 +204,27 @@ def test_the_hand_written_part_survives_a_new_report() -> None:
 @pytest.mark.parametrize("existing", [None, "# a report without a hand-written part\n"])
 def test_without_a_hand_written_part_the_report_is_all_generated(existing: str | None) -> None:
     assert with_hand_written_part("# new\n", existing) == "# new\n"
+
+
+def test_a_block_inside_the_hand_written_part_is_replaced_and_the_rest_kept() -> None:
+    existing = f"# table\n{HAND_WRITTEN_MARKER}\nbefore\n<!-- begin scale -->\nold\n<!-- end scale -->\nafter\n"
+    updated = with_block(existing, "scale", "new rows\n")
+    assert updated == existing.replace("\nold\n", "\nnew rows\n")
+    # the block lives in the hand-written part, so `make bench` keeps it
+    assert "new rows" in with_hand_written_part("# fresh table\n", updated)
+
+
+def test_a_missing_block_is_appended() -> None:
+    assert with_block("# page\n", "scale", "rows") == (
+        "# page\n\n<!-- begin scale -->\nrows\n<!-- end scale -->\n"
+    )
+
+
+def test_the_scale_out_table_puts_two_instances_against_one() -> None:
+    one = BotResult("1 instance", 30.0, 2**30, {20: _level(20, 10.0, 900, 1800, 2000)})
+    two = BotResult("2 instances", 32.0, 2**31, {20: _level(20, 17.0, 500, 1000, 1500)})
+    header, rows = scale_rows(two, one)
+    assert header[1:3] == ("2 instances", "1 instance")
+    assert rows[0] == ("20 visitors: throughput", "17.0 answers/s", "10.0 answers/s", "1.70×")
+    assert throughput_ratio(two, one, 20) == pytest.approx(1.7)
+    assert throughput_ratio(two, BotResult("1 instance"), 20) is None
