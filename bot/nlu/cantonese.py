@@ -147,7 +147,8 @@ REWRITES: tuple[Rewrite, ...] = (
     Rewrite("完未", "完了没有", only_before=_AT_QUESTION_END),
     Rewrite("未", "了没有", "context", not_after="[还尚从并]", only_before=_AT_QUESTION_END),
     # 緊 marks an action going on: 仲开紧咩 = is it still on; never 紧张 / 要紧 / 赶紧
-    Rewrite("紧咩", "着吗"),
+    # … only when 咩 ends the question and no verb wants an object: 做紧咩(活动) = doing what
+    Rewrite("紧咩", "着吗", not_after="[做搞讲睇玩食讲写]", only_before=_AT_QUESTION_END),
     Rewrite("紧", "着", "context", not_after=_NOT_AFTER_JIN, not_before="[张急密迫接跟要贴凑缩]"),
     Rewrite("咗", "了"),
     Rewrite("揾", "找"),
@@ -157,6 +158,8 @@ REWRITES: tuple[Rewrite, ...] = (
     Rewrite("仲", "还", "context", not_after="[伯昆]", not_before="[裁秋夏春冬介]"),
     Rewrite("入面", "里面", "context", not_after="[进加输收投录导转引深切]", not_before="[试]"),
     Rewrite("下昼", "下午"),
+    # 宜家 = now; never 宜家居 / 宜家家居 (the furniture shop)
+    Rewrite("宜家", "现在", not_before="[家居]"),
     Rewrite("旧年", "去年", "colloquial"),
     Rewrite("今次", "这次", "colloquial"),
     Rewrite("买飞", "买票", "colloquial", not_before="[机行]"),
