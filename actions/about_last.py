@@ -338,11 +338,12 @@ def _all_of_kind(request: Request, kind: str, asked: object) -> list[str]:
         return [t.key for t in db.theme_days()]
     if kind == "forum_topic":
         return [s.topic for s in db.sub_forums() if s.topic]
-    events = db.all_events()
     if kind == "venue":
-        return list(dict.fromkeys(e.venue_key for e in events if e.venue_key))
+        return list(db.venues_in_event_order())
     same = db.event(str(asked)) if asked else None
-    return [e.key for e in events if not e.parent_key and (same is None or e.kind == same.kind)]
+    # one more than the buttons shown: the caller drops the one asked about
+    events = db.top_level_events(kind=same.kind if same else None, limit=MAX_CHOICES + 1)
+    return [e.key for e in events]
 
 
 def _display_name(request: Request, kind: str, key: str) -> str | None:

@@ -189,7 +189,8 @@ def _where_target(request: Request, context: dict[str, object]) -> Target | Answ
 
 
 def _events_at(request: Request, venue_key: str) -> list[str]:
-    return [e.key for e in request.db.all_events() if e.venue_key == venue_key and not e.parent_key]
+    """Up to two: the caller only needs to know whether the venue has exactly one."""
+    return [e.key for e in request.db.top_level_events(venue=venue_key, limit=2)]
 
 
 def _theme_day_place(request: Request, key: str) -> Answer | None:

@@ -43,6 +43,8 @@ Status = Literal[
 OPEN_ENDED_KINDS = frozenset({"publicity"})
 ONGOING: tuple[Status, ...] = ("on_now", "started")
 TODAY_UNTIMED: tuple[Status, ...] = ("running", "this_part", "today_untimed")
+# Events without a date named under a listing, at most (the seed has 3).
+MAX_UNDATED_NAMED = 10
 
 # The hours a half-day covers, for comparing "上午" with the clock.
 HALF_DAYS: dict[str, tuple[time, time]] = {
@@ -447,10 +449,14 @@ def _today_theme_day(db: EventDB, today: date, lang: Lang) -> str:
 
 def _undated_line(db: EventDB, lang: Lang) -> str:
     """Events with no date at all: named, so that a listing never hides them."""
-    undated = [e.title(lang) for e in without_grouped(db.all_events()) if not e.date_known]
-    if not undated:
+    found = db.undated_top_level_events(limit=MAX_UNDATED_NAMED + 1)
+    if not found:
         return ""
-    names = messages.join_list(undated, lang)
+    undated = [e.title(lang) for e in found[:MAX_UNDATED_NAMED]]
+    more = len(found) > MAX_UNDATED_NAMED  # named up to a point, the cut said
+    if more and lang == "en":
+        undated.append("others")
+    names = messages.join_list(undated, lang) + ("等" if more and lang == "zh" else "")
     if lang == "zh":
         return f"日期尚未公布的活动：{names}。"
     return f"Dates not announced yet: {names}."
@@ -525,13 +531,12 @@ def next_day_with_items(db: EventDB, today: date) -> date | None:
     that started earlier and does not reach tomorrow is over, so nothing else can qualify).
     """
     tomorrow = today + timedelta(days=1)
-    starts = {e.start_date for e in db.all_events() if e.date_known and e.start_date}
-    starts |= {t.date for t in db.theme_days() if t.date}
-    candidates = sorted({tomorrow} | {d for d in starts if d > tomorrow})
-    for day in candidates:
-        if db.events_on(day) or db.theme_day_on(day):
-            return day
-    return None
+    if db.any_event_on(tomorrow) or db.theme_day_on(tomorrow):
+        return tomorrow
+    # a later day qualifies by the event that starts on it or the theme day dated it
+    later = [db.first_start_after(tomorrow)]
+    later += [t.date for t in db.theme_days() if t.date and t.date > tomorrow]
+    return min((day for day in later if day), default=None)
 
 
 def _next_day_text(db: EventDB, today: date, lang: Lang) -> str:

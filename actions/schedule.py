@@ -135,7 +135,8 @@ def _nothing_on(request: Request, day_text: str) -> str:
 def week_overview(request: Request) -> Answer:
     lang = request.lang
     start, end = request.db.week_span()
-    dated = [e for e in without_grouped(request.db.all_events()) if e.date_known]
+    # the edition's year: a database that also held other years' events lists this one's
+    dated = request.db.top_level_events_between(date(start.year, 1, 1), date(end.year, 12, 31))
     lines = [
         messages.labelled(e.title(lang), describe_when(e, lang) or "", lang)
         for e in sorted(dated, key=lambda e: (e.start_date, e.key))

@@ -13,7 +13,7 @@ to rows by `key` only.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import (
     Boolean,
@@ -21,11 +21,13 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, declarative_base
 
@@ -74,6 +76,11 @@ LOGISTICS_TOPICS: Final = (
 )
 
 KEY_LEN: Final = 64
+# The longest an event may last (end_date - start_date, in days; the seed's validation refuses
+# more): "what is on day X" then reads only the events that started in the MAX_EVENT_DAYS
+# before X, a bounded range of the start-date index, however many years the table holds.
+# A season: the week's events last days (the expo 6), and the range read grows with it.
+MAX_EVENT_DAYS: Final = 92
 NAME_LEN: Final = 255
 
 # Columns no seed record spells: `id` is the database's, `position` is a record's place in its
@@ -85,6 +92,14 @@ DERIVED_COLUMNS: Final = frozenset({"id", "position"})
 def _in(column: str, values: tuple[str, ...]) -> str:
     """A CHECK expression so that a hand-edited database cannot hold a value the code rejects."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+_DATED = "start_date IS NOT NULL"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, on the two databases that have them."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class Week(Base):
@@ -183,6 +198,22 @@ class Event(Base):
             " AND end_date IS NOT NULL AND end_date >= start_date)",
             name="ck_events_dates",
         ),
+        # The per-turn queries (bot.db.queries) each read one bounded range of one of these:
+        # a day or span, the undated ones in seed order, by kind, at a venue, by topic.
+        # Dated events only in all but one, undated ones in that one, by seed order: so that
+        # "undated, in seed order" is one ordered index read on both databases. (With the
+        # NULLs in the other indexes SQLite took their NULL range for a short one, its
+        # statistics counting NULLs as distinct values, and sorted it; PostgreSQL does not
+        # take an IS NULL range as ordered by the next column.)
+        Index("ix_events_dates", "start_date", "end_date", **_where(_DATED)),
+        Index("ix_events_undated", "position", **_where("start_date IS NULL")),
+        Index("ix_events_kind", "kind", "start_date", **_where(_DATED)),
+        Index("ix_events_venue", "venue_key", "start_date", "position", **_where(_DATED)),
+        Index("ix_events_topic", "topic", "start_date", **_where(_DATED)),
+        # The members of groups only, for the self-reference's checks (else a reload scans
+        # the table once per deleted row); partial, or SQLite would take "parent_key IS NULL"
+        # (nearly every row) for a short range of it and walk it instead of a date range.
+        Index("ix_events_parent", "parent_key", **_where("parent_key IS NOT NULL")),
     )
 
 

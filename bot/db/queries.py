@@ -3,6 +3,12 @@
 Actions ask `EventDB` questions in the project's vocabulary (keys from docs/data-keys.md,
 calendar days) and get frozen dataclasses back. Every query is built with SQLAlchemy
 expressions, so keys and dates from visitors' messages are always bound parameters.
+
+What an action asks during a visitor's turn reads one bounded range of an index
+(bot.db.models), never the whole events table: a day reads the events started in the
+MAX_EVENT_DAYS before it, a listing stops at its `limit`. `all_events()` is for tools, not
+turns (tests/bot/db/test_query_plans.py checks the plans on a generated 100,000-event table's
+little sibling; `cyberweek bench --event-queries` measures them).
 """
 
 from __future__ import annotations
@@ -10,18 +16,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.db.changes import read_version
 from bot.db.engine import describe_url, make_engine
 from bot.db.info import EventInfo, FactInfo, LogisticsInfo, NameEntry, ThemeDayInfo, VenueInfo
-from bot.db.models import KEY_LEN, Alias, Event, Fact, Logistics, ThemeDay, Venue, Week
+from bot.db.models import (
+    KEY_LEN,
+    MAX_EVENT_DAYS,
+    Alias,
+    Event,
+    Fact,
+    Logistics,
+    ThemeDay,
+    Venue,
+    Week,
+)
 from bot.db.schema import schema_state
 from bot.db.tz import china_date
 
@@ -38,6 +54,19 @@ _EVENT_ORDER = (
     Event.start_time,
     Event.position,
 )
+# The same order within the dated events alone (or the undated alone): one that an index on
+# start_date (or the undated ones' on position) serves, so that a LIMIT stops the read early.
+# An undated event has no time either (the seed's validation), so seed order is its order.
+_DATED_ORDER = _EVENT_ORDER[1:]
+_UNDATED_ORDER = (Event.position,)
+# Events are read as plain rows of EventInfo's fields, in its order (no ORM objects to build
+# and throw away): each row becomes a frozen EventInfo at once. A column renamed away from
+# its field fails here, at import.
+_EVENT_COLUMNS = tuple(Event.__table__.c[field.name] for field in fields(EventInfo))
+# At most this many events in a listing that has no limit of its own: a reply names a few,
+# not a table's worth (the seed's listings are far shorter).
+LISTING_LIMIT = 30
+_TOP_LEVEL = Event.parent_key.is_(None)  # not a member of a group (each sub-forum)
 
 
 def _is_key(value: Any) -> bool:
@@ -75,13 +104,13 @@ class EventDB:
     def event(self, key: str) -> EventInfo | None:
         if not _is_key(key):
             return None
-        with self._read() as session:
-            row = session.execute(select(Event).where(Event.key == key)).scalar_one_or_none()
-            return _info(EventInfo, row) if row else None
+        found = self._rows(select(*_EVENT_COLUMNS).where(Event.key == key))
+        return found[0] if found else None
 
     def all_events(self) -> tuple[EventInfo, ...]:
-        """Every event, dated ones in date order first."""
-        return self._events(select(Event))
+        """Every event, dated ones in date order first: for tools and tests, not for a
+        visitor's turn (it reads the whole table)."""
+        return self._events(select(*_EVENT_COLUMNS))
 
     def events_on(self, day: date) -> tuple[EventInfo, ...]:
         """Events on `day`, in time order.
@@ -91,22 +120,59 @@ class EventDB:
         day itself not announced (the sub-forums, 9-11 Sept) — present them as "may be".
         """
         day = _as_day(day)
-        query = select(Event).where(
-            Event.date_precision.in_(("exact", "window")),
-            Event.start_date <= day,
-            Event.end_date >= day,
-        )
-        return self._events(query)
+        return self._rows(_EVENTS_OVERLAPPING, _span(day, day))
 
-    def sub_forums(self) -> tuple[EventInfo, ...]:
+    def any_event_on(self, day: date) -> bool:
+        """Whether `events_on(day)` would list anything (reads at most one row)."""
+        day = _as_day(day)
+        with self._read() as session:
+            return session.execute(_ANY_OVERLAPPING, _span(day, day)).first() is not None
+
+    def first_start_after(self, day: date) -> date | None:
+        """The first day after `day` on which an event starts (the minimum of an index)."""
+        query = select(func.min(Event.start_date)).where(Event.start_date > _as_day(day))
+        with self._read() as session:
+            return session.execute(query).scalar_one()
+
+    def top_level_events_between(
+        self, first: date, last: date, *, limit: int = LISTING_LIMIT
+    ) -> tuple[EventInfo, ...]:
+        """Events held on at least one day from `first` to `last`, groups as one (no member of
+        a group), by start date then key, at most `limit`."""
+        span = _span(_as_day(first), _as_day(last))
+        return self._rows(_TOP_LEVEL_OVERLAPPING, {**span, "limit": limit})
+
+    def undated_top_level_events(self, *, limit: int = LISTING_LIMIT) -> tuple[EventInfo, ...]:
+        """Events with no date announced, groups as one, in seed order, at most `limit`."""
+        query = (
+            select(*_EVENT_COLUMNS)
+            .where(Event.start_date.is_(None), _TOP_LEVEL)
+            .order_by(*_UNDATED_ORDER)
+            .limit(limit)
+        )
+        return self._rows(query)
+
+    def top_level_events(
+        self, *, kind: str | None = None, venue: str | None = None, limit: int = LISTING_LIMIT
+    ) -> tuple[EventInfo, ...]:
+        """The first `limit` events (dated ones in date order first), groups as one, of a
+        kind and/or at a venue when given."""
+        conditions = [_TOP_LEVEL]
+        for column, value in ((Event.kind, kind), (Event.venue_key, venue)):
+            if value is not None:
+                if not _is_key(value):
+                    return ()
+                conditions.append(column == value)
+        return self._first_events(conditions, limit)
+
+    def sub_forums(self, *, limit: int = LISTING_LIMIT) -> tuple[EventInfo, ...]:
         """The individual sub-forums (each with a topic), not their group record."""
-        query = select(Event).where(Event.kind == "sub_forum", Event.topic.is_not(None))
-        return self._events(query)
+        return self._first_events([Event.kind == "sub_forum", Event.topic.is_not(None)], limit)
 
     def sub_forum_by_topic(self, topic: str) -> EventInfo | None:
         if not _is_key(topic):
             return None
-        found = self._events(select(Event).where(Event.kind == "sub_forum", Event.topic == topic))
+        found = self._first_events([Event.kind == "sub_forum", Event.topic == topic], 1)
         return found[0] if found else None
 
     # --- venues and theme days ----------------------------------------------------------
@@ -126,6 +192,24 @@ class EventDB:
         with self._read() as session:
             row = session.execute(query).scalar_one_or_none()
             return _info(VenueInfo, row) if row else None
+
+    def venues_in_event_order(self) -> tuple[str, ...]:
+        """The keys of the venues that events are held at, in the order of each venue's first
+        event (as in `all_events()`). One query over the (small) venues table, each venue's
+        first dated event found in its index; the venues with undated events only (none in
+        the seed) by a second one."""
+        with self._read() as session:
+            rows = session.execute(_VENUES_FIRST_EVENTS).all()
+            without_dates = [key for key, day, *_ in rows if day is None]
+            undated = session.execute(_first_undated(without_dates)).all() if without_dates else []
+        dated = sorted(
+            ((day, clock is None, clock or time.min, position), key)
+            for key, day, clock, position in rows
+            if day is not None
+        )
+        return tuple(key for _, key in dated) + tuple(
+            key for key, _ in sorted(undated, key=_second)
+        )
 
     def theme_day(self, key: str) -> ThemeDayInfo | None:
         if not _is_key(key):
@@ -214,9 +298,25 @@ class EventDB:
     # --- plumbing ----------------------------------------------------------------------
 
     def _events(self, query: Any) -> tuple[EventInfo, ...]:
+        return self._rows(query.order_by(*_EVENT_ORDER))
+
+    def _first_events(self, conditions: list[Any], limit: int) -> tuple[EventInfo, ...]:
+        """The first `limit` events matching `conditions` in `_EVENT_ORDER`: the dated ones,
+        in an index's start-date order, then the undated ones while there is room. (One
+        ORDER BY "start_date IS NULL, ..." would have every matching row read and sorted.)"""
+        if limit <= 0:
+            return ()
+        dated = select(*_EVENT_COLUMNS).where(*conditions, Event.start_date.is_not(None))
+        found = self._rows(dated.order_by(*_DATED_ORDER).limit(limit))
+        if len(found) == limit:
+            return found
+        undated = select(*_EVENT_COLUMNS).where(*conditions, Event.start_date.is_(None))
+        return found + self._rows(undated.order_by(*_UNDATED_ORDER).limit(limit - len(found)))
+
+    def _rows(self, query: Any, parameters: dict[str, Any] | None = None) -> tuple[EventInfo, ...]:
+        """EventInfos from a select of `_EVENT_COLUMNS`."""
         with self._read() as session:
-            rows = session.execute(query.order_by(*_EVENT_ORDER)).scalars()
-            return tuple(_info(EventInfo, row) for row in rows)
+            return tuple(EventInfo(*row) for row in session.execute(query, parameters or {}))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -260,6 +360,73 @@ class EventDB:
             f"The event database ({where}) is not ready: {problem}. "
             "Run `cyberweek db load` to create and load it."
         )
+
+
+def _venues_first_events() -> Any:
+    """Each venue's key and the start date, time and position of its first dated event (NULLs
+    for a venue without one): the event's id found by one correlated seek per venue, its row
+    joined by primary key."""
+    first = aliased(Event)
+    first_id = (
+        select(first.id)
+        .where(first.venue_key == Venue.key, first.start_date.is_not(None))
+        .order_by(first.start_date, first.start_time.is_(None), first.start_time, first.position)
+        .limit(1)
+        .correlate(Venue)
+        .scalar_subquery()
+    )
+    return select(Venue.key, Event.start_date, Event.start_time, Event.position).outerjoin(
+        Event, Event.id == first_id
+    )
+
+
+# Built once: an aliased statement built per call is a new statement to compile (6 ms).
+_VENUES_FIRST_EVENTS = _venues_first_events()
+
+
+def _first_undated(venues: list[str]) -> Any:
+    """(venue, position of its first undated event) for those of `venues` that have one."""
+    return (
+        select(Event.venue_key, func.min(Event.position))
+        .where(Event.venue_key.in_(venues), Event.start_date.is_(None))
+        .group_by(Event.venue_key)
+    )
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
+
+
+def _span(first: date, last: date) -> dict[str, date]:
+    """The parameters of `_OVERLAPPING`: held on at least one day from `first` to `last`."""
+    return {"earliest": _days_before(first, MAX_EVENT_DAYS), "first": first, "last": last}
+
+
+# Built once, with parameters (`_span`): a statement built per call costs more to build and
+# look up in the compiled cache (0.7 ms) than the index range costs to read.
+_OVERLAPPING = (
+    # The start-date range is bounded below by MAX_EVENT_DAYS (bot.db.models), so only that
+    # range of the index is read. No test of date_precision: a start date means "exact" or
+    # "window" (ck_events_dates), and the rows are chosen from the index alone.
+    Event.start_date >= bindparam("earliest", type_=Date),
+    Event.start_date <= bindparam("last", type_=Date),
+    Event.end_date >= bindparam("first", type_=Date),
+)
+_EVENTS_OVERLAPPING = select(*_EVENT_COLUMNS).where(*_OVERLAPPING).order_by(*_EVENT_ORDER)
+_ANY_OVERLAPPING = select(Event.id).where(*_OVERLAPPING).limit(1)
+_TOP_LEVEL_OVERLAPPING = (
+    select(*_EVENT_COLUMNS)
+    .where(*_OVERLAPPING, _TOP_LEVEL)
+    .order_by(Event.start_date, Event.key)
+    .limit(bindparam("limit"))
+)
+
+
+def _days_before(day: date, days: int) -> date:
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:  # a day in the first year of the calendar
+        return date.min
 
 
 InfoT = TypeVar("InfoT")

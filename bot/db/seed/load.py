@@ -30,7 +30,7 @@ from bot.db.models import (
     Week,
     metadata,
 )
-from bot.db.schema import schema_state
+from bot.db.schema import missing_indexes, schema_state
 from bot.db.seed.read import SECTIONS, Record
 from bot.db.seed.validate import ALIASES, SeedData, SeedError, validate
 
@@ -73,6 +73,7 @@ def load_seed(directory: Path, url: str | None = None) -> LoadReport:
             _replace_rows(session, data)
             _insert_aliases(session, data.names)
             counts = _count_rows(session)
+            refresh_statistics(session.connection())
             # every instance notices the new data (bot.db.changes); the change log stays
             bump_version(session.connection(), utc_now(), loaded=True)
     finally:
@@ -89,7 +90,17 @@ def prepare_schema(connection: Connection) -> None:
     if schema_state(connection).outdated:
         metadata.drop_all(connection)
     metadata.create_all(connection)
+    for index in missing_indexes(connection):  # tables made before the index was added
+        index.create(connection)
     ensure_tables(connection)  # the data version and change log: created, never rebuilt
+
+
+def refresh_statistics(connection: Connection) -> None:
+    """ANALYZE the event tables, so that the query planner knows that, say, nearly every event
+    has no parent: without statistics SQLite takes any equality for a rare value and may walk
+    the parent index instead of a date range (PostgreSQL's autovacuum would get there later)."""
+    for table in (model.__tablename__ for model in SEED_TABLES):
+        connection.exec_driver_sql(f"ANALYZE {table}")
 
 
 def seed_rows(records: list[Record]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from bot.db.models import (
     FACT_CATEGORIES,
     KEY_LEN,
     LOGISTICS_TOPICS,
+    MAX_EVENT_DAYS,
     NAME_LEN,
     ORGANISER_ROLES,
     PARTS_OF_DAY,
@@ -343,6 +344,7 @@ def _check_event(record: Record) -> list[str]:
         "exact": _check_exact_dates,
     }
     problems = date_checks[values["date_precision"]](record)
+    problems += _check_span(record)
     is_sure = values["date_precision"] == "exact" and values["confirmed"]
     if not is_sure and values["note_zh"] is None:
         problems.append(
@@ -430,6 +432,22 @@ def _check_exact_dates(record: Record) -> list[str]:
     ):
         problems.append(record.problem("end_time", "is not after start_time", "不晚于 start_time"))
     return problems
+
+
+def _check_span(record: Record) -> list[str]:
+    """An event lasts at most MAX_EVENT_DAYS: the database's "what is on day X" relies on it."""
+    start, end = record.values["start_date"], record.values["end_date"]
+    if not isinstance(start, date) or not isinstance(end, date):
+        return []
+    if (end - start).days <= MAX_EVENT_DAYS:
+        return []
+    return [
+        record.problem(
+            "end_date",
+            f"more than {MAX_EVENT_DAYS} days after start_date",
+            f"比 start_date 晚了 {MAX_EVENT_DAYS} 天以上",
+        )
+    ]
 
 
 def _check_theme_day(record: Record) -> list[str]:
