@@ -10,7 +10,7 @@ WIDGET    := bot/channels/web
 # npm writes this file on every install: the stamp of the widget's npm packages.
 WIDGET_NPM := $(WIDGET)/node_modules/.package-lock.json
 
-.PHONY: help install db model widget browser services run test lint format eval bench prod-up prod-down bench-scale clean
+.PHONY: help install db model widget browser services run test lint format eval bench prod-up prod-down bench-scale faults clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -19,6 +19,8 @@ $(INSTALLED): pyproject.toml requirements.lock
 	@PY=$$(scripts/find-python310) || exit 1; \
 	  if [ ! -x $(BIN)/python ]; then echo "==> creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV); fi
 	@echo "==> installing dependencies (first run takes about 2 minutes)"
+	@# pip, setuptools and wheel at the lock's versions first: a venv brings whatever its Python had
+	$(BIN)/python -m pip install -c requirements.lock pip setuptools wheel
 	$(BIN)/python -m pip install -c requirements.lock -e '.[dev]'
 	@touch $@
 
@@ -79,6 +81,11 @@ prod-up: model $(WIDGET_NPM) services ## start PostgreSQL, Redis, N Rasa instanc
 
 prod-down: ## stop the production profile; nothing of it is left running
 	$(BIN)/cyberweek ops down
+
+# Its own profile (build/prod-faults/, a free port), broken one part at a time and taken down
+# at the end (tests/ops/test_faults.py). About 2 minutes, so `make test` runs it too.
+faults: model services ## break the production profile's parts one at a time; visitors get apologies, then answers
+	$(BIN)/python -m pytest -m faults tests/ops/test_faults.py -v
 
 clean: ## remove everything make builds (venv excepted)
 	rm -rf var models build .rasa results test-artifacts .pytest_cache

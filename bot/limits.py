@@ -40,3 +40,36 @@ def day_offset_days(value: Any) -> int | None:
         return None
     days = int(text)
     return days if abs(days) <= MAX_DAY_OFFSET else None
+
+
+# -- Rate limits (docs/security.md, "Rate limits"; bot/rate_limits.py counts them) ------------
+# Written in the `limits` library's notation ("N per M seconds"), each counted in a moving
+# window; an operator overrides one with the environment variable next to it, and
+# CYBERWEEK_RATE_LIMITS=off lifts them all (the e2e evaluation, the bench and the tests' shared
+# assistant talk faster than any person). Over a limit a visitor is told to slow down
+# (bot/unavailable.py), and the message never reaches Rasa.
+RATE_LIMITS_SWITCH_ENV = "CYBERWEEK_RATE_LIMITS"
+
+# One conversation (a REST `sender`, a widget socket, a WeChat OpenID): a burst of five, then
+# one a second. Nobody types faster; a script that does is held to what a person could send.
+RATE_CONVERSATION = "5 per 5 seconds"
+# Messages and socket.io events of one client address. A venue's Wi-Fi puts hundreds of
+# visitors behind one address, each sending a message every few seconds: generous.
+RATE_PER_IP = "20 per second"
+# A widget socket's `session_request` and `feedback` (one per connect or "New chat", one per 👍/👎).
+RATE_SOCKET_CONTROL = "20 per minute"
+# New socket.io connections of one address (a page load opens one; fresh sockets would otherwise
+# get fresh per-socket budgets).
+RATE_CONNECTIONS_PER_IP = "120 per minute"
+# Staff console sign-in attempts of one address, counted before the database and the password
+# hash; failures are also counted in SQL per name and per address (bot/desk/auth.py).
+RATE_LOGIN_PER_IP = "10 per minute"
+
+# rule name -> (default, the environment variable that overrides it)
+RATE_LIMITS: dict[str, tuple[str, str]] = {
+    "conversation": (RATE_CONVERSATION, "CYBERWEEK_LIMIT_CONVERSATION"),
+    "ip": (RATE_PER_IP, "CYBERWEEK_LIMIT_PER_IP"),
+    "socket_control": (RATE_SOCKET_CONTROL, "CYBERWEEK_LIMIT_SOCKET_CONTROL"),
+    "connections_ip": (RATE_CONNECTIONS_PER_IP, "CYBERWEEK_LIMIT_CONNECTIONS_PER_IP"),
+    "login_ip": (RATE_LOGIN_PER_IP, "CYBERWEEK_LIMIT_LOGIN_PER_IP"),
+}

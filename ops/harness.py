@@ -15,7 +15,6 @@ import pwd
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -28,11 +27,13 @@ from typing import IO, Any
 import yaml
 
 from bot import paths
+from ops import action_entry
 from ops.rasa_entry import rasa_command
 
 DEMO_NOW = "2024-09-10T10:00:00+08:00"  # the demo clock (CYBERWEEK_NOW): Tuesday of the event week
 ACTIONS_PORT = 5055  # endpoints.yml points Rasa here
 LOOPBACK = "127.0.0.1"
+TELEMETRY_ENV = "RASA_TELEMETRY_ENABLED"  # Rasa's switch (rasa/telemetry.py)
 READY_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 15.0
 _POLL_S = 0.5
@@ -240,8 +241,8 @@ def stop_all(services: Sequence[Service]) -> None:
 
 # ------------------------------------------------------------------------- the commands
 def action_server_command(port: int) -> list[str]:
-    """The rasa-sdk action server for actions/ (bind it to loopback with SANIC_HOST)."""
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """The rasa-sdk action server for actions/, through ops.action_entry (loopback, secret)."""
+    return action_entry.action_server_command(port)
 
 
 def rasa_run_command(
@@ -270,12 +271,13 @@ def rasa_run_command(
 
 
 def action_server(port: int, env: Mapping[str, str]) -> Service:
-    """The action server on loopback (only Rasa needs to reach it)."""
+    """The action server on loopback (only Rasa needs to reach it), with only the part of
+    `env` it needs (no WeChat secrets, no session key: ops.action_entry.action_server_env)."""
     return Service(
         "action server",
         action_server_command(port),
         f"http://{LOOPBACK}:{port}/health",
-        {**env, "SANIC_HOST": LOOPBACK},
+        action_entry.action_server_env(env),
     )
 
 
@@ -291,7 +293,9 @@ def rasa_server(
 ) -> Service:
     """`rasa run`; ready when `health_path` (a channel's health route) answers."""
     command = rasa_run_command(model, endpoints, host, port, credentials, extra_args)
-    return Service("Rasa", command, f"http://{LOOPBACK}:{port}{health_path}", dict(env))
+    # telemetry off unless the operator opts in (ops.rasa_entry does the same for every Rasa)
+    env = {TELEMETRY_ENV: "false", **env}
+    return Service("Rasa", command, f"http://{LOOPBACK}:{port}{health_path}", env)
 
 
 def action_webhook(port: int) -> str:

@@ -37,6 +37,8 @@ from typing import IO, Any
 from bot import paths
 from bot.limits import MAX_BODY_BYTES
 from ops import harness
+from ops.action_entry import SECRET_ENV as ACTION_SECRET_ENV
+from ops.harness import TELEMETRY_ENV
 
 DEPLOY_DIR = paths.REPO_ROOT / "deploy"
 ENDPOINTS_TEMPLATE = DEPLOY_DIR / "endpoints.prod.yml"
@@ -111,6 +113,14 @@ class ProfileDirs:
         return self.root / "secrets" / "db-password"
 
     @property
+    def session_secret_file(self) -> Path:
+        return self.root / "secrets" / "session-secret"
+
+    @property
+    def action_secret_file(self) -> Path:
+        return self.root / "secrets" / "action-secret"
+
+    @property
     def state_file(self) -> Path:
         return self.root / "state.json"
 
@@ -174,6 +184,11 @@ class Profile:
     postgres_port: int
     redis_port: int
     password: str
+    # the widget sessions' HMAC key (CYBERWEEK_SESSION_SECRET): one for all instances, or
+    # each would refuse the sessions the others issued
+    session_secret: str
+    # the header Rasa sends its action server (CYBERWEEK_ACTION_SECRET, ops/action_entry.py)
+    action_secret: str
     instances: tuple[Instance, ...]
     sql_pool_size: int = DEFAULT_SQL_POOL_SIZE
     sql_max_overflow: int = DEFAULT_SQL_MAX_OVERFLOW
@@ -214,12 +229,18 @@ def profile_env(profile: Profile, base: Mapping[str, str]) -> dict[str, str]:
         "POSTGRES_DB": TRACKER_DB_NAME,
         "POSTGRES_USER": DB_USER,
         "POSTGRES_PASSWORD": profile.password,
+        "CYBERWEEK_SESSION_SECRET": profile.session_secret,
+        ACTION_SECRET_ENV: profile.action_secret,
+        TELEMETRY_ENV: "false",
         "REDIS_HOST": LOOPBACK,
         "REDIS_PORT": str(profile.redis_port),
         "REDIS_LOCK_DB": str(REDIS_LOCK_DB),
         "SQL_POOL_SIZE": str(profile.sql_pool_size),
         "SQL_MAX_OVERFLOW": str(profile.sql_max_overflow),
         "SANIC_WORKERS": "1",  # one process per instance: the instances are the scale
+        # the visitor's address as nginx saw it (X-Real-IP), for the app's per-address rate
+        # limits and the console's sign-in throttle; the instances listen on loopback only
+        "SANIC_REAL_IP_HEADER": "X-Real-IP",
     }
 
 
@@ -238,8 +259,8 @@ def render_template(template: str, values: Mapping[str, str]) -> str:
 
 
 def _servers(instances: Sequence[Instance]) -> str:
-    # a refused connection sends the request to the next instance (proxy_next_upstream's
-    # default) and keeps the dead one out for fail_timeout
+    # a refused connection sends the request to the next instance (REST and WeChat:
+    # proxy_next_upstream in deploy/nginx.conf) and keeps the dead one out for fail_timeout
     return "\n".join(
         f"        server {LOOPBACK}:{i.rasa_port} max_fails=1 fail_timeout=5s;" for i in instances
     )
@@ -309,7 +330,8 @@ def _existing(path: str) -> str | None:
 
 # ------------------------------------------------------------------------- PostgreSQL
 def stored_password(path: Path) -> str:
-    """The app role's password: made once, kept in `path` (mode 600) for the next `up`."""
+    """A generated secret (the app role's password, the widget sessions' key, 32 characters):
+    made once, kept in `path` (mode 600) for the next `up`."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -494,7 +516,7 @@ MARKERS = {
     "PostgreSQL": "postgres",
     "Redis": "redis-server",
     "nginx": "nginx",
-    "action server": "rasa_sdk",
+    "action server": "ops.action_entry",
     "Rasa": "ops.rasa_entry",
     "launcher": "ops",
 }
@@ -607,6 +629,8 @@ def plan_profile(
         postgres_port=postgres_port,
         redis_port=redis_port,
         password=stored_password(dirs.password_file),
+        session_secret=stored_password(dirs.session_secret_file),
+        action_secret=stored_password(dirs.action_secret_file),
         instances=pairs,
         sql_pool_size=int(env.get("SQL_POOL_SIZE") or DEFAULT_SQL_POOL_SIZE),
         sql_max_overflow=int(env.get("SQL_MAX_OVERFLOW") or DEFAULT_SQL_MAX_OVERFLOW),

@@ -15,6 +15,15 @@ Every Rasa invocation of the project goes through here; build it with `rasa_comm
 `rasa test --e2e` also leaves the message's `language` entity out of its entity comparison
 (`install_story_test_entity_filter`).
 
+Faults end in an apology (bot/unavailable.py), not in Rasa's silent `[]` or a 300 s wait
+(issue #14, README "Production profile"): a custom action call is bounded by
+`ACTION_TIMEOUT_S` (`install_bounded_action_calls`); a conversation that cannot be read
+fails the turn instead of starting a fresh one (`install_strict_tracker_reads`); a turn that
+fails — a store down, a lock not taken — is answered with the apology
+(`install_apology_for_failed_turns`).
+
+`GET /` answers "ok" instead of Rasa's version banner (`install_neutral_root_route`).
+
 Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
 crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
 sets RASA_TELEMETRY_ENABLED=true explicitly.
@@ -33,8 +42,10 @@ evaluation's baseline (Rasa's default pipeline). Measurements: docs/decisions.md
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import MutableMapping
@@ -42,8 +53,14 @@ from typing import Any
 
 from bot.lang import is_language_entity
 from bot.limits import MAX_BODY_BYTES
+from bot.unavailable import apology_for
 
 STOCK_FLAG = "--stock"
+# Rasa waits up to 300 s (rasa.core.constants.DEFAULT_REQUEST_TIMEOUT) for the action server;
+# a visitor must hear back within 3 s, and a healthy action server answers in ~50 ms.
+ACTION_TIMEOUT_S = 2.5
+
+logger = logging.getLogger(__name__)
 
 
 def rasa_command(*args: str, stock: bool = False) -> list[str]:
@@ -170,6 +187,139 @@ def install_fast_training_data_validation() -> None:
     validation.validate_training_data = validate_training_data
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversation could not be read: the turn fails rather than start a fresh one."""
+
+
+def install_bounded_action_calls() -> None:
+    """Makes a custom action call give up after ACTION_TIMEOUT_S and apologise when it fails.
+
+    Rasa's `RemoteAction.run` waits up to 300 s, and when the call fails (refused, timed out,
+    not 200) Rasa logs "Bot will continue, but the actions events are lost" and the visitor
+    gets nothing. Here the call is bounded and a failure becomes the apology (a `BotUttered`,
+    sent and stored as any reply); a rejection (`ActionExecutionRejection`) is Rasa's to
+    handle, as before.
+    """
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.core.events import BotUttered
+
+    rasa_run = RemoteAction.run
+    if getattr(rasa_run, "bounded", False):
+        return
+
+    async def run(
+        self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+    ) -> list[Any]:
+        call = rasa_run(self, output_channel, nlg, tracker, domain)
+        try:
+            return list(await asyncio.wait_for(call, ACTION_TIMEOUT_S))
+        except ActionExecutionRejection:
+            raise
+        except Exception as error:  # refused, timed out (asyncio.TimeoutError), not 200
+            logger.error(
+                "custom action %s failed (%s); the visitor gets an apology",
+                self.name(),
+                repr(error),
+            )
+            text = (tracker.latest_message.text if tracker.latest_message else None) or ""
+            return [BotUttered(apology_for(text, tracker.get_slot("language")))]
+
+    run.bounded = True  # type: ignore[attr-defined]
+    RemoteAction.run = run  # type: ignore[method-assign]
+
+
+def install_strict_tracker_reads() -> None:
+    """Makes a failed read of a conversation fail the turn instead of starting a fresh one.
+
+    Rasa wraps every tracker store in `FailSafeTrackerStore`, whose `retrieve` returns None
+    when the store raises: Rasa then answers as if the conversation were new (its context
+    lost: "when?" about nothing) and, the store still down, saves that turn in memory where
+    nothing reads it. Here the error is raised again (`TrackerStoreUnavailable`), so the
+    turn ends in the apology of `install_apology_for_failed_turns` and the stored
+    conversation is left as it is. Saves keep Rasa's fallback (to memory): the reply has
+    been sent by then.
+    """
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    rasa_on_error = FailSafeTrackerStore.on_tracker_store_retrieve_error
+    if getattr(rasa_on_error, "raises", False):
+        return
+
+    def raise_on_read_error(self: FailSafeTrackerStore, error: Exception) -> None:
+        logger.error("could not read a conversation from the tracker store: %r", error)
+        raise TrackerStoreUnavailable(str(error)) from error
+
+    raise_on_read_error.raises = True  # type: ignore[attr-defined]
+    store = FailSafeTrackerStore
+    store.on_tracker_store_retrieve_error = raise_on_read_error  # type: ignore[method-assign]
+
+
+def install_apology_for_failed_turns() -> None:
+    """Makes a turn that fails (a store down, a lock not taken) answer with an apology.
+
+    Every channel hands its messages to `Agent.handle_message`, which takes the
+    conversation's lock (Redis in production) and runs the turn; when either raises, Rasa's
+    channels log it and answer nothing (REST: 200 `[]`). Here the visitor gets the apology
+    through the message's own output channel (REST's reply, the widget's socket, WeChat's
+    reply) and the error goes to the log.
+    """
+    from rasa.core.agent import Agent
+
+    rasa_handle = Agent.handle_message
+    if getattr(rasa_handle, "apologises", False):
+        return
+
+    async def handle_message(self: Agent, message: Any) -> Any:
+        try:
+            return await rasa_handle(self, message)
+        except Exception:
+            logger.exception(
+                "the turn of %s failed; the visitor gets an apology", message.sender_id
+            )
+            await _apologise(message)
+            return None
+
+    handle_message.apologises = True  # type: ignore[attr-defined]
+    Agent.handle_message = handle_message  # type: ignore[method-assign]
+
+
+async def _apologise(message: Any) -> None:
+    text = apology_for(message.text)
+    try:
+        await message.output_channel.send_text_message(message.sender_id, text)
+    except Exception:  # e.g. the widget's push needs the Redis that is down
+        logger.exception("could not send the apology to %s", message.sender_id)
+
+
+NEUTRAL_ROOT_TEXT = "ok"
+
+
+def install_neutral_root_route() -> None:
+    """Makes Rasa's `GET /` answer a neutral 200 "ok" instead of "Hello from Rasa: 3.6.21".
+
+    A version banner tells whoever scans the internet which advisories to try; the route stays
+    (a proxy's or monitor's probe of `/` keeps working). Rasa adds it in `add_root_route`, which
+    both its app builders (`configure_app` without the API and `server.create_app`) look up in
+    `rasa.server` when called. `GET /version` exists only in Rasa's HTTP API (`--enable-api`,
+    which the tests use and the profiles do not): without it, 404.
+    """
+    import rasa.server
+    from sanic import Sanic, response
+    from sanic.request import Request
+    from sanic.response import HTTPResponse
+
+    if getattr(rasa.server.add_root_route, "is_neutral", False):
+        return
+
+    def add_root_route(app: Sanic) -> None:
+        @app.get("/")
+        async def hello(_: Request) -> HTTPResponse:
+            return response.text(NEUTRAL_ROOT_TEXT)
+
+    add_root_route.is_neutral = True  # type: ignore[attr-defined]
+    rasa.server.add_root_route = add_root_route
+
+
 def cap_request_sizes(environ: MutableMapping[str, str]) -> None:
     """Sanic's body and WebSocket frame caps for the app Rasa is about to create (forced: an
     inherited larger value would reopen the memory attack of issue #15)."""
@@ -192,6 +342,10 @@ def main(argv: list[str] | None = None) -> None:
         install_fast_action_result_validation()
         install_fast_model_loading()
         install_story_test_entity_filter()
+        install_bounded_action_calls()
+        install_strict_tracker_reads()
+        install_apology_for_failed_turns()
+        install_neutral_root_route()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv

@@ -11,6 +11,7 @@ import sys
 
 from bot import paths
 from bot.channels.cors import OriginError, allowed_origins
+from bot.channels.wechat.config import SettingsError, check_credentials_file
 from ops import harness
 
 WIDGET_DEMO_PATH = "/webhooks/socketio/demo/"  # served by bot/channels/webchat.py
@@ -69,7 +70,9 @@ def serve(rasa_port: int, host: str, actions_port: int = harness.ACTIONS_PORT) -
         return 1
     try:
         allowed_origins()  # the widget's channel reads it too: a bad value stops us here
-    except OriginError as error:
+        # a weak or wrong WeChat setting would stop Rasa after ~30 s of loading; say it now
+        check_credentials_file(paths.CREDENTIALS_FILE)
+    except (OriginError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     # `kill <pid>` (or a supervisor's stop) must stop the children too, as Ctrl-C does.

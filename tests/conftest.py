@@ -17,6 +17,7 @@ import yaml
 from bot import paths
 from bot.db.desk import DeskStore, StaffInfo
 from bot.desk.accounts import NewAccount, add_account
+from bot.limits import RATE_LIMITS_SWITCH_ENV
 from ops import harness
 from ops.harness import DEMO_NOW
 
@@ -36,7 +37,14 @@ def seeded_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def server_env(seeded_db_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": seeded_db_url, "CYBERWEEK_NOW": DEMO_NOW}
+    # rate limits off: the tests talk faster than any visitor (their own tests are in-process,
+    # tests/bot/test_rate_limits.py, tests/bot/channels/test_rate_limited_channels.py)
+    return {
+        **os.environ,
+        "DATABASE_URL": seeded_db_url,
+        "CYBERWEEK_NOW": DEMO_NOW,
+        RATE_LIMITS_SWITCH_ENV: "off",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ from typing import Any
 
 import requests
 
+from bot.channels.conversation_ids import REST, conversation_id
+
 from bot.desk.console import COOKIE
 
 TIMEOUT_S = 60
@@ -34,6 +36,11 @@ class Console:
         return self.http.post(
             f"{self.api}{path}", json=body, headers=headers, timeout=TIMEOUT_S, **kwargs
         )
+
+
+def rest_conversation(sender: str) -> str:
+    """The conversation the assistant keeps for a REST `sender` (and the desk queues)."""
+    return conversation_id(REST, sender)
 
 
 def say(webhook: str, sender: str, message: str) -> list[dict[str, Any]]:

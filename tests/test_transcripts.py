@@ -15,6 +15,7 @@ from bot.db import EventDB
 from bot.db.desk import StaffInfo
 from evaluation.e2e import ask
 from ops import harness
+from tests.desk_client import rest_conversation
 
 ASKED_DAY = date(2024, 9, 11)  # 明天 under the demo clock (Tuesday 10 September)
 
@@ -70,7 +71,7 @@ def test_a_follow_up_after_a_restart_uses_the_context_from_before_it(
         stranger = ask(assistant.webhook, f"other-{visitor}", "第二天呢")
         session, base = console(assistant.webhook, staff_password)
         queue = session.get(f"{base}/handoffs", params={"view": "waiting"}).json()["handoffs"]
-        (handoff,) = [h for h in queue if h["conversation_id"] == waiting]
+        (handoff,) = [h for h in queue if h["conversation_id"] == rest_conversation(waiting)]
         shown = session.get(f"{base}/handoffs/{handoff['id']}").json()["transcript"]
         # still paused after the restart: the bot does not answer over the staff's heads
         still_paused = ask(assistant.webhook, waiting, "开幕式在哪里")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from bot.channels.conversation_ids import Channel, split_conversation_id
+
 DELIVERIES_ATTR = "desk_deliveries"
 
 
@@ -33,6 +35,21 @@ class Delivery(Protocol):
 
     async def notify(self, conversation_id: str, state: dict[str, Any]) -> None:
         """Tells a live client about the handoff (claimed, typing, returned); may do nothing."""
+
+
+def recipient(channel: Channel, conversation_id: str) -> str:
+    """What `channel` addresses for a conversation (the OpenID, the widget's session), or
+    DeliveryFailed when the conversation is not that channel's: a legacy id, stored before ids
+    had their channel's prefix, stays read-only rather than reach whoever now holds that name."""
+    prefix, raw = split_conversation_id(conversation_id)
+    if prefix is None:
+        raise DeliveryFailed(
+            "this conversation is from before conversation ids were namespaced by channel; "
+            "it can be read, not answered"
+        )
+    if prefix != channel or not raw:
+        raise DeliveryFailed(f"not a conversation of this channel ({channel})")
+    return raw
 
 
 def register_delivery(app: Any, channel: str, delivery: Delivery) -> None:

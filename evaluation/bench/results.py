@@ -281,8 +281,9 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
   {notes.warmup_s:.0f} s (not counted), then {notes.duration_s:.0f} s measured. The load generator shares the CPUs
   with the bot under test, one bot at a time.
 - **Traffic:** {notes.traffic}
-- **Errors:** a non-200 reply or a 200 with an empty JSON list (Rasa's REST channel answers
-  `[]` when a turn fails inside Rasa). Throughput counts answered turns only.
+- **Errors:** a non-200 reply, a 200 with an empty JSON list (Rasa's REST channel answers
+  `[]` when a turn fails inside Rasa) or with our apology for a failed turn (a store or the
+  action server down, an action call over 2.5 s). Throughput counts answered turns only.
 - **Bots:** *ours* is `cyberweek serve`'s pair of processes (`ops.harness`: `rasa run` with
   models/cyberweek.tar.gz and the action server), conversations in a fresh SQLite tracker
   store, a freshly seeded event database. The *rasa init bot* is `rasa init --no-prompt` on the

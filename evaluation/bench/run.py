@@ -46,6 +46,7 @@ from typing import IO
 import yaml
 
 from bot import paths
+from bot.limits import RATE_LIMITS_SWITCH_ENV
 from evaluation.bench import BENCH_DIR, REST_WEBHOOK_PATH
 from evaluation.bench.results import (
     BotResult,
@@ -204,7 +205,14 @@ def our_assistant(log: Path) -> Iterator[RunningBot]:
 
     database = BENCH_DIR / "event.db"
     database.unlink(missing_ok=True)
-    env = quiet_env({"DATABASE_URL": seeded_database(database), "CYBERWEEK_NOW": harness.DEMO_NOW})
+    env = quiet_env(
+        {
+            "DATABASE_URL": seeded_database(database),
+            "CYBERWEEK_NOW": harness.DEMO_NOW,
+            # every simulated visitor comes from one address: the app's per-address limit off
+            RATE_LIMITS_SWITCH_ENV: "off",
+        }
+    )
     launched: list[float] = []
     with harness.running_assistant(
         env,
@@ -555,6 +563,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "instances under the same load, side by side (needs `make services`)",
     )
     parser.add_argument(
+        "--event-queries",
+        action="store_true",
+        help="instead: the event database's per-turn queries on a generated database of "
+        "--events events against the plain seed, p50/p95/max (no servers, no model)",
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="generated events for --event-queries (default 100000)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="no load: print the table of the last run again and rewrite its report",
@@ -577,6 +598,10 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if args.event_queries:
+        from evaluation.bench import event_queries
+
+        return event_queries.run(args.events, None if args.no_doc else DOC_FILE)
     if args.report_only:
         return report_only(None if args.no_doc else DOC_FILE)
     if args.duration <= 0 or args.warmup < 0:

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot import paths
+from bot.limits import RATE_LIMITS_SWITCH_ENV
 from evaluation.bench import BENCH_DIR, REST_WEBHOOK_PATH
 from evaluation.bench.results import (
     BotResult,
@@ -65,7 +66,11 @@ def profile_launcher(instances: int) -> BotLauncher:
         shutil.rmtree(profile_dir, ignore_errors=True)  # a fresh cluster for every run
         port = harness.free_port()
         env = quiet_env(
-            {"CYBERWEEK_NOW": harness.DEMO_NOW, "CYBERWEEK_RATE_PER_IP": UNLIMITED_RATE_PER_IP}
+            {
+                "CYBERWEEK_NOW": harness.DEMO_NOW,
+                "CYBERWEEK_RATE_PER_IP": UNLIMITED_RATE_PER_IP,
+                RATE_LIMITS_SWITCH_ENV: "off",  # the app's limits too (bot/rate_limits.py)
+            }
         )
         command = [sys.executable, "-m", "ops.cli", "ops", "up", "--instances", str(instances)]
         command += ["--port", str(port), "--dir", str(profile_dir)]

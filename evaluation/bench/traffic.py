@@ -11,7 +11,18 @@ import random
 import uuid
 from collections.abc import Sequence
 
+from actions.messages import DATABASE_UNAVAILABLE, INTERNAL_ERROR
+from bot.unavailable import TURN_FAILED
+
 Conversation = tuple[str, ...]
+
+# Replies that say the turn failed (a 200 with a message since failures are apologised for):
+# counted as errors, as Rasa's empty `[]` was.
+FAILED_TURN_TEXTS = frozenset(
+    text
+    for replies in (TURN_FAILED, DATABASE_UNAVAILABLE, INTERNAL_ERROR)
+    for text in replies.values()
+)
 
 # One conversation = one visitor (its own sender). The mix is weighted as the help desk sees it:
 # mostly Simplified Chinese, then English, Traditional Chinese and mixed zh-en, with about a
@@ -117,6 +128,8 @@ def reply_failure(status_code: int | None, body: str | None) -> str | None:
         return "reply is not a JSON list"
     if not messages:
         return "empty reply []"
+    if any(isinstance(m, dict) and m.get("text") in FAILED_TURN_TEXTS for m in messages):
+        return "apology: the turn failed"  # ops/rasa_entry.py answers failures with it
     return None
 
 

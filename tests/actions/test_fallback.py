@@ -29,6 +29,7 @@ from actions.fallback import (
 )
 from bot.db import EventDB
 from bot.db.desk import DeskStore
+from tests.desk_client import rest_conversation
 
 STAFF_BUTTON = {
     "zh": {"title": "人工服务", "payload": "/request_human"},
@@ -168,7 +169,7 @@ def test_a_chosen_topic_is_answered_with_what_was_understood(
 
 def leave_queue(desk: DeskStore, sender: str) -> None:
     """Closes what a test queued, so the shared desk's queue holds only live tests' visitors."""
-    queued = desk.active_handoff(sender)
+    queued = desk.active_handoff(rest_conversation(sender))
     if queued is not None:
         desk.close(queued.id, None, "left")
 
@@ -179,7 +180,7 @@ def test_second_miss_hands_over_to_staff(rasa_server: str, desk_store: DeskStore
     say(rasa_server, sender, "/nlu_fallback")
     replies = say(rasa_server, sender, "/nlu_fallback")
     try:
-        queued = desk_store.active_handoff(sender)
+        queued = desk_store.active_handoff(rest_conversation(sender))
         assert queued is not None
         assert (queued.reason, queued.language, queued.channel) == ("fallback", "en", "rest")
         assert replies[0]["text"] == STILL_UNCLEAR["en"]
@@ -197,7 +198,7 @@ def test_the_staff_button_hands_over_at_once(rasa_server: str, desk_store: DeskS
     say(rasa_server, sender, "/nlu_fallback")
     replies = say(rasa_server, sender, "/request_human")
     try:
-        queued = desk_store.active_handoff(sender)
+        queued = desk_store.active_handoff(rest_conversation(sender))
         assert queued is not None and (queued.reason, queued.language) == ("button", "zh")
         assert f"第 {desk_store.queue_position(queued.id)} 位" in text_of(replies)
     finally:

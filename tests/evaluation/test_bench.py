@@ -77,6 +77,16 @@ def test_the_failure_says_why() -> None:
     assert reply_failure(503, "") == "HTTP 503"
 
 
+def test_an_apology_for_a_failed_turn_is_a_failure() -> None:
+    from actions.messages import DATABASE_UNAVAILABLE
+    from bot.unavailable import TURN_FAILED
+
+    for text in (TURN_FAILED["zh"], TURN_FAILED["en"], DATABASE_UNAVAILABLE["en"]):
+        body = json.dumps([{"recipient_id": "v", "text": text}])
+        assert reply_failure(200, body) == "apology: the turn failed"
+    assert reply_failure(200, json.dumps([{"text": "开幕式在南沙举行"}])) is None
+
+
 # ------------------------------------------------------------------ the traffic
 def test_the_mix_covers_every_language_and_follow_ups() -> None:
     rng = random.Random(7)

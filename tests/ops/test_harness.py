@@ -291,7 +291,7 @@ def test_sigkilled_serve_leaves_no_server_behind(
         recorded = {pid: _stat(pid)[2] for pid in children}  # type: ignore[index]
         commands = [_cmdline(pid) for pid in children]
         assert len(children) == 2, commands
-        assert any("rasa_sdk" in c for c in commands), commands
+        assert any("ops.action_entry" in c for c in commands), commands
         assert any("ops.rasa_entry run" in c for c in commands), commands
         rasa_args = next(c for c in commands if "ops.rasa_entry run" in c).split()
         endpoints = Path(rasa_args[rasa_args.index("--endpoints") + 1])

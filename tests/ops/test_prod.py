@@ -30,6 +30,8 @@ def _profile(tmp_path: Path, instances: int = 2) -> prod.Profile:
         postgres_port=5999,
         redis_port=6999,
         password="s3cret-Pass_word",
+        session_secret="widget-sessions-key-of-32-chars-",
+        action_secret="action-server-key-of-32-chars---",
         instances=pairs,
         rate_per_ip=7,
         conn_per_ip=42,
@@ -61,6 +63,19 @@ def test_nginx_conf_sends_rest_round_robin_and_socketio_sticky(
         assert "proxy_pass http://rasa_sticky;" in _block(conf, f"location {path}")
 
 
+def test_nginx_retries_a_refused_rest_or_wechat_post_on_the_other_instance_never_a_slow_one(
+    tmp_path: Path,
+) -> None:
+    conf = prod.render_nginx_conf(_profile(tmp_path, 2), as_root=False)
+    for path in ("/webhooks/rest/", "/webhooks/wechat/"):
+        location = _block(conf, f"location {path}")
+        retry = re.search(r"^\s*proxy_next_upstream ([^;]*);", location, re.M)
+        assert retry and retry.group(1).split() == ["error", "non_idempotent"]
+        assert re.search(r"^\s*proxy_connect_timeout \d+s;", location, re.M)
+    for path in ("/webhooks/socketio/", "/webhooks/desk/"):  # a session lives on its instance
+        assert "proxy_next_upstream" not in _block(conf, f"location {path}")
+
+
 def test_nginx_conf_upgrades_websockets_on_the_socketio_paths(tmp_path: Path) -> None:
     conf = prod.render_nginx_conf(_profile(tmp_path), as_root=False)
     assert re.search(r"map \$http_upgrade \$connection_upgrade", conf)
@@ -76,7 +91,8 @@ def test_nginx_conf_listens_on_loopback_only_and_exposes_nothing_else(tmp_path: 
     conf = prod.render_nginx_conf(profile, as_root=False)
     assert re.findall(r"^\s*listen\s+([^;]+);", conf, re.M) == [f"127.0.0.1:{profile.public_port}"]
     assert "return 404;" in _block(conf, "location /")
-    locations = re.findall(r"^\s*location\s+(\S+)\s*\{", conf, re.M)
+    # named locations (@slow_down_*: the bodies of a 429) are internal, never a URL
+    locations = re.findall(r"^\s*location\s+([^@\s]\S*)\s*\{", conf, re.M)
     assert sorted(locations) == sorted(
         ["/webhooks/rest/", "/webhooks/wechat/", "/webhooks/socketio/", "/socket.io/"]
         + ["/webhooks/desk/", "/"]
@@ -140,9 +156,48 @@ def test_endpoints_take_each_instances_stores_and_action_server_from_its_environ
     assert (tracker["username"], tracker["password"]) == (prod.DB_USER, profile.password)
     assert tracker["db"] == prod.TRACKER_DB_NAME != prod.DB_NAME  # Rasa's `events` apart
     lock = endpoints["lock_store"]
-    assert lock["type"] == "redis"
+    assert lock["type"] == "bot.lock_store.AtomicRedisLockStore"  # atomic across instances
     assert (lock["url"], int(lock["port"])) == ("127.0.0.1", profile.redis_port)
     assert int(lock["db"]) == prod.REDIS_LOCK_DB
+
+
+def test_rasa_sends_its_action_server_the_profiles_shared_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from ops import action_entry
+
+    profile = _profile(tmp_path)
+    for name, value in prod.instance_env(profile, profile.instances[0], {}).items():
+        monkeypatch.setenv(name, value)
+    endpoint = read_endpoint_config(str(prod.ENDPOINTS_TEMPLATE), "action_endpoint")
+    assert endpoint is not None
+    assert endpoint.headers == {action_entry.SECRET_HEADER: profile.action_secret}
+
+
+def test_the_action_server_gets_the_secret_and_the_database_but_no_other_secret(
+    tmp_path: Path,
+) -> None:
+    profile = _profile(tmp_path)
+    operator = {"WECHAT_TOKEN": "t" * 32, "WECHAT_APP_SECRET": "s", "PATH": "/usr/bin"}
+    env = prod.instance_env(profile, profile.instances[0], operator)
+    service = harness.action_server(profile.instances[0].actions_port, env)
+    assert service.env["CYBERWEEK_ACTION_SECRET"] == profile.action_secret
+    assert service.env["DATABASE_URL"] == profile.database_url
+    leaked = {"WECHAT_TOKEN", "WECHAT_APP_SECRET", "CYBERWEEK_SESSION_SECRET", "POSTGRES_PASSWORD"}
+    assert not leaked & set(service.env)
+    assert service.env["SANIC_HOST"] == "127.0.0.1"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+
+
+def test_the_action_secret_is_made_once_and_kept_with_the_other_secrets(tmp_path: Path) -> None:
+    dirs = prod.ProfileDirs(tmp_path)
+    first = prod.plan_profile(dirs, 1, 18080, {})
+    again = prod.plan_profile(dirs, 1, 18080, {})
+    assert len(first.action_secret) >= 32 and first.action_secret == again.action_secret
+    assert first.action_secret not in (first.password, first.session_secret)
+    assert dirs.action_secret_file.stat().st_mode & 0o777 == 0o600
 
 
 # ------------------------------------------------------------------------- environment
@@ -159,6 +214,8 @@ def test_each_instance_calls_its_own_action_server_and_shares_the_stores(tmp_pat
         assert env["SANIC_WORKERS"] == "1"
         assert env["CYBERWEEK_NOW"] == "x"  # the operator's environment passes through
         assert (env["SQL_POOL_SIZE"], env["SQL_MAX_OVERFLOW"]) == ("5", "5")
+        # one key for the widget sessions: a session issued by one instance opens on another
+        assert env["CYBERWEEK_SESSION_SECRET"] == profile.session_secret
 
 
 def test_plan_profile_gives_every_process_its_own_port(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import requests
 import sqlalchemy as sa
 
 from bot import paths
+from bot.channels.conversation_ids import conversation_id
 from bot.channels.webchat import SOCKETIO_REDIS_CHANNEL, valid_session_id
 from bot.db.queries import EventDB
 from ops import harness, prod
@@ -114,13 +115,22 @@ def test_questions_through_nginx_are_answered_with_context_by_either_instance(
     # round-robin: the follow-up goes to the other instance, which reads the same tracker
     day = opening.start_date
     assert f"{day.month}月{day.day}日" in _ask(profile, sender, "什么时候")
+    expected = {f"127.0.0.1:{port}" for port in profile.rasa_ports()}
+    deadline = time.monotonic() + 5  # nginx writes a request's line after its reply
+    while (answered_by := _upstreams_in_access_log(profile)) != expected:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert answered_by == expected
+
+
+def _upstreams_in_access_log(profile: RunningProfile) -> set[str]:
     access_log = (profile.dirs.nginx / "logs" / "access.log").read_text()
-    answered_by = {
+    return {
         line.rsplit("upstream=", 1)[1].strip()
         for line in access_log.splitlines()
         if "POST /webhooks/rest/webhook" in line and " 200 " in line
     }
-    assert answered_by == {f"127.0.0.1:{port}" for port in profile.rasa_ports()}
 
 
 def test_the_conversation_is_stored_in_postgresql(profile: RunningProfile) -> None:
@@ -131,7 +141,7 @@ def test_the_conversation_is_stored_in_postgresql(profile: RunningProfile) -> No
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
-                {"s": sender},
+                {"s": conversation_id("rest", sender)},
             ).fetchall()
     finally:
         engine.dispose()
@@ -149,7 +159,7 @@ def test_the_lock_store_is_redis(profile: RunningProfile) -> None:
     client.config_set("notify-keyspace-events", "KA")  # the lock lives only during a turn
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     sender = f"prod-{uuid.uuid4().hex[:8]}"
-    pubsub.subscribe(f"__keyspace@{lock_db}__:cyberweek:lock:{sender}")
+    pubsub.subscribe(f"__keyspace@{lock_db}__:cyberweek:lock:{conversation_id('rest', sender)}")
     try:
         _ask(profile, sender, "明天是什么主题日")
         operations = []
@@ -181,6 +191,23 @@ def test_nothing_but_the_channels_and_the_console_is_exposed(profile: RunningPro
     assert requests.get(f"{profile.url}/", timeout=10).status_code == 404
     assert requests.get(f"{profile.url}/status", timeout=10).status_code == 404
     assert requests.get(f"{profile.url}/webhooks/rest/", timeout=10).status_code == 200
+
+
+def test_action_servers_answer_only_their_rasa_and_rasa_hides_its_version(
+    profile: RunningProfile,
+) -> None:
+    """The answers above needed the actions, so Rasa sent the secret; anyone else gets 401."""
+    from ops.action_entry import SECRET_HEADER
+
+    secret = profile.dirs.action_secret_file.read_text().strip()
+    for instance in profile.state["instances"]:
+        base = f"http://127.0.0.1:{instance['actions_port']}"
+        assert requests.get(f"{base}/actions", timeout=10).status_code == 401
+        assert requests.post(f"{base}/webhook", json={}, timeout=10).status_code == 401
+        listed = requests.get(f"{base}/actions", headers={SECRET_HEADER: secret}, timeout=10)
+        assert listed.status_code == 200
+        root = requests.get(f"http://127.0.0.1:{instance['rasa_port']}/", timeout=10)
+        assert root.status_code == 200 and "Rasa" not in root.text
 
 
 def test_socketio_upgrades_to_websocket_through_nginx(profile: RunningProfile) -> None:
@@ -225,12 +252,13 @@ def test_a_reply_reaches_the_visitor_connected_to_the_other_instance(
 async def _reply_seen_on(port: int, sent_through: int, message: str) -> list[str]:
     import socketio
 
-    session = uuid.uuid4().hex
-    assert valid_session_id(session)
     watcher, sender = socketio.AsyncClient(), socketio.AsyncClient()
     seen: list[str] = []
     replied = asyncio.Event()
-    confirmed = {watcher: asyncio.Event(), sender: asyncio.Event()}
+    confirmed: dict[Any, asyncio.Queue[tuple[str, str]]] = {
+        watcher: asyncio.Queue(),
+        sender: asyncio.Queue(),
+    }
 
     @watcher.on("bot_uttered")
     async def on_reply(data: Any) -> None:
@@ -238,14 +266,22 @@ async def _reply_seen_on(port: int, sent_through: int, message: str) -> list[str
             seen.append(data["text"])
             replied.set()
 
+    # The watcher's session, issued by instance 1, is presented with its token on instance 2:
+    # the instances share CYBERWEEK_SESSION_SECRET, so both sockets are in one conversation.
+    asked: dict[str, str] = {}
     for client, client_port in ((watcher, port), (sender, sent_through)):
-        client.on("session_confirm", lambda *_, c=client: confirmed[c].set())
+        client.on(
+            "session_confirm", lambda sid, token, c=client: confirmed[c].put_nowait((sid, token))
+        )
         # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
         await client.connect(f"http://127.0.0.1:{client_port}", transports=["polling"])
-        await client.emit("session_request", {"session_id": session})
-        await asyncio.wait_for(confirmed[client].wait(), 10)
+        await client.emit("session_request", asked)
+        session, token = await asyncio.wait_for(confirmed[client].get(), 10)
+        assert valid_session_id(session)
+        assert session == asked.get("session_id", session)  # the other instance took it
+        asked = {"session_id": session, "token": token}
     try:
-        await sender.emit("user_uttered", {"message": message, "session_id": session})
+        await sender.emit("user_uttered", {"message": message})
         await asyncio.wait_for(replied.wait(), 30)
     finally:
         await watcher.disconnect()

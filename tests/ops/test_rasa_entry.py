@@ -194,6 +194,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
     monkeypatch.setattr(
         RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
     )
+    _restore_fault_handling(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["ops.rasa_entry"])
 
     def record() -> None:
@@ -208,6 +209,17 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
 
     monkeypatch.setattr(rasa.__main__, "main", record)
     return calls
+
+
+def _restore_fault_handling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() installs the fault handling too: Rasa's own back after the test."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
+    monkeypatch.setattr(Agent, "handle_message", Agent.handle_message)
+    retrieve_error = FailSafeTrackerStore.on_tracker_store_retrieve_error
+    monkeypatch.setattr(FailSafeTrackerStore, "on_tracker_store_retrieve_error", retrieve_error)
 
 
 def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:
@@ -231,3 +243,45 @@ def test_request_sizes_are_capped_for_the_app_rasa_creates(
     assert all(os.environ[name] == str(MAX_BODY_BYTES) for name in SANIC_CAPS)
     app = Sanic("rasa_entry_cap_test")  # as rasa.core.run.configure_app builds its app
     assert app.config.REQUEST_MAX_SIZE == app.config.WEBSOCKET_MAX_SIZE == MAX_BODY_BYTES
+
+
+# ------------------------------------------------------------------------- no version banner
+@pytest.fixture()
+def neutral_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.server
+    from sanic import Sanic
+
+    monkeypatch.setattr(Sanic, "test_mode", True)  # Rasa names its apps alike
+    monkeypatch.setattr(rasa.server, "add_root_route", rasa.server.add_root_route)
+    rasa_entry.install_neutral_root_route()
+
+
+@pytest.mark.parametrize("enable_api", [False, True], ids=["channels-only", "enable-api"])
+def test_root_answers_without_rasas_version(neutral_root: None, enable_api: bool) -> None:
+    import rasa
+    from rasa.core.run import configure_app
+
+    app = configure_app(enable_api=enable_api)
+    _, root = app.test_client.get("/")
+    assert root.status == 200 and root.text == rasa_entry.NEUTRAL_ROOT_TEXT
+    assert rasa.__version__ not in root.text and "Rasa" not in root.text
+
+
+@pytest.mark.parametrize("enable_api, status", [(False, 404), (True, 200)])
+def test_version_is_served_only_with_the_http_api(
+    neutral_root: None, enable_api: bool, status: int
+) -> None:
+    from rasa.core.run import configure_app
+
+    _, version = configure_app(enable_api=enable_api).test_client.get("/version")
+    assert version.status == status
+
+
+def test_main_installs_the_neutral_root(
+    fake_rasa: list[tuple[list[str], bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rasa.server
+
+    monkeypatch.setattr(rasa.server, "add_root_route", rasa.server.add_root_route)
+    rasa_entry.main(["run"])
+    assert getattr(rasa.server.add_root_route, "is_neutral", False)

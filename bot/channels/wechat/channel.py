@@ -5,11 +5,16 @@ a passive reply and otherwise retries, up to three times. This channel
 
 - checks the signature (and msg_signature) and the timestamp of every request before reading
   anything else, and refuses DTDs, oversized and malformed bodies (wechat_protocol);
+- refuses a signed query string replayed with another body, and a MsgId replayed under another
+  OpenID (replay.py: in Redis when REDIS_URL is set);
 - runs each message through Rasa exactly once, keyed by MsgId (FromUserName + CreateTime for
   events), however many retries arrive or when (`_turns`);
 - answers passively when Rasa is done within the reply budget, and otherwise answers "success"
   at once and delivers the answer through the customer-service API (wechat_api);
 - turns Rasa's messages and buttons into one text reply with numbered options (wechat_render);
+- answers a follower over the conversation rate (bot/rate_limits.py: per OpenID; WeChat's
+  servers are the only address) with "please slow down" in the passive reply, without asking
+  Rasa; the answer is remembered with the turn, so WeChat's retries do not count again;
 - answers "success" while the conversation is paused for the help desk (Rasa says nothing), and
   registers the delivery of staff replies through the customer-service API (delivery.py).
 
@@ -34,6 +39,7 @@ from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 
 from bot.cache import TtlCache
+from bot.channels.conversation_ids import WECHAT, conversation_id
 from bot.channels.delivery import register_delivery
 from bot.channels.inbound import visitor_text
 from bot.channels.wechat.api import CustomerServiceApi
@@ -49,6 +55,7 @@ from bot.channels.wechat.protocol import (
     seal,
     text_reply,
 )
+from bot.channels.wechat.replay import bindings_for, check_not_replayed
 from bot.channels.wechat.render import (
     WeChatText,
     Option,
@@ -58,6 +65,9 @@ from bot.channels.wechat.render import (
     truncate_text,
     utf8_size,
 )
+from bot.lang import detect_language
+from bot.rate_limits import RateLimiter
+from bot.unavailable import slow_down
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +106,10 @@ class WeChatInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls(load_settings(credentials))
 
-    def __init__(self, settings: WeChatSettings) -> None:
+    def __init__(self, settings: WeChatSettings, rate_limiter: RateLimiter | None = None) -> None:
         self.settings = settings
+        # the server's environment (REDIS_URL, overrides); a bad override stops the start here
+        self.rate_limiter = rate_limiter or RateLimiter.from_env()
         self._crypto = (
             WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
             if settings.enabled and settings.accepts_encrypted
@@ -105,10 +117,12 @@ class WeChatInput(InputChannel):
         )
         self._api = CustomerServiceApi(settings) if settings.enabled and settings.can_push else None
         self._turns: TtlCache[str, Turn] = TtlCache(TURN_TTL_S, MAX_REMEMBERED)
-        # Signed query strings already used, and for which message: a replay of one with a
-        # different body (plain mode signs no body) is refused.
-        self._seen_queries: TtlCache[str, str] = TtlCache(
-            2 * settings.max_timestamp_skew_s, 5 * MAX_REMEMBERED
+        # Signed query string -> its body, MsgId -> its OpenID, for as long as a query string
+        # passes the timestamp check or a turn is remembered (replay.py).
+        self._bindings = bindings_for(
+            settings.redis_url,
+            max(TURN_TTL_S, 2 * settings.max_timestamp_skew_s),
+            settings.app_id or "default",
         )
         self._options: TtlCache[str, tuple[Option, ...]] = TtlCache(OPTIONS_TTL_S, MAX_REMEMBERED)
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -174,7 +188,7 @@ class WeChatInput(InputChannel):
             raw = await _read_limited(request, self.settings.max_body_bytes)
             document = open_push(raw, params, self.settings.accepts_plain, self._crypto)
             inbound = parse_inbound(document)
-            self._check_not_replayed(params, inbound)
+            await check_not_replayed(self._bindings, params, raw, inbound)
         except Rejected as rejection:
             return self._refuse(request, rejection)
         deadline = started + self.settings.reply_budget_s
@@ -188,12 +202,6 @@ class WeChatInput(InputChannel):
     def _authenticate(self, params: PushParams) -> None:
         s = self.settings
         authenticate(params, s.token, s.max_timestamp_skew_s, time.time())
-
-    def _check_not_replayed(self, params: PushParams, inbound: Inbound) -> None:
-        first_use = self._seen_queries.get(params.replay_key)
-        if first_use is not None and first_use != inbound.dedupe_key:
-            raise Rejected(403, "signature already used for another message")
-        self._seen_queries.put(params.replay_key, inbound.dedupe_key)
 
     @staticmethod
     def _refuse(request: Request, rejection: Rejected) -> HTTPResponse:
@@ -238,12 +246,16 @@ class WeChatInput(InputChannel):
     async def _ask_bot(
         self, inbound: Inbound, text: str, on_new_message: OnNewMessage
     ) -> WeChatText:
-        """One run through Rasa with the follower's OpenID as the conversation."""
+        """One run through Rasa in the follower's conversation, `wx:<OpenID>`."""
+        conversation = conversation_id(WECHAT, inbound.openid)
+        verdict = await self.rate_limiter.hit_all(("conversation", conversation))
+        if not verdict.allowed:  # Rasa never sees it
+            return WeChatText(slow_down(detect_language(inbound.text)))
         collector = CollectingOutputChannel()
         message = UserMessage(
             text,
             collector,
-            inbound.openid,
+            conversation,
             input_channel=self.name(),
             message_id=inbound.dedupe_key,
         )
@@ -284,6 +296,8 @@ class WeChatInput(InputChannel):
             await asyncio.wait(set(self._deliveries), timeout=10)
         if self._api is not None:
             await self._api.close()
+        await self._bindings.close()
+        self.rate_limiter.close()
 
 
 async def _result_by(task: asyncio.Task[WeChatText], deadline: float) -> WeChatText | None:

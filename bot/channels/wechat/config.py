@@ -14,6 +14,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
 
 from bot.limits import MAX_BODY_BYTES
 
@@ -21,6 +25,27 @@ Mode = Literal["plain", "compatible", "safe"]
 MODES: tuple[str, ...] = get_args(Mode)
 
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com"
+# WeChat's console takes a Token of 3-32 letters and digits; anything shorter than the most it
+# takes can be guessed offline from one captured signature (SHA-1 over token, timestamp, nonce).
+MIN_TOKEN_CHARS = 32
+# Tokens and EncodingAESKeys printed in documentation and sample code: public, so whoever reads
+# them can sign (and decrypt) pushes. Sources: WeChat's message-encryption sample (WXBizMsgCrypt,
+# Official Accounts: token "spamtest", appid wx2c2769f8efd9abc2); WeCom's callback example
+# (developer.work.weixin.qq.com/document/path/90968: token "QDG6eK", corpid
+# wx5823bf96d3bd56c7); wechatpy's tests/test_crypto.py (token "123456", wx49f0ab532d5d035a).
+DOCUMENTED_EXAMPLE_SECRETS = frozenset(
+    {
+        "spamtest",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "QDG6eK",
+        "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+        "123456",
+        "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+    }
+)
+# Plain HTTP is refused for the API base URL (it carries the AppSecret and access tokens),
+# except on this machine's loopback, where nothing crosses a network (tests, a fake API).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # WeChat gives up on a passive reply after 5 s and retries; leave room for the network.
 DEFAULT_REPLY_BUDGET_S = 3.0
 MAX_REPLY_BUDGET_S = 4.5
@@ -101,6 +126,16 @@ def load_settings(
     return settings
 
 
+CHANNEL_KEY = "bot.channels.wechat.channel.WeChatInput"  # its key in credentials.yml
+
+
+def check_credentials_file(path: Path, environ: Mapping[str, str] = os.environ) -> None:
+    """Raises SettingsError as Rasa's start would, before anything starts (`cyberweek serve`)."""
+    channels = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if CHANNEL_KEY in channels:
+        load_settings(channels[CHANNEL_KEY], environ)
+
+
 def _coerced(values: Mapping[str, Any]) -> dict[str, Any]:
     """Environment values are strings; give every field the type its default has."""
     result: dict[str, Any] = {}
@@ -134,6 +169,43 @@ def _validate(settings: WeChatSettings) -> None:
         _validate_aes_key(settings.encoding_aes_key)
     if not settings.api_base_url.startswith(("https://", "http://")):
         raise SettingsError(f"api_base_url {settings.api_base_url!r} is not an http(s) URL")
+    if settings.enabled:
+        _refuse_weak(settings)
+
+
+def _refuse_weak(settings: WeChatSettings) -> None:
+    """A configured channel whose secrets or API address would let others in: stop at start-up."""
+    fix_token = (
+        "In the WeChat console (设置与开发 → 基本配置 → 服务器配置) set a Token of 32 random "
+        "letters and digits, e.g. the output of `python -c 'import secrets; "
+        "print(secrets.token_hex(16))'`, and give the assistant the same value in WECHAT_TOKEN."
+    )
+    if settings.token in DOCUMENTED_EXAMPLE_SECRETS:
+        raise SettingsError(
+            "WECHAT_TOKEN is an example token printed in WeChat's or wechatpy's documentation, "
+            f"so anyone can sign pushes to this channel. {fix_token}"
+        )
+    if len(settings.token) < MIN_TOKEN_CHARS:
+        raise SettingsError(
+            f"WECHAT_TOKEN has {len(settings.token)} characters; at least {MIN_TOKEN_CHARS} are "
+            "needed, because a short token can be guessed offline from one captured "
+            f"signature. {fix_token}"
+        )
+    if settings.encoding_aes_key in DOCUMENTED_EXAMPLE_SECRETS:
+        raise SettingsError(
+            "WECHAT_AES_KEY is an example EncodingAESKey printed in WeChat's or wechatpy's "
+            "documentation, so anyone can decrypt and forge encrypted pushes. Press 随机生成 "
+            "next to EncodingAESKey in the WeChat console (设置与开发 → 基本配置 → 服务器配置), "
+            "save, and give the assistant the new 43 characters in WECHAT_AES_KEY."
+        )
+    url = urlsplit(settings.api_base_url)
+    if url.scheme == "http" and url.hostname not in LOOPBACK_HOSTS:
+        raise SettingsError(
+            f"WECHAT_API_BASE_URL (api_base_url) is {settings.api_base_url!r}: plain HTTP would "
+            "send the AppSecret and access tokens readable to anyone on the way. Unset it to "
+            f"use {DEFAULT_API_BASE_URL}, or give an https:// address (plain http:// is "
+            "accepted only on this machine's loopback, for a test API)."
+        )
 
 
 def _validate_aes_key(key: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.delivery import DeliveryFailed
+from bot.channels.conversation_ids import WECHAT
+from bot.channels.delivery import DeliveryFailed, recipient
 from bot.channels.wechat.api import ApiError, CustomerServiceApi
 from bot.channels.wechat.render import split_text
 
@@ -39,11 +40,12 @@ class WeChatDelivery:
     ) -> int:
         """Delivers `text` in as many messages as the byte limit needs (their number is
         returned: each counts against WeChat's quota); the first refusal raises
-        DeliveryFailed (parts already sent stay sent)."""
+        DeliveryFailed (parts already sent stay sent). The conversation is `wx:<OpenID>`."""
+        openid = recipient(WECHAT, conversation_id)
         parts = split_text(with_prefix(text, staff_name), self.limit_bytes)
         for part in parts:
             try:
-                await self.api.deliver_text(conversation_id, part)
+                await self.api.deliver_text(openid, part)
             except ApiError as error:
                 detail = EXPLAINED.get(error.errcode or 0) or error.errmsg or str(error)
                 raise DeliveryFailed(detail, error.errcode) from None

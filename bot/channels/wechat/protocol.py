@@ -78,10 +78,6 @@ class PushParams:
     def encrypted(self) -> bool:
         return self.encrypt_type == "aes"
 
-    @property
-    def replay_key(self) -> str:
-        return f"{self.timestamp}:{self.nonce}:{self.signature}"
-
 
 @dataclass(frozen=True)
 class Inbound:
@@ -115,7 +111,7 @@ def authenticate(params: PushParams, token: str, max_skew_s: float, now: float) 
     """The signature over token, timestamp and nonce, and a timestamp close to now.
 
     The signature does not cover the body, so a captured query string could be replayed
-    with another body; the freshness window (and the channel's replay cache) bound that.
+    with another body; the freshness window and the channel's bindings (replay.py) stop that.
     """
     if not (params.signature and _TIMESTAMP.fullmatch(params.timestamp)):
         raise Rejected(403, "missing or malformed signature parameters")

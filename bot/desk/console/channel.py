@@ -35,7 +35,10 @@ class DeskConsoleInput(
 
         @blueprint.exception(ApiError)
         async def api_error(_: Request, error: ApiError) -> HTTPResponse:
-            return response.json(error.body, status=error.status, headers=API_HEADERS)
+            headers = dict(API_HEADERS)
+            if error.body.get("retry_after_s"):  # a 429: when to try again, as HTTP says it
+                headers["Retry-After"] = str(error.body["retry_after_s"])
+            return response.json(error.body, status=error.status, headers=headers)
 
         blueprint.add_route(route(self.page), "/", methods=["GET"])
         blueprint.add_route(route(self.static_file), "/static/<filename>", methods=["GET"])
@@ -73,7 +76,11 @@ class DeskConsoleInput(
         blueprint.add_route(
             route(self.fact_alias), "/api/facts/<kind>/<key>/aliases/<verb>", methods=["POST"]
         )
+        # unquoted: the page sends `web:…` ids URL-encoded (`web%3A…`), and Sanic would not decode
         blueprint.add_route(
-            route(self.conversation_by_id), "/api/conversations/<conversation_id>", methods=["GET"]
+            route(self.conversation_by_id),
+            "/api/conversations/<conversation_id>",
+            methods=["GET"],
+            unquote=True,
         )
         return blueprint

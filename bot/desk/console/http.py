@@ -10,6 +10,8 @@ from typing import Any, Awaitable, TypeVar
 
 from sanic.request import Request
 
+from bot.security_headers import security_headers
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,14 +23,9 @@ COOKIE_PATH = "/webhooks/desk"
 MAX_BODY_BYTES = 16 * 1024
 
 
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors "
-    "'none'; base-uri 'none'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+# The console's page and files: the headers of every page the assistant serves (no inline
+# script, no framing, no Referer, nosniff), revalidated on every load.
+PAGE_HEADERS = {**security_headers(), "Cache-Control": "no-cache"}
 
 
 API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

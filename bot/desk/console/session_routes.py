@@ -30,6 +30,7 @@ from bot.desk.console.http import (
     run_sync,
 )
 from bot.desk.console.shapes import staff_json
+from bot.rate_limits import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,24 @@ class SessionRoutes(ConsoleBase):
             return response.text("not found", status=404)
         return await response.file(path, headers=PAGE_HEADERS)
 
+    @property
+    def login_limiter(self) -> RateLimiter:
+        """Sign-in attempts per address (bot/limits.py RATE_LOGIN_PER_IP), counted before the
+        database and the password hash; a test may set its own."""
+        limiter = getattr(self, "_login_limiter", None)
+        if limiter is None:
+            limiter = self._login_limiter = RateLimiter.from_env()
+        return limiter
+
     async def login(self, request: Request) -> HTTPResponse:
         body = json_body(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, '"username" and "password" must be strings')
+        # the same 429 "throttled" the page already translates (bot/desk/auth.py's failures)
+        verdict = await self.login_limiter.hit_all(("login_ip", client_address(request)))
+        if not verdict.allowed:
+            raise ApiError(429, "throttled", retry_after_s=verdict.retry_after_s)
         try:
             login = await run_sync(
                 Authenticator(self.store).login, username.strip(), password, client_address(request)

@@ -19,8 +19,9 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 from sanic.response import text
 
-from bot.channels.rest import ValidatingRestInput
+from bot.channels.rest import MAX_SENDER_CHARS, ValidatingRestInput
 from bot.channels.webchat import WebChatInput
+from bot.db.desk.models import CONVERSATION_ID_LEN
 from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS
 from ops.harness import free_port
 from ops.rasa_entry import cap_request_sizes
@@ -40,9 +41,13 @@ class RecordingAgent:
 
 
 class NoOutbox:
-    """The desk's outbox with nothing waiting (no database)."""
+    """The desk's outbox with nothing waiting (no database); remembers who asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
 
     def take_outgoing(self, sender: str) -> list[Any]:
+        self.asked.append(sender)
         return []
 
     def queue_outgoing(self, *args: Any) -> None:
@@ -110,10 +115,39 @@ def test_a_well_formed_body_is_answered(app: Sanic) -> None:
     assert response.json == [{"recipient_id": "rest-1", "text": "ok"}]
     (message,) = received(app)
     assert (message.sender_id, message.text, message.metadata) == (
-        "rest-1",
+        "rest:rest-1",
         "hi",
         {"language": "en"},
     )
+
+
+@pytest.mark.parametrize("sender", ["x", "wx:o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "web:" + "a" * 32])
+def test_a_rest_sender_lands_in_a_rest_conversation(app: Sanic, sender: str) -> None:
+    """A WeChat OpenID or a widget session sent as `sender` never reaches that conversation;
+    the reply still names the caller's own sender (clients match on it)."""
+    response = post(app, {"sender": sender, "message": "hi"})
+    assert response.status == 200, response.text
+    assert [m.sender_id for m in received(app)] == [f"rest:{sender}"]
+    assert [r["recipient_id"] for r in response.json] == [sender]
+    assert app.ctx.input_channels[0].store.asked == [f"rest:{sender}"]  # its outbox only
+
+
+def test_the_streamed_replies_name_the_callers_sender_too(app: Sanic) -> None:
+    body = json.dumps({"sender": "x", "message": "hi"}).encode()
+    _, response = app.test_client.post(
+        WEBHOOK + "?stream=true", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200, response.text
+    lines = [json.loads(line) for line in response.text.splitlines() if line]
+    assert lines == [{"recipient_id": "x", "text": "ok"}]
+    assert received(app)[0].sender_id == "rest:x"
+
+
+def test_a_sender_that_would_not_fit_the_desk_gets_400(app: Sanic) -> None:
+    fits = "s" * MAX_SENDER_CHARS
+    assert len(f"rest:{fits}") == CONVERSATION_ID_LEN
+    assert post(app, {"sender": fits, "message": "hi"}).status == 200
+    assert post(app, {"sender": fits + "s", "message": "hi"}).status == 400
 
 
 @pytest.mark.parametrize("length", [MAX_BODY_BYTES + 1, 20_000_000])
@@ -190,8 +224,14 @@ def test_engineio_takes_the_same_cap(app: Sanic) -> None:
 
 # ------------------------------------------------------------------- the widget's messages
 def widget_says(app: Sanic, data: dict[str, Any]) -> list[UserMessage]:
-    """Runs the widget channel's `user_uttered` handler as socket.io would for one event."""
+    """Runs the widget channel's `user_uttered` handler as socket.io would for one event, on
+    a socket bound to SESSION (the binding itself: test_webchat_sessions.py)."""
     webchat = app.ctx.input_channels[1]
+
+    async def bound(sid: str) -> str:
+        return f"web:{SESSION}"
+
+    webchat._bound_conversation = bound
     handler = webchat.sio.handlers["/"][webchat.user_message_evt]
     asyncio.run(handler("sid-1", data))
     return received(app)
@@ -209,7 +249,7 @@ def test_widget_message_is_cut_and_its_metadata_whitelisted(app: Sanic) -> None:
     (message,) = widget_says(app, data)
     assert message.text == "开" * MAX_MESSAGE_CHARS
     assert message.metadata == {"language": "en"}
-    assert message.sender_id == SESSION
+    assert message.sender_id == f"web:{SESSION}"
 
 
 def test_widget_typed_payload_is_checked(app: Sanic) -> None:

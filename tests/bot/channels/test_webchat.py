@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -111,3 +113,33 @@ def test_a_returning_widget_gets_only_the_desks_messages_it_missed() -> None:
         {"text": "已交还智能助手", "at": 5.0},
     ]
     assert missed_desk_messages(events[:2], 0) == []  # never handed over: nothing to replay
+
+
+class RecordingSio:
+    """python-socketio's server as the widget's delivery uses it: emits recorded."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, str]] = []
+
+    async def emit(self, event: str, data: Any, room: str, namespace: str | None = None) -> None:
+        self.emitted.append((event, data, room))
+
+
+def test_staff_replies_reach_the_widget_conversations_room_only() -> None:
+    from bot.channels.delivery import DeliveryFailed
+    from bot.channels.webchat import WidgetDelivery
+
+    sio = RecordingSio()
+    delivery = WidgetDelivery(sio, None, "bot_uttered")
+    session = "0123456789abcdef0123456789abcdef"
+    asyncio.run(delivery.send(f"web:{session}", "您好", "小王", at=5.0))
+    asyncio.run(delivery.notify(f"web:{session}", {"status": "open", "staff": "小王"}))
+    assert sio.emitted == [
+        ("bot_uttered", {"text": "您好", "staff": {"name": "小王"}, "at": 5.0}, f"web:{session}"),
+        ("bot_uttered", {"handoff": {"status": "open", "staff": "小王"}}, f"web:{session}"),
+    ]
+    for elsewhere in (session, f"wx:{session}", f"rest:{session}"):  # legacy, other channels
+        with pytest.raises(DeliveryFailed):
+            asyncio.run(delivery.send(elsewhere, "您好", "小王"))
+        asyncio.run(delivery.notify(elsewhere, {"status": "closed"}))
+    assert len(sio.emitted) == 2

@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/ (desktop and 360 px wide).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -107,6 +108,75 @@ def test_history_and_context_survive_a_reload(page: Page, demo_url: str, db: Eve
     assert day_after.name("zh") in ask(page, "后天呢")
 
 
+def stored(page: Page, key: str, area: str = "sessionStorage") -> object:
+    return page.evaluate(f"JSON.parse({area}.getItem('cyberweek-chat:{key}'))")
+
+
+def test_the_same_tab_keeps_its_server_issued_session(page: Page, demo_url: str) -> None:
+    open_widget(page, demo_url)
+    ask(page, "开幕式在哪里举行")
+    session, token = stored(page, "session"), stored(page, "token")
+    assert isinstance(session, str) and isinstance(token, str) and token
+    assert stored(page, "session", "localStorage") is None  # never kept beyond the tab
+    assert stored(page, "history", "localStorage") is None
+    page.reload()
+    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
+    assert stored(page, "session") == session  # the token proved it: the same conversation
+
+
+def test_new_conversation_clears_the_chat_and_the_next_question_is_answered(
+    page: Page, demo_url: str, db: EventDB
+) -> None:
+    venue = db.venue_of_event("opening_ceremony")
+    assert venue is not None
+    open_widget(page, demo_url)
+    ask(page, "明天是什么主题日")
+    first_session = stored(page, "session")
+    button = page.get_by_role("button", name="新对话")
+    expect(button).to_have_attribute("aria-label", re.compile("新对话.*清除"))
+    button.focus()
+    page.keyboard.press("Enter")  # keyboard-operable, as a real <button>
+    expect(user_messages(page)).to_have_count(0)
+    expect(page.locator(".cwc-msg-bot:not(.cwc-welcome)")).to_have_count(0)
+    expect(page.locator(".cwc-welcome")).to_be_visible()
+    expect(page.get_by_label("您的问题")).to_be_focused()
+    expect(page.locator(".cwc-root")).to_have_attribute("data-status", "online")
+    assert stored(page, "history") in (None, [])
+    assert venue.name("zh") in ask(page, "开幕式在哪里举行")
+    new_session = stored(page, "session")
+    assert isinstance(new_session, str) and new_session != first_session
+    expect(user_messages(page)).to_have_text(["开幕式在哪里举行"])
+    page.reload()  # what the new conversation holds survives a reload; the old one is gone
+    expect(user_messages(page)).to_have_text(["开幕式在哪里举行"])
+    page.locator(".cwc-lang").click()  # translated like the rest of the header
+    expect(page.get_by_role("button", name="New chat")).to_have_text("New chat")
+
+
+def test_a_new_tab_starts_with_nothing_of_the_last_visitors_chat(
+    browser: Browser, dialogs: list[str], demo_url: str
+) -> None:
+    """A kiosk: the previous visitor closed the tab; the next one opens the page again. An
+    older widget's chat left in localStorage is forgotten too."""
+    page = new_page(browser, dialogs)
+    try:
+        page.add_init_script(
+            "localStorage.setItem('cyberweek-chat:history', JSON.stringify("
+            "[{from: 'user', text: 'my old question'}]));"
+            "localStorage.setItem('cyberweek-chat:session', JSON.stringify('a'.repeat(32)))"
+        )
+        open_widget(page, demo_url)
+        expect(user_messages(page)).to_have_count(0)
+        ask(page, "开幕式在哪里举行")
+        assert stored(page, "history", "localStorage") is None
+        assert stored(page, "session") != "a" * 32
+        next_visitor = page.context.new_page()  # same browser profile, a new tab
+        open_widget(next_visitor, demo_url)
+        expect(user_messages(next_visitor)).to_have_count(0)
+        assert stored(next_visitor, "session") != stored(page, "session")
+    finally:
+        page.context.close()
+
+
 def test_html_in_a_message_is_shown_as_text(page: Page, demo_url: str, dialogs: list[str]) -> None:
     open_widget(page, demo_url)
     assert ask(page, XSS).strip()
@@ -144,16 +214,22 @@ def test_keyboard_and_screen_reader(page: Page, demo_url: str) -> None:
     expect(launcher).to_be_focused()
 
 
-def test_no_accessibility_violations_found_by_axe(page: Page, demo_url: str) -> None:
+def test_no_accessibility_violations_found_by_axe(browser: Browser, demo_url: str) -> None:
     """axe-core's WCAG 2.1 A/AA rules over the open widget with a conversation in it."""
-    open_widget(page, demo_url)
-    ask(page, "开幕式在哪里举行")
-    page.add_script_tag(path=AXE)
-    violations = page.evaluate(
-        """async () => (await axe.run(document.querySelector(".cyberweek-chat"),
-            {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})).violations
-            .map(v => `${v.id}: ${v.help}: ${v.nodes.map(n => n.html).join(" ")}`)"""
-    )
+    # the demo page's CSP forbids injected scripts, axe included: this context may bypass it
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        open_widget(page, demo_url)
+        ask(page, "开幕式在哪里举行")
+        page.add_script_tag(path=AXE)
+        violations = page.evaluate(
+            """async () => (await axe.run(document.querySelector(".cyberweek-chat"),
+                {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})).violations
+                .map(v => `${v.id}: ${v.help}: ${v.nodes.map(n => n.html).join(" ")}`)"""
+        )
+    finally:
+        context.close()
     assert violations == []
 
 

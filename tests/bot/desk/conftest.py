@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bot.db.desk import DeskStore
+from tests.desk_client import rest_conversation
 
 
 @pytest.fixture()
@@ -21,6 +22,6 @@ def visitor(desk_store: DeskStore) -> Iterator[Callable[[], str]]:
 
     yield new
     for sender in made:
-        active = desk_store.active_handoff(sender)
+        active = desk_store.active_handoff(rest_conversation(sender))
         if active is not None:
             desk_store.close(active.id, None, "left")

@@ -30,7 +30,7 @@ from bot.desk.accounts import NewAccount, add_account
 from bot.desk.auth import LOCKOUT_FAILURES, PERMISSIONS, SESSION_IDLE, SESSION_LIFETIME, token_hash
 from bot.desk.console import CLOSED, COOKIE, MAX_BODY_BYTES, RETURNED
 from bot.desk.hours import load_hours
-from tests.desk_client import TIMEOUT_S, Console, say, text_of
+from tests.desk_client import TIMEOUT_S, Console, rest_conversation, say, text_of
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -85,7 +85,9 @@ def li(api: str, staff_accounts: dict[str, StaffInfo], staff_password: str) -> C
 @pytest.fixture()
 def queued(desk_store: DeskStore, visitor: Callable[[], str]) -> int:
     """A waiting conversation put in the queue directly (for tests of refusals only)."""
-    return desk_store.request_handoff(visitor(), "rest", "zh", "asked", "转人工").id
+    return desk_store.request_handoff(
+        rest_conversation(visitor()), "rest", "zh", "asked", "转人工"
+    ).id
 
 
 # ------------------------------------------------------------------------------ sessions
@@ -324,14 +326,18 @@ def test_a_visitor_goes_to_staff_and_back_to_the_bot(
 ) -> None:
     sender = visitor()
     asked = say(rasa_server, sender, "转人工")
-    handoff = desk_store.active_handoff(sender)
+    handoff = desk_store.active_handoff(rest_conversation(sender))
     assert handoff is not None
     assert f"第 {desk_store.queue_position(handoff.id)} 位" in text_of(asked)
     assert {"handoff": {"status": "waiting"}} in customs(asked)
 
     row = listed(wang, "waiting", handoff.id)
     assert row is not None, "not in the waiting view"
-    assert (row["conversation_id"], row["channel"], row["language"]) == (sender, "rest", "zh")
+    assert (row["conversation_id"], row["channel"], row["language"]) == (
+        rest_conversation(sender),
+        "rest",
+        "zh",
+    )
     assert (row["status"], row["reason"], row["assignee"]) == ("waiting", "asked", None)
     waiting = wang.get("/handoffs", params={"view": "waiting"}).json()
     assert waiting["counts"]["waiting"] == len(waiting["handoffs"])
@@ -415,7 +421,7 @@ def test_an_english_visitor_is_answered_and_the_conversation_closed(
 ) -> None:
     sender = visitor()
     asked = text_of(say(rasa_server, sender, "talk to a human"))
-    handoff = desk_store.active_handoff(sender)
+    handoff = desk_store.active_handoff(rest_conversation(sender))
     assert handoff is not None and handoff.language == "en"
     assert f"number {desk_store.queue_position(handoff.id)}" in asked
     assert load_hours().describe("en") in asked and not CJK.search(asked), asked
@@ -455,9 +461,9 @@ def test_a_visitor_the_bot_twice_misunderstood_reaches_the_queue(
     clarification = say(rasa_server, sender, "/nlu_fallback")
     payloads = [b["payload"] for reply in clarification for b in reply.get("buttons") or []]
     assert "/request_human" in payloads
-    assert desk_store.active_handoff(sender) is None  # one miss is not enough
+    assert desk_store.active_handoff(rest_conversation(sender)) is None  # one miss is not enough
     say(rasa_server, sender, "/nlu_fallback")
-    handoff = desk_store.active_handoff(sender)
+    handoff = desk_store.active_handoff(rest_conversation(sender))
     assert handoff is not None
     row = listed(wang, "waiting", handoff.id)
     assert row is not None and (row["reason"], row["language"]) == ("fallback", "en")
@@ -495,7 +501,7 @@ def test_the_stream_announces_a_new_handoff(
         assert event == "queue" and data["changed"] == [] and data["version"]
         sender = visitor()
         say(rasa_server, sender, "转人工")
-        handoff = desk_store.active_handoff(sender)
+        handoff = desk_store.active_handoff(rest_conversation(sender))
         assert handoff is not None
         deadline = time.monotonic() + 10
         while True:  # other tests' changes may come first; next_event fails at the deadline
@@ -504,3 +510,28 @@ def test_the_stream_announces_a_new_handoff(
                 break
     finally:
         stream.close()
+
+
+def test_a_legacy_conversation_opens_read_only(
+    rasa_server: str, wang: Console, desk_store: DeskStore
+) -> None:
+    """A conversation stored before ids had their channel's prefix: its transcript opens, a
+    reply is refused (the name may now be another channel's client), closing still works."""
+    legacy = f"desk-test-legacy-{uuid.uuid4().hex}"
+    assert say(rasa_server, legacy, "开幕式在哪里")  # kept as rest:…; the legacy id is unused
+    handoff = desk_store.request_handoff(legacy, "rest", "zh", "asked", "转人工")
+    try:
+        assert wang.get(f"/handoffs/{handoff.id}").status_code == 200
+        assert wang.post(f"/handoffs/{handoff.id}/claim", {}).status_code == 200
+        refused = wang.post(f"/handoffs/{handoff.id}/reply", {"text": "您好"})
+        assert refused.status_code == 502, refused.text
+        assert (refused.json()["error"], refused.json()["channel"]) == ("delivery", "rest")
+        assert "before conversation ids were namespaced" in refused.json()["detail"]
+        assert desk_store.take_outgoing(legacy) == []
+        assert wang.post(f"/handoffs/{handoff.id}/close", {"outcome": "left"}).status_code == 200
+    finally:
+        if (active := desk_store.active_handoff(legacy)) is not None:
+            desk_store.close(active.id, None, "left")
+    transcript = wang.get(f"/conversations/{rest_conversation(legacy)}")  # the prefixed one
+    assert transcript.status_code == 200, transcript.text
+    assert transcript.json()["conversation_id"] == rest_conversation(legacy)

@@ -259,7 +259,8 @@ def test_a_thumbs_down_in_the_widget_reaches_the_unanswered_report(
     thumbs_down.click()
     expect(thumbs_down).to_have_attribute("aria-pressed", "true")
     expect(answer.locator(".cwc-feedback-button").first).to_be_disabled()  # once per answer
-    session = visitor.evaluate("JSON.parse(localStorage.getItem('cyberweek-chat:session'))")
+    session = visitor.evaluate("JSON.parse(sessionStorage.getItem('cyberweek-chat:session'))")
+    conversation = f"web:{session}"  # the widget's conversation on the server
 
     console = Console(
         rasa_server.replace("/webhooks/rest/webhook", "/webhooks/desk/api"), "wang", staff_password
@@ -271,7 +272,7 @@ def test_a_thumbs_down_in_the_widget_reaches_the_unanswered_report(
             example
             for group in groups
             for example in group["latest"]
-            if example["conversation_id"] == session and example["outcome"] == "unhelpful"
+            if example["conversation_id"] == conversation and example["outcome"] == "unhelpful"
         ]
         if marked:
             break

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from bot.db.desk import DeskStore, StaffInfo
+from tests.desk_client import rest_conversation
 from bot.db.desk.models import MAX_LABELS, STAFF_TEXT_CHARS
 from bot.desk.console import COOKIE
 
@@ -94,7 +95,9 @@ def zhao(api: str, staff_accounts: dict[str, StaffInfo], staff_password: str) ->
 @pytest.fixture()
 def queued(desk_store: DeskStore, visitor: Callable[[], str]) -> int:
     """A waiting conversation put in the queue directly (no visitor behind it)."""
-    return desk_store.request_handoff(visitor(), "rest", "en", "asked", "a person please").id
+    return desk_store.request_handoff(
+        rest_conversation(visitor()), "rest", "en", "asked", "a person please"
+    ).id
 
 
 @pytest.fixture()
@@ -270,7 +273,7 @@ def test_notes_are_for_staff_only_and_never_reach_the_visitor(
 ) -> None:
     sender = visitor()
     say(rasa_server, sender, "转人工")
-    handoff = desk_store.active_handoff(sender)
+    handoff = desk_store.active_handoff(rest_conversation(sender))
     assert handoff is not None
     secret = f"内部备注 {uuid.uuid4().hex}: second time asking"
     # anyone may note a conversation: wang holds nothing here

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from bot.db.desk import DeskStore, StaffInfo
+from tests.desk_client import rest_conversation
 from tests.browser import new_page, screenshot
 
 LIVE_TIMEOUT_MS = 15_000
@@ -78,7 +79,7 @@ def queued(desk_store: DeskStore) -> Iterator[Callable[[str], int]]:
     made: list[int] = []
 
     def new(message: str) -> int:
-        sender = f"extras-browser-{uuid.uuid4().hex}"
+        sender = rest_conversation(f"extras-browser-{uuid.uuid4().hex}")
         made.append(desk_store.request_handoff(sender, "rest", "en", "asked", message).id)
         return made[-1]
 

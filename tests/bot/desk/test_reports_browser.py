@@ -22,6 +22,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from bot.db.desk import DeskStore, StaffInfo
+from tests.desk_client import rest_conversation
 from tests.browser import new_page, screenshot
 
 TIMEOUT_S = 60
@@ -56,7 +57,7 @@ def traffic(rasa_server: str, desk_store: DeskStore) -> Iterator[dict[str, str]]
         senders[kind] = f"reports-browser-{kind}-{uuid.uuid4().hex[:12]}"
         assert say(rasa_server, senders[kind], message), f"no reply to {message!r}"
     yield senders
-    active = desk_store.active_handoff(senders["handoff"])
+    active = desk_store.active_handoff(rest_conversation(senders["handoff"]))
     if active is not None:
         desk_store.close(active.id, None, "left")
 
@@ -140,7 +141,9 @@ def test_unanswered_questions_with_their_transcripts_chart_and_csv(
     screenshot(page, "desk-unanswered.png")
 
     # its example opens the read-only transcript of that conversation; Escape closes it
-    example = group.locator(f".ug-example[data-conversation='{traffic['out_of_scope']}']")
+    example = group.locator(
+        f".ug-example[data-conversation='{rest_conversation(traffic['out_of_scope'])}']"
+    )
     example.click()
     dialog = page.locator("#report-transcript-dialog")
     expect(dialog).to_be_visible()

@@ -12,6 +12,9 @@
  * lang ("zh" | "en"; default: the page's <html lang>), title (string or {zh, en}), open (bool).
  *
  * Talks to Rasa's socket.io channel (events user_uttered / bot_uttered, session_persistence).
+ * The server issues the session id and a signed token (session_request -> session_confirm);
+ * both and the chat's history live in sessionStorage, so closing the tab (a kiosk at the
+ * venue) ends the conversation for the next visitor; "新对话 / New chat" ends it at once.
  * Safety: every text from the bot or the user is put in the page with textContent; links are
  * built as <a> elements, http(s) only. Nothing is ever parsed as HTML.
  */
@@ -30,6 +33,8 @@
       title: "宣传周智能助手",
       launcher: "智能助手",
       close: "关闭对话",
+      newChat: "新对话",
+      newChatLabel: "新对话：清除本页的聊天记录，重新开始",
       otherLang: "en",
       langButton: "English",
       placeholder: "请输入您的问题…",
@@ -49,6 +54,7 @@
       connecting: "正在连接…",
       online: "在线",
       offline: "连接中断，正在重新连接…",
+      busy: "连接过于频繁，稍后自动重试…",
       welcome: "您好！我是2024年国家网络安全宣传周智能助手，可以回答日程、场馆、主题日、论坛和招聘等问题。",
       topics: [
         ["日程", "/ask_schedule"],
@@ -61,6 +67,8 @@
       title: "Cyber Security Week Assistant",
       launcher: "Ask the assistant",
       close: "Close the chat",
+      newChat: "New chat",
+      newChatLabel: "New chat: clear this conversation and start again",
       otherLang: "zh-CN",
       langButton: "中文",
       placeholder: "Type your question…",
@@ -80,6 +88,7 @@
       connecting: "Connecting…",
       online: "Online",
       offline: "Connection lost, reconnecting…",
+      busy: "Too many connections — retrying shortly…",
       welcome: "Hello! I answer questions about the 2024 National Cyber Security Publicity Week: schedule, venues, theme days, forums and jobs.",
       topics: [
         ["Schedule", "/ask_schedule"],
@@ -90,11 +99,23 @@
     }
   };
 
-  // ---- storage (localStorage may be disabled: then the widget works without memory) ----
+  // ---- storage (may be disabled: then the widget works without memory) ----
+  // The conversation (session, token, history, handoff state) lives in sessionStorage: gone
+  // with the tab. Only preferences (language, panel open) stay in localStorage.
+
+  var CONVERSATION_KEYS = ["session", "token", "history", "handoff", "desk_since"];
+
+  function storageFor(key) {
+    try {
+      return CONVERSATION_KEYS.indexOf(key) >= 0 ? window.sessionStorage : window.localStorage;
+    } catch (e) {
+      return null; // storage blocked by the browser's settings
+    }
+  }
 
   function load(key, fallback) {
     try {
-      var value = window.localStorage.getItem(STORE + key);
+      var value = storageFor(key).getItem(STORE + key);
       return value === null ? fallback : JSON.parse(value);
     } catch (e) {
       return fallback;
@@ -103,18 +124,29 @@
 
   function save(key, value) {
     try {
-      window.localStorage.setItem(STORE + key, JSON.stringify(value));
+      storageFor(key).setItem(STORE + key, JSON.stringify(value));
     } catch (e) {
       /* private mode or full: keep going */
     }
   }
 
-  function newSessionId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes); // works on plain http too, unlike randomUUID
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
+  function forget(keys, area) {
+    keys.forEach(function (key) {
+      try {
+        (area || storageFor(key)).removeItem(STORE + key);
+      } catch (e) {
+        /* nothing stored */
+      }
+    });
+  }
+
+  /* Earlier versions kept the chat in localStorage, for good: a kiosk showed it to everyone. */
+  function forgetLongTermChat() {
+    try {
+      forget(CONVERSATION_KEYS, window.localStorage);
+    } catch (e) {
+      /* storage blocked */
+    }
   }
 
   function oneOf(value, allowed) {
@@ -193,9 +225,12 @@
     this.config = config;
     this.serverUrl = config.serverUrl || (BASE ? new URL(BASE).origin : window.location.origin);
     this.lang = oneOf(load("lang", null), ["zh", "en"]) || oneOf(config.lang, ["zh", "en"]) || pageLang();
+    forgetLongTermChat();
+    // the server's session and its token, once it issued them (null: ask for a new one)
     var stored = load("session", null);
-    this.sessionId = typeof stored === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(stored) ? stored : newSessionId();
-    save("session", this.sessionId);
+    this.sessionId = typeof stored === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(stored) ? stored : null;
+    var token = load("token", null);
+    this.token = typeof token === "string" ? token : null;
     this.history = load("history", []);
     if (!Array.isArray(this.history)) this.history = [];
     this.ready = false; // session confirmed on the current connection
@@ -235,8 +270,10 @@
     this.status = el("p", { class: "cwc-status", role: "status" });
     this.langButton = el("button", { type: "button", class: "cwc-lang" });
     this.closeButton = el("button", { type: "button", class: "cwc-close", text: "×" });
+    this.newButton = el("button", { type: "button", class: "cwc-new" });
     var header = el("header", { class: "cwc-header" }, [
       el("div", { class: "cwc-heading" }, [this.title, this.status]),
+      this.newButton,
       this.langButton,
       this.closeButton
     ]);
@@ -282,6 +319,9 @@
     this.closeButton.addEventListener("click", function () {
       self.close();
     });
+    this.newButton.addEventListener("click", function () {
+      self.startOver();
+    });
     this.langButton.addEventListener("click", function () {
       self.setLanguage(self.lang === "zh" ? "en" : "zh");
       save("lang", self.lang);
@@ -324,6 +364,8 @@
     this.title.textContent = (title && (typeof title === "string" ? title : title[lang])) || this.t("title");
     this.launcherLabel.textContent = this.t("launcher");
     this.closeButton.setAttribute("aria-label", this.t("close"));
+    this.newButton.textContent = this.t("newChat");
+    this.newButton.setAttribute("aria-label", this.t("newChatLabel"));
     this.langButton.textContent = this.t("langButton");
     this.langButton.setAttribute("lang", this.t("otherLang")); // a screen reader says "English" in English
     this.input.placeholder = this.t("placeholder");
@@ -436,7 +478,6 @@
     }
     if (!this.ready) return; // feedback is a hint, not worth queueing across a reconnect
     this.socket.emit("feedback", {
-      session_id: this.sessionId,
       helpful: helpful,
       answer: String(message.text).slice(0, 500),
       question: String(question).slice(0, 500)
@@ -481,9 +522,9 @@
     this.remember(message);
     this.renderSuggestions();
     if (!this.handoff) this.setTyping(true); // while staff have the chat, the bot is silent
+    // no session id: the server sends it to the session this socket holds
     var data = {
       message: String(payload).slice(0, MAX_INPUT),
-      session_id: this.sessionId,
       metadata: { language: this.lang }
     };
     if (this.ready) this.socket.emit("user_uttered", data);
@@ -491,7 +532,7 @@
   };
 
   Widget.prototype.receive = function (data) {
-    if (!data || typeof data !== "object") return;
+    if (!data || typeof data !== "object" || this.startingOver) return;
     if (typeof data.at === "number") {
       // a message from the desk: skip one already shown (a replay racing the live push)
       if (data.at <= load("desk_since", 0)) return;
@@ -564,7 +605,59 @@
     }
   };
 
+  /* "New chat": the stored conversation is dropped here and a new session asked for, so the
+     next visitor at a shared screen starts with nothing of the previous one's. */
+  Widget.prototype.startOver = function () {
+    forget(CONVERSATION_KEYS);
+    this.sessionId = null;
+    this.token = null;
+    this.history = [];
+    this.handoff = null;
+    this.queue = [];
+    this.startingOver = true; // until the new session is confirmed: late replies are the old chat's
+    this.setTyping(false);
+    this.log.textContent = "";
+    this.renderHistory();
+    this.renderHandoff();
+    this.renderSuggestions();
+    if (this.socket && this.socket.connected) this.requestSession();
+    this.input.value = "";
+    this.input.focus();
+  };
+
   // ---- connection ----
+
+  Widget.prototype.requestSession = function () {
+    this.ready = false;
+    var request = {};
+    if (this.sessionId && this.token) {
+      request.session_id = this.sessionId;
+      request.token = this.token;
+    }
+    // while staff have the chat, ask for the desk's messages missed while disconnected
+    if (this.handoff) request.since = Number(load("desk_since", 0)) || 0;
+    this.socket.emit("session_request", request);
+  };
+
+  /* The server's answer: the session it holds for us (ours, or a new one when ours could not
+     be proved or has expired), with its token. */
+  Widget.prototype.confirmSession = function (sessionId, token) {
+    if (typeof sessionId !== "string" || !sessionId) return;
+    this.startingOver = false;
+    if (this.sessionId && sessionId !== this.sessionId) {
+      // another conversation on the server: the old one's handoff state no longer applies
+      forget(["handoff", "desk_since"]);
+      this.handoff = null;
+      this.renderHandoff();
+      this.renderSuggestions();
+    }
+    this.sessionId = sessionId;
+    save("session", sessionId);
+    if (typeof token === "string" && token) {
+      this.token = token;
+      save("token", token);
+    }
+  };
 
   Widget.prototype.connect = function () {
     var self = this;
@@ -575,22 +668,14 @@
     });
     this.socket = socket;
     socket.on("connect", function () {
-      self.ready = false;
-      var request = { session_id: self.sessionId };
-      // while staff have the chat, ask for the desk's messages missed while disconnected
-      if (self.handoff) request.since = Number(load("desk_since", 0)) || 0;
-      socket.emit("session_request", request);
+      self.requestSession();
     });
-    socket.on("session_confirm", function (sessionId) {
-      if (typeof sessionId === "string" && sessionId) {
-        self.sessionId = sessionId;
-        save("session", sessionId);
-      }
+    socket.on("session_confirm", function (sessionId, token) {
+      self.confirmSession(sessionId, token);
       self.ready = true;
       self.showStatus("online");
       var queued = self.queue.splice(0);
       queued.forEach(function (data) {
-        data.session_id = self.sessionId;
         socket.emit("user_uttered", data);
       });
     });
@@ -601,8 +686,15 @@
       self.ready = false;
       self.showStatus("offline");
     });
-    socket.on("connect_error", function () {
-      self.showStatus("offline");
+    socket.on("connect_error", function (error) {
+      // A connection the server refused (rate limit) is not retried by socket.io-client:
+      // say so, and try again when the server said it may (bot/rate_limits.py).
+      var retryAfter = error && error.data && Number(error.data.retry_after_s);
+      if (!retryAfter) return self.showStatus("offline");
+      self.showStatus("busy");
+      setTimeout(function () {
+        socket.connect();
+      }, Math.min(Math.max(retryAfter, 1), 120) * 1000);
     });
   };
 

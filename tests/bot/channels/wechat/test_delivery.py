@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.conversation_ids import conversation_id
 from bot.channels.delivery import DeliveryFailed
 from bot.channels.wechat.api import CustomerServiceApi
 from bot.channels.wechat.config import WeChatSettings
@@ -34,7 +35,7 @@ def run(
 ) -> Any:
     """`scenario` with a delivery on a fresh API client (its own token cache), closed after."""
     settings = WeChatSettings(
-        token="t",
+        token="a94a113eb875671c0e8c2fc86fc2734b",
         app_id=APP_ID,
         app_secret=APP_SECRET,
         api_base_url=fake.base_url,
@@ -55,11 +56,12 @@ def test_staff_replies_carry_the_prefix_and_bot_messages_do_not(
     fake: FakeCustomerServiceApi,
 ) -> None:
     openid = new_openid()
+    conversation = conversation_id("wx", openid)  # what the desk holds: the OpenID goes out
 
     async def scenario(delivery: WeChatDelivery) -> None:
-        await delivery.send(openid, "您好，开幕式在主会场举行。", "小王")
-        await delivery.send(openid, "工作人员已将对话交还智能助手。", None)
-        await delivery.notify(openid, {"status": "open", "staff": "小王", "typing": True})
+        await delivery.send(conversation, "您好，开幕式在主会场举行。", "小王")
+        await delivery.send(conversation, "工作人员已将对话交还智能助手。", None)
+        await delivery.notify(conversation, {"status": "open", "staff": "小王", "typing": True})
 
     run(fake, scenario)
     assert [m.content for m in fake.messages_to(openid)] == [
@@ -72,7 +74,7 @@ def test_staff_replies_carry_the_prefix_and_bot_messages_do_not(
 def test_a_long_staff_reply_is_split_within_the_limit(fake: FakeCustomerServiceApi) -> None:
     openid = new_openid()
     text = "\n".join(f"第{i}条：请到主会场东门服务台领取证件" for i in range(8))
-    run(fake, lambda delivery: delivery.send(openid, text, "小王"), limit_bytes=200)
+    run(fake, lambda delivery: delivery.send(f"wx:{openid}", text, "小王"), limit_bytes=200)
     parts = [m.content for m in fake.messages_to(openid)]
     assert len(parts) > 1 and all(utf8_size(part) <= 200 for part in parts)
     assert parts[0].startswith(STAFF_PREFIX.format(name="小王"))
@@ -95,7 +97,11 @@ def test_wechat_refusals_reach_staff_and_are_not_retried(
         ["这是一条分成两段发送的回复"] * 20
     )  # two parts: the second is not tried
     with pytest.raises(DeliveryFailed) as failed:
-        run(fake, lambda delivery: delivery.send(openid, long_reply, "小王"), limit_bytes=300)
+        run(
+            fake,
+            lambda delivery: delivery.send(f"wx:{openid}", long_reply, "小王"),
+            limit_bytes=300,
+        )
     assert failed.value.errcode == errcode
     assert detail in failed.value.detail
     assert fake.send_requests == 1
@@ -108,9 +114,9 @@ def test_an_invalid_token_is_replaced_once_and_the_reply_delivered(
     openid = new_openid()
 
     async def scenario(delivery: WeChatDelivery) -> None:
-        await delivery.send(openid, "第一条", "小王")
+        await delivery.send(f"wx:{openid}", "第一条", "小王")
         fake.fail_next_sends(40001)  # the token WeChat holds is no longer valid
-        await delivery.send(openid, "第二条", "小王")
+        await delivery.send(f"wx:{openid}", "第二条", "小王")
 
     run(fake, scenario)
     assert [m.content.removeprefix(STAFF_PREFIX.format(name="小王")) for m in fake.sent] == [
@@ -119,6 +125,24 @@ def test_an_invalid_token_is_replaced_once_and_the_reply_delivered(
     ]
     assert fake.token_requests == 2
     assert fake.send_requests == 3
+
+
+@pytest.mark.parametrize(
+    ("conversation", "why"),
+    [
+        ("{openid}", "before conversation ids were namespaced"),  # legacy: read-only
+        ("rest:{openid}", "not a conversation of this channel"),  # a REST caller's OpenID-named
+        ("web:{openid}", "not a conversation of this channel"),
+    ],
+    ids=["legacy", "rest", "web"],
+)
+def test_only_wechat_conversations_are_sent_to(
+    fake: FakeCustomerServiceApi, conversation: str, why: str
+) -> None:
+    openid = new_openid()
+    with pytest.raises(DeliveryFailed, match=why):
+        run(fake, lambda d: d.send(conversation.format(openid=openid), "您好", "小王"))
+    assert fake.send_requests == 0 and fake.messages_to(openid) == []
 
 
 def test_the_handoff_json_is_not_shown_to_the_follower() -> None:

@@ -1,0 +1,116 @@
+"""Rasa's Redis lock store, with each change of a conversation's lock atomic across processes.
+
+Rasa serialises the turns of one conversation with a ticket lock kept in Redis: a turn takes a
+ticket, waits until it is served, and hands the lock on. Rasa's `RedisLockStore` changes the
+lock by GET, change in Python, SET (Rasa issue #9213): two instances taking a ticket for the
+same conversation at the same moment both read "no ticket", both get ticket 0 and run their
+turns at once — interleaved events, one turn's slots lost; and a turn that finishes while
+another takes a ticket may delete the lock under it (that turn then fails with LockError).
+
+Hand-written because Rasa 3.6 has no atomic store and a lock library (redis-py's `Lock`,
+Redlock) would not keep Rasa's first-come-first-served tickets, which keep a visitor's
+messages in the order they arrived. Each read-change-write here runs under WATCH/MULTI
+(redis-py's `transaction`): if another process changed the lock in between, the write is
+refused and the change is made again on the new value. Rasa's `TicketLock` does the ticket
+arithmetic; only the storing differs. Configured in deploy/endpoints.prod.yml as
+`type: bot.lock_store.AtomicRedisLockStore` with RedisLockStore's own settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+# A Redis socket that stops answering (a hung Redis, a dropped network) fails the turn after
+# this long (Rasa's default is 10 s): the visitor gets the apology of bot.unavailable within
+# the 3 s the action server is also given.
+DEFAULT_SOCKET_TIMEOUT_S = 2.0
+
+
+class AtomicRedisLockStore(RedisLockStore):
+    """`RedisLockStore` whose ticket changes cannot be lost to a concurrent change."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
+        # Rasa builds a custom lock store from its endpoint config alone; tests pass kwargs.
+        settings: dict[str, Any] = {"socket_timeout": DEFAULT_SOCKET_TIMEOUT_S}
+        if endpoint_config is not None:
+            settings.update(endpoint_config.kwargs)
+            settings["host"] = endpoint_config.url or "localhost"
+        settings.update(kwargs)
+        super().__init__(**settings)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def take(lock: TicketLock) -> tuple[TicketLock | None, int]:
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        try:
+            return self._change(conversation_id, take, create=True)
+        except Exception as error:  # as Rasa's: the turn fails with a LockError
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        def drop_expired(lock: TicketLock) -> tuple[TicketLock | None, None]:
+            lock.remove_expired_tickets()
+            return lock, None
+
+        self._change(conversation_id, drop_expired)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        def hand_on(lock: TicketLock) -> tuple[TicketLock | None, None]:
+            lock.remove_ticket_for(ticket_number)
+            return lock, None
+
+        self._change(conversation_id, hand_on)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Hands the lock on, and deletes it when nobody waits — in one step, so that a ticket
+        taken meanwhile is never deleted with it."""
+
+        def hand_on_or_delete(lock: TicketLock) -> tuple[TicketLock | None, None]:
+            lock.remove_ticket_for(ticket_number)
+            return (lock if lock.is_someone_waiting() else None), None
+
+        self._change(conversation_id, hand_on_or_delete)
+
+    def _change(
+        self,
+        conversation_id: str,
+        change: Callable[[TicketLock], tuple[TicketLock | None, Any]],
+        create: bool = False,
+    ) -> Any:
+        """Applies `change` to the stored lock atomically and returns its result.
+
+        `change` gets the lock and returns what to store (None: delete it) and a result; it
+        runs again when another process changed the lock meanwhile. Without a stored lock
+        nothing is changed, unless `create`.
+        """
+        key = self.key_prefix + conversation_id
+        outcome: list[Any] = [None]
+
+        def attempt(pipe: Any) -> None:
+            stored = pipe.get(key)  # immediate: the pipeline buffers only after multi()
+            if stored is None and not create:
+                outcome[0] = None
+                return
+            lock = TicketLock.from_dict(_loads(stored)) if stored else TicketLock(conversation_id)
+            new_lock, outcome[0] = change(lock)
+            pipe.multi()
+            if new_lock is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, new_lock.dumps())
+
+        self.red.transaction(attempt, key)
+        return outcome[0]
+
+
+def _loads(stored: bytes | str) -> dict[str, Any]:
+    return dict(json.loads(stored))
