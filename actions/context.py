@@ -27,7 +27,7 @@ from actions.common import Answer, Request, parse_iso_date
 from actions.fallback import with_staff_button
 from actions.registry import answer_for, answers
 from actions.schedule import without_grouped
-from bot.lang import Lang
+from bot.lang import Lang, visitor_entities
 from bot.nlu.text import fold
 
 AnswerFunction = Callable[[Request], Answer]
@@ -110,7 +110,7 @@ def last_question(request: Request) -> history.Question | None:
 def is_bare(message: dict[str, object]) -> bool:
     """A question that only asks when or where ("几号？", "在哪？", "where is it?"): no entity,
     and no word beyond asking when/where."""
-    if message.get("entities"):
+    if visitor_entities(message.get("entities")):  # type: ignore[arg-type]
         return False
     text = fold(str(message.get("text") or ""), lower=True)
     if not text.strip():

@@ -28,7 +28,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import conversation_language
 from actions.handoff import hand_over
-from bot.lang import Lang
+from bot.lang import Lang, visitor_entities
 
 FALLBACK_INTENT = "nlu_fallback"
 DENY_INTENT = "out_of_scope"  # what Rasa's TwoStageFallback takes as "none of these"
@@ -160,7 +160,7 @@ class ActionAskAffirmation(Action):
             buttons = with_staff_button(buttons, lang)
             dispatcher.utter_message(text=NOT_UNDERSTOOD[lang], buttons=buttons)
             return []
-        entities = message.get("entities") or []
+        entities = visitor_entities(message.get("entities"))
         buttons = [{"title": TOPICS[t][lang], "payload": payload(t, entities)} for t in topics]
         buttons.append({"title": SOMETHING_ELSE[lang], "payload": f"/{DENY_INTENT}"})
         buttons = with_staff_button(buttons, lang)

@@ -16,6 +16,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.lang import visitor_entities
+
 # Turns that say nothing about which question is meant: the question before them is.
 PASS_THROUGH_INTENTS = frozenset({"switch_language", "ask_confirm", "greet", "thank"})
 OTHER_ONE_INTENT = "ask_other_one"
@@ -155,7 +157,7 @@ def last_answer_context(tracker: Tracker) -> dict[str, Any]:
 
 def is_year_only(message: dict[str, Any]) -> bool:
     """A follow-up that names a year and nothing else ("那2023年呢")."""
-    entities = message.get("entities") or []
+    entities = visitor_entities(message.get("entities"))
     return bool(entities) and all(e.get("entity") == YEAR for e in entities)
 
 

@@ -7,7 +7,7 @@ columns by it, the evaluation checks replies by it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 Lang = Literal["zh", "en"]
@@ -27,6 +27,12 @@ LANGUAGE_ENTITY = "language"
 def is_language_entity(entity: Mapping[str, Any]) -> bool:
     """True for that entity: scores and story tests leave it out (not a visitor's words)."""
     return entity.get("entity") == LANGUAGE_ENTITY
+
+
+def visitor_entities(entities: Iterable[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+    """The entities of what the visitor said: every one but the language entity, which the
+    NLU adds to every message (a message with only that entity is still a bare "when?")."""
+    return [entity for entity in entities or () if not is_language_entity(entity)]
 
 
 def detect_language(text: str) -> Lang | None:

@@ -1,9 +1,10 @@
 """A conversation without Rasa: each turn runs the action the rules pick, the way Rasa would.
 
 Turns carry the NLU result (intent, entities) the model would give, so these tests check the
-dialogue logic — what a follow-up refers to — not the model. The tracker's events grow as in
-Rasa: the user event, the `language` slot set from the message's script (as the
-LanguageTagger's entity does), entity-mapped slots, then the action's SlotSet events.
+dialogue logic — what a follow-up refers to — not the model. As in Rasa, every message also
+carries the LanguageTagger's `language` entity (a bare "几号？" still has that one), and the
+tracker's events grow as Rasa's: the user event, the `language` slot set from it,
+entity-mapped slots, then the action's SlotSet events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from actions.about_last import ActionAnswerAboutLast
 from actions.common import DatabaseAction
 from actions.registry import INTENT_ACTIONS, answers
 from bot.lang import detect_language
+from bot.nlu.language_tagger import language_entity
 
 ABOUT_LAST_INTENTS = ("switch_language", "ask_confirm", "ask_other_one")
 ENTITY_SLOTS = ("event", "venue", "theme_day", "forum_topic", "date", "year")
@@ -66,10 +68,11 @@ class Conversation:
             for name, values in (entities or {}).items()
             for value in (values if isinstance(values, list) else [values])
         ]
+        tagged = language_entity(text)  # what the pipeline's last component adds
         message = {
             "text": text,
             "intent": {"name": intent, "confidence": 0.99},
-            "entities": items,
+            "entities": [*items, tagged] if tagged else items,
             "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking or []],
             "message_id": f"m{self.turns}",
         }

@@ -16,6 +16,7 @@ import yaml
 from actions import messages
 from actions.about_last import requested_language
 from actions.context import is_bare
+from bot.nlu.language_tagger import language_entity
 from actions.registry import INTENT_ACTIONS, answers
 from bot import paths
 from bot.db import EventDB
@@ -197,6 +198,8 @@ def test_the_other_one_with_nothing_asked_asks_back() -> None:
 )
 def test_bare_questions(text: str) -> None:
     assert is_bare({"text": text, "entities": []})
+    # the NLU tags every message with its language: that entity is not the visitor's words
+    assert is_bare({"text": text, "entities": [language_entity(text)]})
 
 
 @pytest.mark.parametrize("text", ["宣传周几号", "有什么活动", "can I take the metro?", "要门票吗"])
