@@ -5,7 +5,8 @@ Runs on Sanic's event loop, so every call is aiohttp with a timeout; failures We
 transient (system busy, network, 5xx) are retried with back-off, an expired access token is
 replaced once. The access token is cached until shortly before it expires: WeChat limits how
 often it may be fetched, and a new token invalidates the old one, so with several Rasa
-processes it is shared through Redis when REDIS_URL is set.
+processes it is shared through Redis when REDIS_URL is set, and fetched by one of them at a
+time (a refresh lock in Redis; the others wait and read the token it saved).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import enum
 import json
 import logging
+import secrets
 import time
 from typing import Any, Protocol
 
@@ -31,6 +33,8 @@ TOKEN_MARGIN_S = 300
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # "System busy, retry later".
 TRANSIENT_ERRORS = frozenset({-1})
+# How often a process waiting for another one's refresh looks for the new token.
+REFRESH_POLL_S = 0.05
 
 
 class ApiError(Exception):
@@ -48,6 +52,12 @@ class TokenStore(Protocol):
     async def save(self, token: str, ttl_s: float) -> None: ...
 
     async def forget(self, token: str) -> None: ...
+
+    async def lock_refresh(self, ttl_s: float) -> bool:
+        """True when this process may fetch a new token (no other one is fetching)."""
+        ...
+
+    async def unlock_refresh(self) -> None: ...
 
 
 class MemoryTokenStore:
@@ -67,6 +77,12 @@ class MemoryTokenStore:
         if self._token == token:
             self._token, self._expires_at = None, 0.0
 
+    async def lock_refresh(self, ttl_s: float) -> bool:
+        return True  # one process: CustomerServiceApi's asyncio lock is enough
+
+    async def unlock_refresh(self) -> None:
+        return None
+
 
 class RedisTokenStore:
     """The token shared by every process of the account; falls back to memory if Redis fails,
@@ -79,6 +95,8 @@ class RedisTokenStore:
             url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
         )
         self._key = f"cyberweek:wechat:access_token:{app_id}"
+        self._lock_key = f"cyberweek:wechat:access_token_refresh:{app_id}"
+        self._lock_value = secrets.token_hex(8)  # this process's: only the holder unlocks
         self._memory = MemoryTokenStore()
 
     async def load(self) -> str | None:
@@ -103,8 +121,30 @@ class RedisTokenStore:
         except Exception as error:  # noqa: BLE001
             logger.warning("wechat.token.redis_unavailable: %s", error)
 
+    async def lock_refresh(self, ttl_s: float) -> bool:
+        """SET NX with a lifetime: a holder that dies mid-fetch blocks the others only briefly."""
+        try:
+            lock = self._redis.set(self._lock_key, self._lock_value, nx=True, px=int(ttl_s * 1000))
+            return bool(await lock)
+        except Exception as error:  # noqa: BLE001 - no Redis: refresh in this process
+            logger.warning("wechat.token.redis_unavailable: %s", error)
+            return True
+
+    async def unlock_refresh(self) -> None:
+        try:
+            await self._redis.eval(_UNLOCK_IF_HELD, 1, self._lock_key, self._lock_value)
+        except Exception as error:  # noqa: BLE001 - the lock expires on its own
+            logger.warning("wechat.token.redis_unavailable: %s", error)
+
     async def close(self) -> None:
         await self._redis.close()
+
+
+# Deletes the lock only if this process still holds it (it may have expired and been taken).
+_UNLOCK_IF_HELD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 class _Outcome(enum.Enum):
@@ -182,24 +222,43 @@ class CustomerServiceApi:
         if token:
             return token
         async with self._token_lock:  # one fetch, however many sends wait for it
+            return await self._refreshed_token()
+
+    async def _refreshed_token(self) -> str:
+        """The token another process saved meanwhile, or one fetched here under the store's
+        refresh lock: two fetches would invalidate each other's token."""
+        lock_ttl_s = self._settings.api_timeout_s + 1.0  # outlives one fetch
+        give_up_at = time.monotonic() + lock_ttl_s + 1.0
+        while True:
             token = await self._store.load()
             if token:
                 return token
-            result = await self._call(
-                "GET",
-                TOKEN_PATH,
-                {
-                    "grant_type": "client_credential",
-                    "appid": self._settings.app_id,
-                    "secret": self._settings.app_secret,
-                },
-            )
-            token = result.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise ApiError(int(result.get("errcode") or -1), str(result.get("errmsg", "")))
-            expires_in = float(result.get("expires_in") or 7200)
-            await self._store.save(token, max(60.0, expires_in - TOKEN_MARGIN_S))
-            return token
+            if await self._store.lock_refresh(lock_ttl_s):
+                try:
+                    return await self._store.load() or await self._fetch_token()
+                finally:
+                    await self._store.unlock_refresh()
+            if time.monotonic() > give_up_at:  # the holder hangs past its lock: fetch anyway
+                logger.warning("wechat.token.refresh_lock_stuck: fetching without it")
+                return await self._fetch_token()
+            await asyncio.sleep(REFRESH_POLL_S)
+
+    async def _fetch_token(self) -> str:
+        result = await self._call(
+            "GET",
+            TOKEN_PATH,
+            {
+                "grant_type": "client_credential",
+                "appid": self._settings.app_id,
+                "secret": self._settings.app_secret,
+            },
+        )
+        token = result.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ApiError(int(result.get("errcode") or -1), str(result.get("errmsg", "")))
+        expires_in = float(result.get("expires_in") or 7200)
+        await self._store.save(token, max(60.0, expires_in - TOKEN_MARGIN_S))
+        return token
 
     async def _call(
         self, method: str, path: str, params: dict[str, str], body: Any = None

@@ -8,7 +8,9 @@ a passive reply and otherwise retries, up to three times. This channel
 - refuses a signed query string replayed with another body, and a MsgId replayed under another
   OpenID (replay.py: in Redis when REDIS_URL is set);
 - runs each message through Rasa exactly once, keyed by MsgId (FromUserName + CreateTime for
-  events), however many retries arrive or when (`_turns`);
+  events), however many retries arrive or when (`_turns`), and on which instance: the first
+  one claims the message in Redis and publishes its reply for retries that reach another one
+  (turns.py, when REDIS_URL is set);
 - answers passively when Rasa is done within the reply budget, and otherwise answers "success"
   at once and delivers the answer through the customer-service API (wechat_api);
 - turns Rasa's messages and buttons into one text reply with numbered options (wechat_render);
@@ -56,6 +58,7 @@ from bot.channels.wechat.protocol import (
     text_reply,
 )
 from bot.channels.wechat.replay import bindings_for, check_not_replayed
+from bot.channels.wechat.turns import claims_for
 from bot.channels.wechat.render import (
     WeChatText,
     Option,
@@ -124,6 +127,8 @@ class WeChatInput(InputChannel):
             max(TURN_TTL_S, 2 * settings.max_timestamp_skew_s),
             settings.app_id or "default",
         )
+        # Which instance runs a message, and its reply for retries that reach the others.
+        self._claims = claims_for(settings.redis_url, TURN_TTL_S, settings.app_id or "default")
         self._options: TtlCache[str, tuple[Option, ...]] = TtlCache(OPTIONS_TTL_S, MAX_REMEMBERED)
         self._deliveries: set[asyncio.Task[None]] = set()
         if not settings.enabled:
@@ -216,20 +221,48 @@ class WeChatInput(InputChannel):
         self, inbound: Inbound, on_new_message: OnNewMessage, deadline: float
     ) -> str | None:
         """The passive reply's text, or None for "success" (nothing, or sent separately)."""
+        turn = self._turns.get(inbound.dedupe_key) or await self._claim(inbound, on_new_message)
+        if turn is None:  # another instance runs this message: answer what it answers
+            shared = await self._claims.wait_for_reply(inbound.dedupe_key, deadline)
+            return shared.text if shared is not None else None
+        return await self._own_reply(turn, inbound, deadline)
+
+    async def _claim(self, inbound: Inbound, on_new_message: OnNewMessage) -> Turn | None:
+        """This process's run of the message, or None when another instance has claimed it."""
+        claimed = await self._claims.claim(inbound.dedupe_key)
+        # a delivery of the same message may have started a run while the claim was awaited
         turn = self._turns.get(inbound.dedupe_key)
-        if turn is None:
+        if turn is None and claimed:
             turn = Turn(asyncio.create_task(self._answer(inbound, on_new_message)))
             self._turns.put(inbound.dedupe_key, turn)
+        return turn
+
+    async def _own_reply(self, turn: Turn, inbound: Inbound, deadline: float) -> str | None:
         answer = await _result_by(turn.task, deadline)
         if turn.pushed:  # an earlier delivery of this message already went the slow way
             return None
         if answer is None or utf8_size(answer.text) > self.settings.reply_limit_bytes:
             if self._push(turn, inbound.openid):
+                await self._claims.publish(inbound.dedupe_key, None)
                 return None
         if answer is None:
             logger.error("wechat.reply.lost: no customer-service API to deliver a slow answer")
+            self._publish_when_ready(turn, inbound.dedupe_key)
             return None
+        reply = self._passive(answer)
+        await self._claims.publish(inbound.dedupe_key, reply)
+        return reply
+
+    def _passive(self, answer: WeChatText) -> str | None:
         return truncate_text(answer.text, self.settings.reply_limit_bytes) or None
+
+    def _publish_when_ready(self, turn: Turn, key: str) -> None:
+        """A later retry, on any instance, gets the answer that came too late for this one."""
+
+        async def publish() -> None:
+            await self._claims.publish(key, self._passive(await turn.task))
+
+        self._track(asyncio.create_task(publish()))
 
     async def _answer(self, inbound: Inbound, on_new_message: OnNewMessage) -> WeChatText:
         if inbound.kind == "event":
@@ -278,10 +311,13 @@ class WeChatInput(InputChannel):
         if self._api is None:
             return False
         turn.pushed = True
-        delivery = asyncio.create_task(self._deliver(turn.task, openid))
-        self._deliveries.add(delivery)
-        delivery.add_done_callback(self._deliveries.discard)
+        self._track(asyncio.create_task(self._deliver(turn.task, openid)))
         return True
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Kept until done, so that close() lets it finish."""
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, answer: asyncio.Task[WeChatText], openid: str) -> None:
         assert self._api is not None
@@ -297,6 +333,7 @@ class WeChatInput(InputChannel):
         if self._api is not None:
             await self._api.close()
         await self._bindings.close()
+        await self._claims.close()
         self.rate_limiter.close()
 
 
