@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -35,8 +30,8 @@ from actions.messages import DATABASE_UNAVAILABLE
 from bot import paths
 from bot.db.queries import EventDB
 from bot.unavailable import TURN_FAILED
-from ops import harness, prod
-from ops.harness import DEMO_NOW
+from ops import prod
+from tests.ops.running_profile import RunningProfile, cyberweek, running_profile
 
 pytestmark = pytest.mark.faults
 
@@ -46,73 +41,14 @@ COMES_BACK_WITHIN_S = 120.0  # a restarted Rasa instance loads its model (~30 s 
 CONCURRENT_ROUNDS = 12
 
 
-@dataclass
-class Profile:
-    dirs: prod.ProfileDirs
-    password: str
-
-    @property
-    def state(self) -> dict[str, Any]:
-        """Read again each time: the launcher records a restarted server's new pid."""
-        state = prod.read_state(self.dirs)
-        assert state is not None, "the profile is not running"
-        return state
-
-    @property
-    def url(self) -> str:
-        return f"{self.state['public_url']}/webhooks/rest/webhook"
-
-    def instance_url(self, number: int) -> str:
-        return f"http://127.0.0.1:{self.instance(number)['rasa_port']}/webhooks/rest/webhook"
-
-    def instance(self, number: int) -> dict[str, Any]:
-        return next(i for i in self.state["instances"] if i["number"] == number)
-
-    def pid(self, name: str, instance: int | None = None) -> int:
-        return next(
-            int(p["pid"])
-            for p in self.state["processes"]
-            if p["name"] == name and p.get("instance") == instance
-        )
-
-    def database_url(self, database: str) -> str:
-        port = self.state["postgres_port"]
-        return f"postgresql://{prod.DB_USER}:{self.password}@127.0.0.1:{port}/{database}"
-
-
-def _cyberweek(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args],
-        cwd=paths.REPO_ROOT,
-        env={**os.environ, "CYBERWEEK_NOW": DEMO_NOW},
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
+@pytest.fixture(scope="module")
+def profile(trained_model: Path) -> Iterator[RunningProfile]:
+    with running_profile(PROFILE_DIR) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def profile(trained_model: Path) -> Iterator[Profile]:
-    try:
-        prod.find_programs()
-    except prod.ProfileError as error:
-        pytest.skip(str(error))
-    dirs = prod.ProfileDirs(PROFILE_DIR)
-    shutil.rmtree(dirs.root, ignore_errors=True)
-    port = harness.free_port()
-    try:
-        up = _cyberweek(
-            "ops", "up", "--detach", "--instances", "2", "--port", str(port), "--dir",
-            str(dirs.root), timeout_s=600,
-        )  # fmt: skip
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield Profile(dirs, dirs.password_file.read_text().strip())
-    finally:
-        _cyberweek("ops", "down", "--dir", str(dirs.root), timeout_s=180)
-
-
-@pytest.fixture(scope="module")
-def facts(profile: Profile) -> dict[str, str]:
+def facts(profile: RunningProfile) -> dict[str, str]:
     """What the answers must contain, read from the database the profile loaded."""
     db = EventDB(url=profile.database_url(prod.DB_NAME))
     try:
@@ -131,7 +67,7 @@ def whole_profile(request: pytest.FixtureRequest) -> None:
     launcher still restarting what the last one killed) does not fail the next one."""
     if "profile" not in request.fixturenames:
         return
-    profile: Profile = request.getfixturevalue("profile")
+    profile: RunningProfile = request.getfixturevalue("profile")
     _wait_for(_postgres_answers(profile), "PostgreSQL")
     _wait_for(_redis_answers(profile), "Redis")
     for instance in profile.state["instances"]:
@@ -185,7 +121,7 @@ def _zombie(pid: int) -> bool:
 
 # ------------------------------------------------------------------------- action server
 def test_a_hung_action_server_gets_an_apology_within_3_s_and_the_next_message_works(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     url, sender = profile.instance_url(1), _sender()
     assert facts["venue"] in _ask(url, sender, WHERE)[0]
@@ -200,7 +136,7 @@ def test_a_hung_action_server_gets_an_apology_within_3_s_and_the_next_message_wo
 
 
 def test_an_action_server_that_is_down_gets_an_apology_and_works_once_it_is_back(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     url, sender = profile.instance_url(1), _sender()
     assert facts["venue"] in _ask(url, sender, WHERE)[0]
@@ -215,7 +151,7 @@ def test_an_action_server_that_is_down_gets_an_apology_and_works_once_it_is_back
 
 
 # ------------------------------------------------------------------------- PostgreSQL
-def _postgres_answers(profile: Profile) -> Callable[[], bool]:
+def _postgres_answers(profile: RunningProfile) -> Callable[[], bool]:
     def check() -> bool:
         engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
         try:
@@ -235,7 +171,7 @@ def _sender_ids(sender: str) -> dict[str, str]:
     return {"s": sender, "rest": f"rest:{sender}"}
 
 
-def _redis_answers(profile: Profile) -> Callable[[], bool]:
+def _redis_answers(profile: RunningProfile) -> Callable[[], bool]:
     import redis
 
     def check() -> bool:
@@ -250,7 +186,7 @@ def _redis_answers(profile: Profile) -> Callable[[], bool]:
     return check
 
 
-def _stored_user_texts(profile: Profile, sender: str) -> list[str]:
+def _stored_user_texts(profile: RunningProfile, sender: str) -> list[str]:
     engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
     try:
         with engine.connect() as connection:
@@ -265,39 +201,39 @@ def _stored_user_texts(profile: Profile, sender: str) -> list[str]:
 
 
 def test_postgresql_restarted_mid_conversation_keeps_the_context(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     sender = _sender()
-    assert facts["venue"] in _ask(profile.url, sender, WHERE)[0]
+    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
     postgres = profile.pid("PostgreSQL")
     os.kill(postgres, signal.SIGINT)  # fast shutdown; the launcher starts it again in ~2 s
     _wait_for(_gone(postgres), "PostgreSQL's shutdown", 30)
-    reply, elapsed = _ask(profile.url, sender, WHEN)  # while it is down
+    reply, elapsed = _ask(profile.rest_url, sender, WHEN)  # while it is down
     assert reply == TURN_FAILED["zh"], "not an apology: a fresh conversation answered?"
     assert elapsed < APOLOGY_WITHIN_S
     _wait_for(_postgres_answers(profile), "PostgreSQL")
     for _ in profile.state["instances"]:  # round-robin: each instance's pool meets the restart
-        assert facts["date"] in _ask(profile.url, sender, WHEN)[0]
+        assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
     assert _stored_user_texts(profile, sender) == [WHERE, WHEN, WHEN]  # nothing overwritten
 
 
 def test_an_unreachable_event_database_gets_an_apology_and_recovers_without_restart(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     before = {p["pid"] for p in profile.state["processes"]}
     _event_database_connections(profile, allowed=False)
     try:
         for _ in profile.state["instances"]:
-            reply, elapsed = _ask(profile.url, _sender(), WHERE)
+            reply, elapsed = _ask(profile.rest_url, _sender(), WHERE)
             assert reply == DATABASE_UNAVAILABLE["zh"] and elapsed < APOLOGY_WITHIN_S
     finally:
         _event_database_connections(profile, allowed=True)
     for _ in profile.state["instances"]:
-        assert facts["venue"] in _ask(profile.url, _sender(), WHERE)[0]
+        assert facts["venue"] in _ask(profile.rest_url, _sender(), WHERE)[0]
     assert {p["pid"] for p in profile.state["processes"]} == before  # nothing was restarted
 
 
-def _event_database_connections(profile: Profile, *, allowed: bool) -> None:
+def _event_database_connections(profile: RunningProfile, *, allowed: bool) -> None:
     """The event database refuses new connections and drops its open ones (as when its
     server is unreachable), while the conversations' database goes on."""
     import psycopg2
@@ -324,42 +260,42 @@ def _event_database_connections(profile: Profile, *, allowed: bool) -> None:
 
 # ------------------------------------------------------------------------- Rasa, Redis
 def test_a_rasa_instance_killed_mid_conversation_hands_it_to_the_other(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     sender = _sender()
-    assert facts["venue"] in _ask(profile.url, sender, WHERE)[0]
+    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
     rasa = profile.pid("Rasa", 1)
     os.kill(rasa, signal.SIGKILL)
     _wait_for(_gone(rasa), "the killed instance's exit", 10)
     for _ in range(3):  # round-robin would send one of them to the dead instance
-        assert facts["date"] in _ask(profile.url, sender, WHEN)[0]
+        assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
     _wait_for(_answers(profile.instance_url(1).rsplit("/", 1)[0] + "/"), "the killed instance")
     assert facts["date"] in _ask(profile.instance_url(1), sender, WHEN)[0]
 
 
 def test_redis_down_gets_an_apology_and_recovers_when_it_is_back(
-    profile: Profile, facts: dict[str, str]
+    profile: RunningProfile, facts: dict[str, str]
 ) -> None:
     sender = _sender()
-    assert facts["venue"] in _ask(profile.url, sender, WHERE)[0]
+    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
     redis_pid = profile.pid("Redis")
     os.kill(redis_pid, signal.SIGSTOP)  # hung: connections accepted, nothing answered
     try:
-        reply, elapsed = _ask(profile.url, sender, WHEN)
+        reply, elapsed = _ask(profile.rest_url, sender, WHEN)
     finally:
         os.kill(redis_pid, signal.SIGCONT)
     assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
     os.kill(redis_pid, signal.SIGKILL)  # the launcher starts it again after a 2 s pause
     _wait_for(_gone(redis_pid), "Redis's exit", 10)
-    reply, elapsed = _ask(profile.url, sender, WHEN)
+    reply, elapsed = _ask(profile.rest_url, sender, WHEN)
     assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
     _wait_for(_redis_answers(profile), "Redis")
     for _ in profile.state["instances"]:
-        assert facts["date"] in _ask(profile.url, sender, WHEN)[0]
+        assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
 
 
 # ------------------------------------------------------------------------- ordering
-def _turns(profile: Profile, sender: str) -> list[list[str]]:
+def _turns(profile: RunningProfile, sender: str) -> list[list[str]]:
     """The conversation's stored events, cut into turns at each visitor message."""
     engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
     try:
@@ -381,7 +317,7 @@ def _turns(profile: Profile, sender: str) -> list[list[str]]:
 
 
 def test_two_messages_sent_at_once_to_two_instances_are_answered_once_each_in_order(
-    profile: Profile,
+    profile: RunningProfile,
 ) -> None:
     urls = [profile.instance_url(1), profile.instance_url(2)]
     messages = [WHERE, "有哪些分论坛"]
@@ -409,9 +345,9 @@ def test_two_messages_sent_at_once_to_two_instances_are_answered_once_each_in_or
             assert turn[-1] == "action_listen", turns
 
 
-def test_down_leaves_nothing_running(profile: Profile) -> None:
+def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
     state = profile.state
-    down = _cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
+    down = cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
     assert down.returncode == 0, down.stdout + down.stderr
     assert prod.leftover_processes(state) == []
     assert prod.launcher_pid(profile.dirs) is None

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,67 +25,22 @@ from bot.channels.conversation_ids import conversation_id
 from bot.channels.webchat import SOCKETIO_REDIS_CHANNEL, valid_session_id
 from bot.db.queries import EventDB
 from ops import harness, prod
-from ops.harness import DEMO_NOW
+from tests.ops.running_profile import RunningProfile, cyberweek, running_profile
 
 pytestmark = pytest.mark.prod_profile
 
 PROFILE_DIR = paths.BUILD_DIR / "prod-test"
 
 
-@dataclass
-class RunningProfile:
-    dirs: prod.ProfileDirs
-    state: dict[str, Any]
-    password: str
-
-    @property
-    def url(self) -> str:
-        return str(self.state["public_url"])
-
-    def database_url(self, database: str) -> str:
-        port = self.state["postgres_port"]
-        return f"postgresql://{prod.DB_USER}:{self.password}@127.0.0.1:{port}/{database}"
-
-    def rasa_ports(self) -> list[int]:
-        return [int(i["rasa_port"]) for i in self.state["instances"]]
-
-
-def _cyberweek(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args],
-        cwd=paths.REPO_ROOT,
-        env={**os.environ, "CYBERWEEK_NOW": DEMO_NOW},
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
-
-
 @pytest.fixture(scope="module")
 def profile(trained_model: Path) -> Iterator[RunningProfile]:
-    try:
-        prod.find_programs()
-    except prod.ProfileError as error:
-        pytest.skip(str(error))
-    dirs = prod.ProfileDirs(PROFILE_DIR)
-    shutil.rmtree(dirs.root, ignore_errors=True)  # a fresh cluster: nothing from a last run
-    port = harness.free_port()
-    try:
-        up = _cyberweek(
-            "ops", "up", "--detach", "--instances", "2", "--port", str(port), "--dir",
-            str(dirs.root), timeout_s=600,
-        )  # fmt: skip
-        assert up.returncode == 0, up.stdout + up.stderr
-        state = prod.read_state(dirs)
-        assert state is not None and state["ready"]
-        yield RunningProfile(dirs, state, dirs.password_file.read_text().strip())
-    finally:
-        _cyberweek("ops", "down", "--dir", str(dirs.root), timeout_s=180)
+    with running_profile(PROFILE_DIR) as running:
+        yield running
 
 
 def _ask(profile: RunningProfile, sender: str, message: str) -> str:
     response = requests.post(
-        f"{profile.url}/webhooks/rest/webhook",
+        profile.rest_url,
         json={"sender": sender, "message": message},
         timeout=60,
     )
@@ -178,7 +128,7 @@ def test_the_lock_store_is_redis(profile: RunningProfile) -> None:
 def test_a_body_over_64_kib_is_refused_by_nginx(profile: RunningProfile) -> None:
     body = b'{"sender": "big", "message": "' + b"a" * (70 * 1024) + b'"}'
     response = requests.post(
-        f"{profile.url}/webhooks/rest/webhook",
+        profile.rest_url,
         data=body,
         headers={"Content-Type": "application/json"},
         timeout=30,
@@ -294,13 +244,14 @@ def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
     assert {name for name, _ in recorded} == {
         "PostgreSQL", "Redis", "action server", "Rasa", "nginx"
     }  # fmt: skip
-    down = _cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
+    state = profile.state  # the launcher deletes it on the way down
+    down = cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert prod.leftover_processes(profile.state) == []
+    assert prod.leftover_processes(state) == []
     assert prod.launcher_pid(profile.dirs) is None
     root = str(profile.dirs.root.resolve())
     assert not [pid for pid in _all_pids() if root in prod._cmdline(pid)]
-    for port in [int(profile.url.rsplit(":", 1)[1]), int(profile.state["postgres_port"])]:
+    for port in [int(state["public_url"].rsplit(":", 1)[1]), int(state["postgres_port"])]:
         assert not harness.port_in_use(port)
 
 

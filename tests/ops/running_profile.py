@@ -1,0 +1,100 @@
+"""The production profile started for a test module (`cyberweek ops up --detach`, 2 instances)
+and always taken down again: shared by the profile's tests and its fault tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import paths
+from ops import harness, prod
+from ops.harness import DEMO_NOW
+
+REST_PATH = "/webhooks/rest/webhook"
+
+
+@dataclass
+class RunningProfile:
+    dirs: prod.ProfileDirs
+    password: str
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Read again each time: the launcher records a restarted server's new pid."""
+        state = prod.read_state(self.dirs)
+        assert state is not None, "the profile is not running"
+        return state
+
+    @property
+    def url(self) -> str:
+        """nginx, the profile's only public address."""
+        return str(self.state["public_url"])
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.url}{REST_PATH}"
+
+    def instance(self, number: int) -> dict[str, Any]:
+        return next(i for i in self.state["instances"] if i["number"] == number)
+
+    def instance_url(self, number: int) -> str:
+        """One Rasa instance's REST webhook, bypassing nginx."""
+        return f"http://127.0.0.1:{self.instance(number)['rasa_port']}{REST_PATH}"
+
+    def rasa_ports(self) -> list[int]:
+        return [int(i["rasa_port"]) for i in self.state["instances"]]
+
+    def pid(self, name: str, instance: int | None = None) -> int:
+        return next(
+            int(p["pid"])
+            for p in self.state["processes"]
+            if p["name"] == name and p.get("instance") == instance
+        )
+
+    def database_url(self, database: str) -> str:
+        port = self.state["postgres_port"]
+        return f"postgresql://{prod.DB_USER}:{self.password}@127.0.0.1:{port}/{database}"
+
+
+def cyberweek(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", *args],
+        cwd=paths.REPO_ROOT,
+        env={**os.environ, "CYBERWEEK_NOW": DEMO_NOW},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+@contextlib.contextmanager
+def running_profile(directory: Path, instances: int = 2) -> Iterator[RunningProfile]:
+    """A fresh profile in `directory` (skips the test when PostgreSQL, Redis or nginx is
+    missing); `cyberweek ops down` at the end whatever happened."""
+    try:
+        prod.find_programs()
+    except prod.ProfileError as error:
+        pytest.skip(str(error))
+    dirs = prod.ProfileDirs(directory)
+    shutil.rmtree(dirs.root, ignore_errors=True)  # a fresh cluster: nothing from a last run
+    port = harness.free_port()
+    try:
+        up = cyberweek(
+            "ops", "up", "--detach", "--instances", str(instances), "--port", str(port),
+            "--dir", str(dirs.root), timeout_s=600,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stdout + up.stderr
+        profile = RunningProfile(dirs, dirs.password_file.read_text().strip())
+        assert profile.state["ready"]
+        yield profile
+    finally:
+        cyberweek("ops", "down", "--dir", str(dirs.root), timeout_s=180)
