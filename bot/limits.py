@@ -29,6 +29,16 @@ MAX_ENTITY_CHARS = 64
 # far from date.max (/inform{"day_offset": "999999999"} raised OverflowError in an action).
 MAX_DAY_OFFSET = 31
 
+# A conversation's session ends after this many visitor messages, as Rasa ends one after
+# domain.yml's session_expiration_time (60) idle minutes (ops/rasa_entry.py
+# `install_session_turn_bound`). Each turn loads the session's events from the tracker store,
+# featurizes them and sends them whole to the action server: a script that never pauses made
+# every turn of its conversation slower and larger (a turn took 0.1 s at the start of a session
+# and 0.4 s after 100 messages; 10,000 turns took 4.6 s to load, with a 5.6 MB tracker;
+# docs/security.md). A visitor asks a few questions, rarely dozens, in an hour; slots carry
+# over into the new session, and the stored transcript keeps every session.
+MAX_SESSION_TURNS = 50
+
 _DAY_OFFSET = re.compile(r"[+-]?[0-9]{1,3}")  # ASCII digits: int() of "²" would raise
 
 

@@ -44,6 +44,10 @@ REDIS_TIMEOUT_S = 0.5  # a Redis that hangs costs a visitor at most this, then m
 REDIS_RETRY_S = 30.0  # after a failure, memory counts for this long before Redis is tried again
 OFF_VALUES = frozenset({"off", "0", "false", "no"})
 REFUSAL_LOG_S = 60.0  # a client over a limit is logged once a minute, not once per message
+# limits' MemoryStorage empties a key's window but never forgets the key: one entry per
+# conversation, socket and address ever seen. Every this many hits counted in memory, the keys
+# whose windows are empty are dropped (`_sweep_memory`).
+MEMORY_SWEEP_EVERY = 10_000
 
 
 class RateLimitConfigError(ValueError):
@@ -96,6 +100,7 @@ class RateLimiter:
         *,
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        memory_sweep_every: int = MEMORY_SWEEP_EVERY,
     ) -> None:
         self.rules = dict(rules)
         self.enabled = enabled
@@ -103,6 +108,8 @@ class RateLimiter:
         # the strategies hold their storage by weak reference: the limiter keeps them alive
         self._memory_storage = MemoryStorage()
         self._memory = MovingWindowRateLimiter(self._memory_storage)
+        self._memory_hits = 0
+        self._memory_sweep_every = memory_sweep_every
         self._redis: MovingWindowRateLimiter | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._redis_down_until = 0.0
@@ -170,7 +177,24 @@ class RateLimiter:
                     logger.info("rate limits: Redis is back; counts are shared again")
                     self._redis_down_until = 0.0
                 return verdict
-        return _counted(self._memory, item, identifiers)
+        verdict = _counted(self._memory, item, identifiers)
+        self._memory_hits += 1
+        if self._memory_hits % self._memory_sweep_every == 0:
+            self._sweep_memory()
+        return verdict
+
+    def _sweep_memory(self) -> None:
+        """A fresh memory storage with only the windows still counting.
+
+        Swapped rather than emptied in place: the old storage's expiry timer (a thread of the
+        limits library) may be walking its dict, which nothing changes any more. Runs on the
+        event loop, as every memory hit does, so no hit is counted meanwhile.
+        """
+        previous = self._memory_storage
+        fresh = MemoryStorage()
+        fresh.events = {key: window for key, window in list(previous.events.items()) if window}
+        self._memory_storage = fresh
+        self._memory = MovingWindowRateLimiter(fresh)
 
     def _redis_failed(self, error: Exception) -> None:
         if self._redis_down_until == 0.0:  # once per outage, not once per message

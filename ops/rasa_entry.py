@@ -24,6 +24,11 @@ fails — a store down, a lock not taken — is answered with the apology
 
 `GET /` answers "ok" instead of Rasa's version banner (`install_neutral_root_route`).
 
+A session also ends after `MAX_SESSION_TURNS` visitor messages, not only after an idle hour
+(`install_session_turn_bound`), and a new session carries each slot's latest value once
+instead of every SlotSet of the last one (`install_compact_slot_carry_over`): what a turn
+loads and sends the action server stays bounded.
+
 Rasa's telemetry is switched off for every invocation (stock included): when on, Rasa sends
 crash reports to Sentry, and a traceback can hold a visitor's message. An operator who wants it
 sets RASA_TELEMETRY_ENABLED=true explicitly.
@@ -48,11 +53,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Reversible
 from typing import Any
 
 from bot.lang import is_language_entity
-from bot.limits import MAX_BODY_BYTES
+from bot.limits import MAX_BODY_BYTES, MAX_SESSION_TURNS
 from bot.unavailable import apology_for
 
 STOCK_FLAG = "--stock"
@@ -291,6 +296,81 @@ async def _apologise(message: Any) -> None:
         logger.exception("could not send the apology to %s", message.sender_id)
 
 
+def session_is_full(events: Reversible[Any], max_turns: int = MAX_SESSION_TURNS) -> bool:
+    """Whether the latest session of `events` (a tracker's, oldest first) holds `max_turns`
+    visitor messages; reads at most that many turns back."""
+    from rasa.shared.core.events import SessionStarted, UserUttered
+
+    turns = 0
+    for event in reversed(events):
+        if isinstance(event, SessionStarted):
+            return False
+        if isinstance(event, UserUttered):
+            turns += 1
+            if turns >= max_turns:
+                return True
+    return False
+
+
+def install_session_turn_bound() -> None:
+    """Ends a session after MAX_SESSION_TURNS visitor messages, as Rasa ends one after
+    `session_expiration_time` idle minutes (bot/limits.py says why).
+
+    Rasa asks `_has_session_expired` before every message, under the conversation's lock;
+    when it says yes, Rasa runs its own `action_session_start` (slots carried over as
+    domain.yml's session_config says) and its SQL tracker store loads only the events since
+    that start from then on, while the stored transcript keeps every session. A conversation
+    that never pauses for an hour now restarts its session like one that did. A conversation
+    paused for the help desk is left as it is (Rasa runs no prediction for it meanwhile).
+    """
+    from rasa.core.processor import MessageProcessor
+
+    rasa_expired = MessageProcessor._has_session_expired
+    if getattr(rasa_expired, "counts_turns", False):
+        return
+
+    def has_session_expired(self: MessageProcessor, tracker: Any) -> bool:
+        if rasa_expired(self, tracker):
+            return True
+        # not while staff have it: a new session un-pauses, the bot would talk over them
+        if not tracker.is_paused() and session_is_full(tracker.events):
+            logger.info(
+                "session of %s full (%d turns): a new one", tracker.sender_id, MAX_SESSION_TURNS
+            )
+            return True
+        return False
+
+    has_session_expired.counts_turns = True  # type: ignore[attr-defined]
+    MessageProcessor._has_session_expired = has_session_expired  # type: ignore[method-assign]
+
+
+def install_compact_slot_carry_over() -> None:
+    """Makes a new session carry over each slot's latest value once, not every SlotSet.
+
+    Rasa's `ActionSessionStart` copies every SlotSet event of the ending session, those it
+    carried into that session included, so each session of a conversation started with its
+    whole slot history: after 100 messages a new session began with 525 SlotSet events, and
+    every turn of it loaded them again. One SlotSet per slot, the last one, leaves the same
+    slots (a SlotSet only sets its value) and a session start of at most one event per slot.
+    """
+    from rasa.core.actions.action import ActionSessionStart
+    from rasa.shared.core.events import SlotSet
+
+    if getattr(ActionSessionStart._slot_set_events_from_tracker, "compact", False):
+        return
+
+    def latest_slot_sets(tracker: Any) -> list[SlotSet]:
+        latest: dict[str, SlotSet] = {}
+        for event in tracker.applied_events():
+            if isinstance(event, SlotSet):
+                latest.pop(event.key, None)  # re-inserted: the order of the last settings
+                latest[event.key] = event
+        return [SlotSet(key=e.key, value=e.value, metadata=e.metadata) for e in latest.values()]
+
+    latest_slot_sets.compact = True  # type: ignore[attr-defined]
+    ActionSessionStart._slot_set_events_from_tracker = staticmethod(latest_slot_sets)  # type: ignore[method-assign, assignment]
+
+
 NEUTRAL_ROOT_TEXT = "ok"
 
 
@@ -345,6 +425,8 @@ def main(argv: list[str] | None = None) -> None:
         install_bounded_action_calls()
         install_strict_tracker_reads()
         install_apology_for_failed_turns()
+        install_session_turn_bound()
+        install_compact_slot_carry_over()
         install_neutral_root_route()
     from rasa.__main__ import main as rasa_main
 

@@ -55,11 +55,19 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def action_server(server_env: dict[str, str]) -> Iterator[str]:
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the shared servers write their output (`actions.log`, `rasa.log`): the fuzz
+    tests read it for tracebacks (tests/bot/channels/test_fuzz_live.py)."""
+    return tmp_path_factory.mktemp("server-logs")
+
+
+@pytest.fixture(scope="session")
+def action_server(server_env: dict[str, str], server_logs: Path) -> Iterator[str]:
     """A real rasa-sdk action server on a free loopback port; yields its webhook URL."""
     port = harness.free_port()
-    with harness.action_server(port, server_env).running():
-        yield harness.action_webhook(port)
+    with open(server_logs / "actions.log", "ab") as log:
+        with harness.action_server(port, server_env).running(log):
+            yield harness.action_webhook(port)
 
 
 @pytest.fixture(scope="session")
@@ -105,12 +113,13 @@ def staff_accounts(desk_store: DeskStore, staff_password: str) -> dict[str, Staf
 
 @pytest.fixture(scope="session")
 def rasa_server(
-    trained_model: Path, endpoints_file: Path, server_env: dict[str, str]
+    trained_model: Path, endpoints_file: Path, server_env: dict[str, str], server_logs: Path
 ) -> Iterator[str]:
     """`rasa run` with the REST channel; yields the webhook URL."""
     port = harness.free_port()
-    with harness.rasa_server(trained_model, endpoints_file, port, server_env).running():
-        yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    with open(server_logs / "rasa.log", "ab") as log:
+        with harness.rasa_server(trained_model, endpoints_file, port, server_env).running(log):
+            yield f"http://127.0.0.1:{port}/webhooks/rest/webhook"
 
 
 @pytest.fixture(scope="module")

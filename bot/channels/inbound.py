@@ -39,6 +39,21 @@ _YEAR = re.compile(r"[0-9]{4}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Leading whitespace and slashes: "/ /ask_venue{...}" must not become a payload once stripped.
 _PAYLOAD_LEAD = re.compile(r"^[\s/]+")
+# A JSON "\ud800" escape decodes to a lone surrogate: no character, and no UTF-8 database
+# (the tracker store, the desk's tables) can store it. (A pair decodes to one character.)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, as a UTF-8 decoder would: a
+    visitor's words can then be stored (SQLite raised UnicodeEncodeError on them)."""
+    return _LONE_SURROGATE.sub(REPLACEMENT_CHARACTER, text)
+
+
+def storable(text: str) -> bool:
+    """Whether `text` can be stored as it is (an id must not be changed to fit)."""
+    return _LONE_SURROGATE.search(text) is None
 
 
 def kept_metadata(metadata: Any) -> dict[str, Any]:
@@ -170,8 +185,9 @@ def checked_payload(text: str, rules: PayloadRules, language: str | None = None)
 
 
 def cut_message(text: str) -> str:
-    """At most MAX_MESSAGE_CHARS characters (the widget and WeChat answer a long paste)."""
-    return text[:MAX_MESSAGE_CHARS]
+    """At most MAX_MESSAGE_CHARS characters (the widget and WeChat answer a long paste),
+    lone surrogates replaced."""
+    return without_lone_surrogates(text[:MAX_MESSAGE_CHARS])
 
 
 def visitor_text(text: str, rules: PayloadRules | None = None, language: str | None = None) -> str:

@@ -36,7 +36,13 @@ from bot.channels.conversation_ids import (
     split_conversation_id,
 )
 from bot.channels.delivery import recipient, register_delivery
-from bot.channels.inbound import checked_payload, kept_metadata, payload_rules
+from bot.channels.inbound import (
+    checked_payload,
+    kept_metadata,
+    payload_rules,
+    storable,
+    without_lone_surrogates,
+)
 from bot.db.desk import DeskStore, shared_desk_store
 from bot.db.desk.models import CONVERSATION_ID_LEN
 from bot.lang import Lang, detect_language
@@ -64,6 +70,8 @@ def body_problem(body: Any) -> str | None:
         return '"sender" must be a string'
     if not 0 < len(sender) <= MAX_SENDER_CHARS:
         return f'"sender" must be 1 to {MAX_SENDER_CHARS} characters'
+    if not storable(sender):  # an id is refused, not changed to fit: it would name another
+        return '"sender" must be text: it holds a lone surrogate (\\ud800-\\udfff)'
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return '"metadata" must be a JSON object'
@@ -173,7 +181,8 @@ class ValidatingRestInput(RestInput):
 
     def _extract_message(self, req: Request) -> str | None:
         language = self.get_metadata(req).get("language")
-        return checked_payload(req.json["message"], payload_rules(), language)
+        message = without_lone_surrogates(req.json["message"])
+        return checked_payload(message, payload_rules(), language)
 
     def _extract_input_channel(self, req: Request) -> str:
         return self.name()

@@ -60,7 +60,12 @@ from sanic.response import HTTPResponse
 from bot.channels.conversation_ids import WEB, conversation_id
 from bot.channels.cors import allowed_origins
 from bot.channels.delivery import DeliveryFailed, recipient, register_delivery
-from bot.channels.inbound import kept_metadata, payload_rules, visitor_text
+from bot.channels.inbound import (
+    kept_metadata,
+    payload_rules,
+    visitor_text,
+    without_lone_surrogates,
+)
 from bot.desk.transcript import STAFF_KEY
 from bot.db.desk import shared_desk_store
 from bot.channels.widget_sessions import SessionSigner, signer_from_env
@@ -107,7 +112,7 @@ def visitor_feedback(data: Any) -> tuple[bool, str, str] | None:
         return None
     if not isinstance(answer, str) or len(question) > 500 or len(answer) > 500:
         return None
-    return helpful, question, answer
+    return helpful, without_lone_surrogates(question), without_lone_surrogates(answer)
 
 
 def origin_check(listed: list[str]) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -294,12 +299,16 @@ class WebChatInput(SocketIOInput):
         return True
 
     def _replace_handlers(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Rasa's `session_request` and message handlers, with the fixes the module names."""
+        """Rasa's `session_request` and message handlers, with the fixes the module names.
+
+        Each takes any number of arguments: a client may emit an event with none or several,
+        and python-socketio passes them on as they came (a TypeError, logged with its
+        traceback, when a handler's signature does not fit)."""
         sio = self.sio
         assert sio is not None
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None, *_: Any) -> None:
             if await self._slowed_down(sid, ("socket_control", sid)):
                 return
             asked = data if isinstance(data, dict) else {}
@@ -317,7 +326,7 @@ class WebChatInput(SocketIOInput):
                 await self._catch_up(sid, conversation, asked.get("since"))
 
         @sio.on("feedback", namespace=self.namespace)
-        async def feedback(sid: str, data: Any) -> None:
+        async def feedback(sid: str, data: Any = None, *_: Any) -> None:
             if await self._slowed_down(sid, ("socket_control", sid)):
                 return
             given = visitor_feedback(data)
@@ -331,7 +340,7 @@ class WebChatInput(SocketIOInput):
                 logger.exception("could not store a visitor's feedback")
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message", ""), str):
                 logger.warning("socket.io: dropped a message that is not {'message': str, ...}")
                 return

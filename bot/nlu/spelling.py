@@ -106,7 +106,11 @@ def _pinyin_syllables() -> frozenset[str]:
     return frozenset(syllables)
 
 
-@functools.cache
+# Visitors' words: bounded, a script sending fresh words must not grow the process (#15).
+PINYIN_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=PINYIN_CACHE_SIZE)
 def is_pinyin(word: str) -> bool:
     """Whether a lower-case word splits into pinyin syllables ("zenme", "baoming")."""
     syllables = _pinyin_syllables()

@@ -61,6 +61,7 @@ IMPATIENT_LIMIT_BYTES = 300
 class WeChatServer:
     base_url: str
     fake_api: FakeCustomerServiceApi
+    log: Path | None = None  # Rasa's output (the fuzz test reads it for tracebacks)
 
     def simulator(self, mode: str = "plain", channel: str = "wechat") -> WeChatSimulator:
         return WeChatSimulator(f"{self.base_url}/webhooks/{channel}/webhook", ACCOUNT, mode)  # type: ignore[arg-type]
@@ -117,8 +118,9 @@ def wechat_server(
             extra_args=["--enable-api"],
             health_path="/webhooks/wechat/",
         )
-        with server.running():
-            yield WeChatServer(f"http://127.0.0.1:{port}", fake_api)
+        log = tmp_path_factory.mktemp("wechat-log") / "rasa.log"
+        with open(log, "ab") as output, server.running(output):
+            yield WeChatServer(f"http://127.0.0.1:{port}", fake_api, log)
 
 
 @pytest.fixture(scope="module")
@@ -764,3 +766,72 @@ def test_answer_longer_than_the_limit_arrives_whole_in_several_messages(
     assert all(len(piece.encode()) <= IMPATIENT_LIMIT_BYTES for piece in pieces)
     for sub_forum in db.sub_forums():
         assert sub_forum.title("zh") in "\n".join(pieces)
+
+
+# -- a fuzzed surface (issue #15, item 7; the fast layer: tests/bot/channels/test_fuzz.py) ------
+
+
+def test_fuzzed_pushes_get_a_reply_or_a_clear_4xx(
+    wechat_server: WeChatServer, seeded_db_url: str, server_logs: Path
+) -> None:
+    """Signed pushes of any body (plain, and inside a correctly signed AES envelope) and
+    unsigned ones, against the real assistant: never a 5xx, no traceback in Rasa's or the
+    action server's log, the event database unchanged."""
+    import itertools
+    from urllib.parse import urlencode
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from tests.bot.channels.fuzz import (
+        event_tables_digest,
+        fuzz_settings,
+        traceback_lines,
+        wechat_bodies,
+    )
+    from tests.bot.channels.test_fuzz import http_post, unsigned_queries
+
+    assert wechat_server.log is not None
+    logs = [wechat_server.log, server_logs / "actions.log"]
+    offsets = [log.stat().st_size for log in logs]
+    digest = event_tables_digest(seeded_db_url)
+    plain, safe = wechat_server.simulator("plain"), wechat_server.simulator("safe")
+    nonces = itertools.count(10**9)
+
+    def post(push: Push) -> tuple[int, str]:
+        path = f"/webhooks/wechat/webhook?{urlencode(push.query)}"
+        status, content = http_post(wechat_server.base_url, path, push.body)
+        return status, content.decode("utf-8", "replace")
+
+    @given(
+        body=wechat_bodies(plain),
+        how=st.sampled_from(["plain", "safe", "unsigned"]),
+        forged=unsigned_queries,
+    )
+    @fuzz_settings(40)
+    def one_push(body: bytes, how: str, forged: dict[str, str]) -> None:
+        nonce = str(next(nonces))
+        if how == "safe":
+            push = safe.push(body.decode("utf-8", "replace"), nonce=nonce)
+        elif how == "plain":
+            stamp = str(int(time.time()))
+            query = {"signature": sign(ACCOUNT.token, stamp, nonce), "timestamp": stamp}
+            push = Push({**query, "nonce": nonce}, body)
+        else:
+            push = Push(forged, body)
+        status, answer = post(push)
+        assert status in (200, 400, 403, 413), (status, answer[:300])
+        if how == "unsigned":
+            assert status in (403, 413)
+        if status == 200:
+            assert answer == "success" or answer.startswith("<xml>"), answer[:300]
+        else:
+            assert answer.strip()
+
+    one_push()
+    problems = []
+    for log, offset in zip(logs, offsets):
+        written = log.read_bytes()[offset:].decode("utf-8", "replace")
+        problems += [f"{log.name}: {line}" for line in traceback_lines(written)]
+    assert problems == []
+    assert event_tables_digest(seeded_db_url) == digest
