@@ -36,8 +36,7 @@ from bot.channels.inbound import checked_payload, payload_rules, storable
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.webchat import WebChatInput
 from bot.channels.wechat.channel import WeChatInput
-from bot.channels.wechat.config import load_settings
-from bot.channels.wechat.simulator import Account, Push, WeChatSimulator, sign
+from bot.channels.wechat.simulator import Push, WeChatSimulator, sign
 from bot.channels.widget_sessions import SECRET_ENV
 from bot.db.desk import DeskStore
 from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RATE_LIMITS_SWITCH_ENV
@@ -52,6 +51,8 @@ from tests.bot.channels.fuzz import (
     wechat_bodies,
 )
 from tests.bot.channels.test_webchat_sessions import serve
+from tests.bot.channels.wechat.stand_in import ACCOUNT, RecordingBot, account_settings
+from tests.bot.channels.wechat.stand_in import WEBHOOK as WECHAT_WEBHOOK
 
 WEBHOOK = "/webhooks/rest/webhook"
 RULES = payload_rules()
@@ -355,34 +356,11 @@ def test_socketio_events_never_break_the_widget(app: Sanic) -> None:
 
 
 # ----------------------------------------------------------------------------- WeChat
-ACCOUNT = Account(
-    token="5b0c8f2e9d41a7c3e6f1b2a4d8c0e9f7",
-    app_id="wx5e1f0c2b7a9d3e41",
-    aes_key="PyE40EAN7ADuiDNaniqldrpBr9xCKrJg39PYeQ2fq6O",
-)
-WECHAT_WEBHOOK = "/webhooks/wechat/webhook"
 _wechat_apps = itertools.count()
 
 
-class RecordingBot:
-    def __init__(self) -> None:
-        self.messages: list[UserMessage] = []
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.messages.append(message)
-        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
-
-
 def wechat_app(mode: str, bot: RecordingBot) -> Sanic:
-    settings = load_settings(
-        {
-            "token": ACCOUNT.token,
-            "app_id": ACCOUNT.app_id,
-            "encoding_aes_key": ACCOUNT.aes_key,
-            "mode": mode,
-        },
-        environ={},
-    )
+    settings = account_settings(mode)
     unlimited = RateLimiter(rules_from_env({}), enabled=False)
     app = Sanic(f"fuzz_wechat_{next(_wechat_apps)}")
     app.blueprint(WeChatInput(settings, unlimited).blueprint(bot), url_prefix="/webhooks/wechat")

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.channels.wechat.channel import WeChatInput
@@ -18,40 +17,16 @@ from bot.channels.wechat.config import (
     DOCUMENTED_EXAMPLE_SECRETS,
     MIN_TOKEN_CHARS,
     SettingsError,
-    WeChatSettings,
     load_settings,
 )
 from bot.channels.wechat.replay import MemoryBindings, RedisBindings
-from bot.channels.wechat.simulator import Account, Push, WeChatSimulator, new_msg_id, new_openid
+from bot.channels.wechat.simulator import Push, WeChatSimulator, new_msg_id, new_openid
+from tests.bot.channels.wechat.stand_in import ACCOUNT, WEBHOOK, RecordingBot, account_settings
 
-ACCOUNT = Account(
-    token="5b0c8f2e9d41a7c3e6f1b2a4d8c0e9f7",
-    app_id="wx5e1f0c2b7a9d3e41",
-    aes_key="PyE40EAN7ADuiDNaniqldrpBr9xCKrJg39PYeQ2fq6O",
-)
-WEBHOOK = "/webhooks/wechat/webhook"
 _app_numbers = itertools.count()
 
 
-class RecordingBot:
-    """Rasa's place: answers "echo: TEXT" and counts what reached it."""
-
-    def __init__(self) -> None:
-        self.messages: list[UserMessage] = []
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.messages.append(message)
-        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
-
-
-def settings(mode: str = "compatible", **changes: Any) -> WeChatSettings:
-    values: dict[str, Any] = {
-        "token": ACCOUNT.token,
-        "app_id": ACCOUNT.app_id,
-        "encoding_aes_key": ACCOUNT.aes_key,
-        "mode": mode,
-    }
-    return load_settings({**values, **changes}, environ={})
+settings = account_settings
 
 
 def app_with(channel: WeChatInput, bot: RecordingBot) -> Sanic:
