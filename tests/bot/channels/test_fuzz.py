@@ -50,25 +50,12 @@ from tests.bot.channels.fuzz import (
     trapped_errors,
     wechat_bodies,
 )
-from tests.bot.channels.test_webchat_sessions import serve
+from tests.bot.channels.test_webchat_sessions import EchoAgent, serve
 from tests.bot.channels.wechat.stand_in import ACCOUNT, RecordingBot, account_settings
 from tests.bot.channels.wechat.stand_in import WEBHOOK as WECHAT_WEBHOOK
 
 WEBHOOK = "/webhooks/rest/webhook"
 RULES = payload_rules()
-
-
-class EchoAgent:
-    """Rasa's agent as the channels see it: records each message and answers with its text,
-    so replies carry whatever the visitor sent back out through the channel."""
-
-    def __init__(self) -> None:
-        self.messages: list[UserMessage] = []
-
-    async def handle_message(self, message: UserMessage) -> None:
-        self.messages.append(message)
-        reply = f"{message.sender_id}|{message.text}"
-        await message.output_channel.send_text_message(message.sender_id, reply)
 
 
 class NoOutbox:
