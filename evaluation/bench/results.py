@@ -45,6 +45,46 @@ class LevelResult:
         return self.failures / self.requests if self.requests else 0.0
 
 
+@dataclass(frozen=True)
+class OpenLoopStep:
+    """One open-loop step: `offered_per_s` messages a second from `level.users` paced
+    visitors, whatever the replies; `problem` says why it failed (None: the bot held it)."""
+
+    offered_per_s: float
+    level: LevelResult
+    problem: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class OpenLoopSearch:
+    """The steps of the search for the highest rate at which p95 stays ≤ `p95_limit_ms`."""
+
+    p95_limit_ms: float
+    steps: list[OpenLoopStep] = field(default_factory=list)
+
+    @property
+    def highest_held(self) -> OpenLoopStep | None:
+        held = [step for step in self.steps if step.held]
+        return max(held, key=lambda step: step.offered_per_s) if held else None
+
+    @property
+    def first_failed_above(self) -> OpenLoopStep | None:
+        """The lowest failed rate above the highest one held: where the limit lies."""
+        best = self.highest_held
+        floor = 0.0 if best is None else best.offered_per_s
+        failed = [s for s in self.steps if not s.held and s.offered_per_s > floor]
+        return min(failed, key=lambda step: step.offered_per_s) if failed else None
+
+    @property
+    def highest_rate_per_s(self) -> float | None:
+        best = self.highest_held
+        return None if best is None else best.offered_per_s
+
+
 @dataclass
 class BotResult:
     """Everything measured for one bot."""
@@ -53,6 +93,7 @@ class BotResult:
     cold_start_s: float | None = None
     peak_rss_bytes: int = 0
     levels: dict[int, LevelResult] = field(default_factory=dict)
+    open_loop: OpenLoopSearch | None = None  # None: not measured (runs before it existed)
 
 
 def _percentile(value: str) -> float | None:
@@ -86,21 +127,40 @@ def parse_locust_stats(csv_text: str, users: int) -> LevelResult:
 
 def bot_to_dict(bot: BotResult) -> dict[str, object]:
     """A JSON-ready copy (build/bench/results.json), read back by `bot_from_dict`."""
-    return {
+    data: dict[str, object] = {
         "name": bot.name,
         "cold_start_s": bot.cold_start_s,
         "peak_rss_bytes": bot.peak_rss_bytes,
         "levels": [level.__dict__ for _, level in sorted(bot.levels.items())],
     }
+    if bot.open_loop is not None:
+        data["open_loop"] = {
+            "p95_limit_ms": bot.open_loop.p95_limit_ms,
+            "steps": [
+                {"offered_per_s": s.offered_per_s, "level": s.level.__dict__, "problem": s.problem}
+                for s in bot.open_loop.steps
+            ],
+        }
+    return data
 
 
 def bot_from_dict(data: dict[str, Any]) -> BotResult:
+    """A saved bot; files written before the open loop was measured have no "open_loop"."""
     levels = [LevelResult(**level) for level in data["levels"]]
+    open_loop = None
+    if data.get("open_loop") is not None:
+        saved = data["open_loop"]
+        steps = [
+            OpenLoopStep(step["offered_per_s"], LevelResult(**step["level"]), step.get("problem"))
+            for step in saved["steps"]
+        ]
+        open_loop = OpenLoopSearch(saved["p95_limit_ms"], steps)
     return BotResult(
         name=data["name"],
         cold_start_s=data["cold_start_s"],
         peak_rss_bytes=data["peak_rss_bytes"],
         levels={level.users: level for level in levels},
+        open_loop=open_loop,
     )
 
 
@@ -141,6 +201,54 @@ def _errors(level: LevelResult | None) -> str:
     return f"{level.failures} / {level.requests} ({level.error_rate:.1%})"
 
 
+def _rate(value: float) -> str:
+    return f"{value:g} msg/s"
+
+
+def _highest_rate(search: OpenLoopSearch | None) -> str:
+    if search is None or not search.steps:
+        return "–"
+    if search.highest_rate_per_s is None:  # even the lowest step failed
+        return f"< {_rate(min(step.offered_per_s for step in search.steps))}"
+    return _rate(search.highest_rate_per_s)
+
+
+def _held_step(search: OpenLoopSearch | None) -> str:
+    best = None if search is None else search.highest_held
+    if best is None:
+        return "–"
+    return f"{_ms(best.level.p95_ms)}, {best.level.failures} errors"
+
+
+def _failed_step(search: OpenLoopSearch | None) -> str:
+    failed = None if search is None else search.first_failed_above
+    if failed is None:
+        return "–" if search is None else "none failed"
+    return f"{_rate(failed.offered_per_s)}: {failed.problem}"
+
+
+def open_loop_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
+    """The open-loop rows; none when neither bot was measured open loop (older runs)."""
+    if ours.open_loop is None and baseline.open_loop is None:
+        return []
+    mine, theirs = ours.open_loop, baseline.open_loop
+    limit = (mine or theirs).p95_limit_ms  # type: ignore[union-attr]  # one is set (above)
+    ratio = ratio_higher_better(
+        None if mine is None else mine.highest_rate_per_s,
+        None if theirs is None else theirs.highest_rate_per_s,
+    )
+    return [
+        (
+            f"open loop: highest rate with p95 ≤ {limit:.0f} ms",
+            _highest_rate(mine),
+            _highest_rate(theirs),
+            format_ratio(ratio),
+        ),
+        ("open loop: p95, errors at that rate", _held_step(mine), _held_step(theirs), ""),
+        ("open loop: first rate that failed", _failed_step(mine), _failed_step(theirs), ""),
+    ]
+
+
 Row = tuple[str, str, str, str]  # label, ours, baseline, ratio
 
 
@@ -172,6 +280,7 @@ def comparison_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
                 )
             )
         rows.append((f"{label}: errors", _errors(mine), _errors(theirs), ""))
+    rows += open_loop_rows(ours, baseline)
     rows.append(
         (
             "cold start to first answer",
@@ -218,15 +327,24 @@ def markdown_table(rows: Sequence[Row], header: Row = TABLE_HEADER) -> str:
 
 
 # ------------------------------------------------------------------ the chart and the page
+COLOURS = ("tab:blue", "tab:orange", "tab:green")
+
+
 def write_latency_chart(path: Path, bots: Sequence[BotResult]) -> None:
-    """p95 (solid) and p50 (dashed) latency against concurrent visitors, one colour per bot."""
+    """p95 (solid) and p50 (dashed) latency against concurrent visitors, one colour per bot;
+    beside it, when measured, p95 against the open loop's offered rate."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display here
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    for bot, colour in zip(bots, ("tab:blue", "tab:orange", "tab:green")):
+    open_loop = any(bot.open_loop is not None and bot.open_loop.steps for bot in bots)
+    if open_loop:
+        figure, (axes, rate_axes) = plt.subplots(1, 2, figsize=(11.5, 4.0), dpi=120)
+        _plot_open_loop(rate_axes, bots)
+    else:
+        figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for bot, colour in zip(bots, COLOURS):
         users = sorted(bot.levels)
         for percentile, style in (("p95", "-"), ("p50", "--")):
             values = [getattr(bot.levels[u], f"{percentile}_ms") for u in users]
@@ -256,6 +374,61 @@ def write_latency_chart(path: Path, bots: Sequence[BotResult]) -> None:
     plt.close(figure)
 
 
+def _plot_open_loop(axes: Any, bots: Sequence[BotResult]) -> None:
+    """p95 of each open-loop step against its offered rate: dots held, crosses failed."""
+    limit = None
+    for bot, colour in zip(bots, COLOURS):
+        if bot.open_loop is None:
+            continue
+        limit = bot.open_loop.p95_limit_ms
+        steps = sorted(
+            (s for s in bot.open_loop.steps if s.level.p95_ms is not None),
+            key=lambda s: s.offered_per_s,
+        )
+        rates = [s.offered_per_s for s in steps]
+        axes.plot(rates, [s.level.p95_ms for s in steps], "-", color=colour, label=bot.name)
+        for held, marker in ((True, "o"), (False, "x")):
+            chosen = [s for s in steps if s.held is held]
+            axes.plot(
+                [s.offered_per_s for s in chosen],
+                [s.level.p95_ms for s in chosen],
+                marker,
+                color=colour,
+            )
+    if limit is not None:
+        axes.axhline(limit, color="grey", linestyle=":", label=f"p95 limit {limit:.0f} ms")
+    axes.set_xscale("log", base=2)  # the search doubles the rate
+    axes.xaxis.set_major_formatter("{x:g}")
+    axes.set_yscale("log")
+    axes.set_xlabel("offered rate, msg/s (open loop; x = step failed)")
+    axes.set_ylabel("p95 latency per turn (ms)")
+    axes.set_title("Open loop: p95 against offered rate")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+
+
+def open_loop_notes(bots: Sequence[BotResult]) -> str:
+    """One line per bot: every open-loop step in the order run, held (✓) or failed (✗)."""
+    lines = []
+    for bot in bots:
+        if bot.open_loop is not None:
+            steps = ", ".join(_step_note(step) for step in bot.open_loop.steps)
+            lines.append(f"- *{bot.name}*: {steps}")
+    return "\n".join(lines)
+
+
+def _step_note(step: OpenLoopStep) -> str:
+    """ "8 msg/s ✓ (p95 91 ms, 8.0 sent/s)"; a failure replaces the measure it is about."""
+    parts = [f"p95 {_ms(step.level.p95_ms)}", f"{step.level.requests_per_s:.1f} sent/s"]
+    if step.problem is not None:
+        about = 0 if step.problem.startswith("p95") else 1 if "sent" in step.problem else None
+        if about is None:
+            parts.append(step.problem)
+        else:
+            parts[about] = step.problem
+    return f"{_rate(step.offered_per_s)} {'✓' if step.held else '✗'} ({', '.join(parts)})"
+
+
 @dataclass(frozen=True)
 class RunNotes:
     """How the numbers were obtained, written above the table."""
@@ -266,6 +439,17 @@ class RunNotes:
     duration_s: float
     warmup_s: float
     traffic: str
+    open_loop_steps: str = ""  # open_loop_notes(); empty when the run had no open loop
+    open_loop_load: str = ""  # how the open-loop steps were run
+
+
+def _open_loop_section(notes: RunNotes) -> str:
+    if not notes.open_loop_steps:
+        return "The open loop was not measured in this run."
+    return f"""Open-loop steps, in the order run (✓ held: p95 within the limit, no error, the
+offered rate sent; ✗ failed):
+
+{notes.open_loop_steps}"""
 
 
 def benchmarks_markdown(rows: Sequence[Row], notes: RunNotes, chart: str) -> str:
@@ -280,6 +464,7 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
   visitor sends its next message as soon as the reply arrives; per level a warm-up of
   {notes.warmup_s:.0f} s (not counted), then {notes.duration_s:.0f} s measured. The load generator shares the CPUs
   with the bot under test, one bot at a time.
+- **Open loop:** {notes.open_loop_load or "not measured in this run."}
 - **Traffic:** {notes.traffic}
 - **Errors:** a non-200 reply, a 200 with an empty JSON list (Rasa's REST channel answers
   `[]` when a turn fails inside Rasa) or with our apology for a failed turn (a store or the
@@ -295,14 +480,14 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
 
 ## Results
 
-Ratios are oriented so that **>1 means ours is better**: ours/baseline for throughput,
-baseline/ours for latency, cold start and memory.
+Ratios are oriented so that **>1 means ours is better**: ours/baseline for throughput and
+the open-loop rate, baseline/ours for latency, cold start and memory.
 
 {markdown_table(rows)}
 
-![p95 and p50 latency against concurrent visitors, ours vs the rasa init bot]({chart})
+![p95/p50 latency against concurrent visitors and p95 against the open loop's rate]({chart})
 
-Not measured yet (issue #14): the open-loop rate at which p95 stays ≤ 300 ms.
+{_open_loop_section(notes)}
 """
 
 

@@ -8,13 +8,25 @@ import random
 
 import pytest
 
+from evaluation.bench.open_loop import (
+    P95_LIMIT_MS,
+    PacedSchedule,
+    paced_visitors,
+    search_highest_rate,
+    step_problem,
+)
 from evaluation.bench.results import (
     HAND_WRITTEN_MARKER,
     with_hand_written_part,
     RATIO_HEADER,
     BotResult,
     LevelResult,
+    OpenLoopSearch,
+    OpenLoopStep,
+    RunNotes,
     StatsError,
+    benchmarks_markdown,
+    open_loop_notes,
     bot_from_dict,
     bot_to_dict,
     comparison_rows,
@@ -30,7 +42,9 @@ from evaluation.bench.run import (
     DEFAULT_LEVELS,
     HEAVY_LEVEL,
     BenchSettings,
+    add_arguments,
     command_line,
+    settings_from_args,
 )
 from evaluation.bench.traffic import (
     FOLLOW_UPS,
@@ -192,16 +206,201 @@ def test_a_level_measured_for_one_bot_only_shows_a_dash() -> None:
 
 def test_the_command_to_repeat_a_run() -> None:
     assert command_line(BenchSettings()) == "make bench"
-    short = BenchSettings(duration_s=30, warmup_s=5, levels=(*DEFAULT_LEVELS, HEAVY_LEVEL))
-    assert command_line(short) == 'make bench BENCH_ARGS="--duration 30 --warmup 5 --with-100"'
+    short = BenchSettings(duration_s=30, warmup_s=5, levels=(1, 20), open_loop_step_s=10)
+    assert command_line(short) == (
+        'make bench BENCH_ARGS="--duration 30 --warmup 5 --skip-100 --open-loop-step 10"'
+    )
+    assert command_line(BenchSettings(open_loop_step_s=None)).endswith('"--no-open-loop"')
+
+
+def _settings(*argv: str) -> BenchSettings:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return settings_from_args(parser.parse_args(list(argv)))
+
+
+def test_100_visitors_and_the_open_loop_are_measured_by_default() -> None:
+    default = _settings()
+    assert HEAVY_LEVEL in default.levels == DEFAULT_LEVELS
+    assert default.open_loop_step_s is not None
+    assert _settings("--with-100").levels == default.levels  # the old opt-in still parses
+    short = _settings("--skip-100", "--no-open-loop")
+    assert short.levels == (1, 20) and short.open_loop_step_s is None
+    assert _settings("--open-loop-step", "20").open_loop_step_s == 20
+
+
+# ------------------------------------------------------------------ the open loop
+def _step(rate: float, p95: float | None = 100.0, fails: int = 0, sent: float | None = None):
+    level = LevelResult(8, 150, fails, rate if sent is None else sent, 50.0, p95, p95)
+    return OpenLoopStep(rate, level)
+
+
+def _bot_that_holds_up_to(limit_per_s: float, on_failure: str = "slow"):
+    """A fake measurement: steps up to `limit_per_s` held, above it slow (or in error)."""
+    asked: list[float] = []
+
+    def measure(rate: float) -> OpenLoopStep:
+        asked.append(rate)
+        if rate <= limit_per_s:
+            return _step(rate, p95=120.0)
+        return _step(rate, fails=3) if on_failure == "errors" else _step(rate, p95=900.0)
+
+    return measure, asked
+
+
+def test_the_search_doubles_then_bisects_between_the_last_held_and_the_first_failed() -> None:
+    measure, asked = _bot_that_holds_up_to(11.0)
+    search = search_highest_rate(measure)
+    assert asked == [2, 4, 8, 16, 12, 10, 11]
+    assert search.highest_rate_per_s == 11
+    assert search.first_failed_above is not None
+    assert search.first_failed_above.offered_per_s == 12
+    assert [step.held for step in search.steps] == [True, True, True, False, False, True, True]
+    assert search.steps[3].problem == f"p95 900 ms > {P95_LIMIT_MS:.0f} ms"
+
+
+def test_errors_fail_a_step_even_when_it_is_fast() -> None:
+    measure, asked = _bot_that_holds_up_to(5.0, on_failure="errors")
+    search = search_highest_rate(measure)
+    assert asked == [2, 4, 8, 6, 5, 5.5]
+    assert search.highest_rate_per_s == 5
+    assert search.first_failed_above is not None
+    assert search.first_failed_above.problem == "3 errors"
+
+
+def test_the_search_is_bounded_when_the_bot_never_fails() -> None:
+    measure, asked = _bot_that_holds_up_to(float("inf"))
+    search = search_highest_rate(measure, max_per_s=64)
+    assert asked == [2, 4, 8, 16, 32, 64]
+    assert search.highest_rate_per_s == 64 and search.first_failed_above is None
+
+
+def test_when_even_the_first_step_fails_the_search_bisects_towards_zero() -> None:
+    measure, asked = _bot_that_holds_up_to(0.6)
+    search = search_highest_rate(measure)
+    assert asked == [2, 1, 0.5, 0.75]
+    assert search.highest_rate_per_s == 0.5
+    never, _ = _bot_that_holds_up_to(0.0)
+    assert search_highest_rate(never).highest_rate_per_s is None
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        (_step(8, p95=300.0), None),  # the limit itself holds
+        (_step(8, p95=310.0), "p95 310 ms > 300 ms"),
+        (_step(8, fails=1), "1 error"),
+        (_step(8, sent=7.3), None),  # ≥ 90% of the offered rate sent
+        (_step(8, sent=7.0), "sent only 7.0 of 8 msg/s"),  # visitors fell behind their slots
+        (_step(8, p95=None), "no request answered"),
+    ],
+)
+def test_what_fails_a_step(step: OpenLoopStep, problem: str | None) -> None:
+    assert step_problem(step) == problem
+
+
+@pytest.mark.parametrize(
+    ("rate", "visitors", "pacing"),
+    [(2, 4, 2.0), (8, 16, 2.0), (12.5, 25, 2.0), (0.25, 1, 4.0), (3.3, 7, 7 / 3.3)],
+)
+def test_paced_visitors_offer_the_rate_never_faster_than_the_base_pacing(
+    rate: float, visitors: int, pacing: float
+) -> None:
+    assert paced_visitors(rate) == (visitors, pytest.approx(pacing))
+    assert visitors / pacing == pytest.approx(rate)
+
+
+def test_paced_visitors_share_one_schedule_evenly() -> None:
+    schedules = [PacedSchedule.for_visitor(i, 4, 2.0, start_at=100.0) for i in range(4)]
+    assert [s.next_at for s in schedules] == [100.0, 100.5, 101.0, 101.5]
+    first = schedules[0]
+    assert first.wait_s(now=100.2) == pytest.approx(1.8)  # a 200 ms reply: on the slot at 102
+    assert first.wait_s(now=104.5) == 0.0  # a reply 2.5 s late: sent at once…
+    assert first.next_at == 104.0  # …on the slot it missed, the slot at 106 kept
+    assert first.wait_s(now=109.1) == 0.0  # slots at 106 and 108 missed: 108 sent late
+    assert first.next_at == 108.0
+
+
+# ------------------------------------------------------------------ open loop in the report
+def _search(*steps: OpenLoopStep) -> OpenLoopSearch:
+    return OpenLoopSearch(
+        300.0, [OpenLoopStep(s.offered_per_s, s.level, step_problem(s)) for s in steps]
+    )
+
+
+def test_the_table_carries_the_open_loop_rate_and_its_ratio() -> None:
+    ours = BotResult("ours", open_loop=_search(_step(2), _step(4), _step(8, p95=500), _step(6)))
+    baseline = BotResult("rasa init bot", open_loop=_search(_step(2), _step(4, fails=2)))
+    rows = {row[0]: row[1:] for row in comparison_rows(ours, baseline)}
+    assert rows["open loop: highest rate with p95 ≤ 300 ms"] == ("6 msg/s", "2 msg/s", "3.00×")
+    assert rows["open loop: p95, errors at that rate"] == (
+        "100 ms, 0 errors",
+        "100 ms, 0 errors",
+        "",
+    )
+    assert rows["open loop: first rate that failed"] == (
+        "8 msg/s: p95 500 ms > 300 ms",
+        "4 msg/s: 2 errors",
+        "",
+    )
+    table = text_table(comparison_rows(ours, baseline))
+    assert "open loop: highest rate" in table
+    notes = open_loop_notes([ours, baseline])
+    assert notes.splitlines()[1].startswith("- *rasa init bot*: 2 msg/s ✓ (p95 100 ms")
+    assert "4 msg/s ✗ (p95 100 ms, 4.0 sent/s, 2 errors)" in notes
+    assert "8 msg/s ✗ (p95 500 ms > 300 ms, 8.0 sent/s)" in notes
+
+
+def test_a_bot_that_failed_every_step_shows_below_the_lowest_rate() -> None:
+    failing = BotResult("ours", open_loop=_search(_step(2, p95=800), _step(1, p95=700)))
+    rows = {row[0]: row[1:] for row in comparison_rows(failing, BotResult("rasa init bot"))}
+    assert rows["open loop: highest rate with p95 ≤ 300 ms"] == ("< 1 msg/s", "–", "–")
+
+
+def test_a_run_without_open_loop_has_no_open_loop_rows() -> None:
+    rows = comparison_rows(BotResult("ours"), BotResult("rasa init bot"))
+    assert not [row for row in rows if row[0].startswith("open loop")]
+
+
+def test_the_page_lists_the_steps_or_says_the_open_loop_was_not_measured() -> None:
+    notes = RunNotes("2026-12-02", "make bench", "2 cores", 60, 10, "mix")
+    page = benchmarks_markdown([], notes, "img/x.png")
+    assert "Not measured yet" not in page
+    assert "The open loop was not measured in this run." in page
+    measured = RunNotes(**{**notes.__dict__, "open_loop_steps": "- *ours*: 2 msg/s ✓"})
+    assert "- *ours*: 2 msg/s ✓" in benchmarks_markdown([], measured, "img/x.png")
 
 
 def test_a_saved_run_reads_back_the_same() -> None:
     bot = BotResult(
         "ours", 31.5, 2**30, {20: _level(20, 9.0, 1, 2, 3, 1), 1: _level(1, 4, 5, 6, 7)}
     )
+    bot.open_loop = _search(_step(2), _step(4, p95=450))
     saved = json.loads(json.dumps(bot_to_dict(bot)))  # as build/bench/results.json holds it
     assert bot_from_dict(saved) == bot
+    assert bot_from_dict(saved).open_loop.highest_rate_per_s == 2  # type: ignore[union-attr]
+
+
+def test_a_run_saved_before_the_open_loop_still_loads(tmp_path, monkeypatch) -> None:
+    from evaluation.bench import run
+
+    old_bot = {"name": "ours", "cold_start_s": 20.2, "peak_rss_bytes": 2**30}
+    old_bot["levels"] = [_level(1, 16.2, 59, 84, 100).__dict__]
+    old_run = {"date": "2026-12-01 22:35 UTC", "duration_s": 40.0, "warmup_s": 10.0}
+    old_run |= {"levels": [1, 20], "bots": [old_bot, {**old_bot, "name": "rasa init bot"}]}
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps(old_run), encoding="utf-8")
+    monkeypatch.setattr(run, "RUN_FILE", saved)
+    doc, chart = tmp_path / "benchmarks.md", tmp_path / "img" / "chart.png"
+    monkeypatch.setattr(run, "machine_notes", lambda: "a test machine")
+    assert bot_from_dict(old_bot).open_loop is None
+    assert run.report_only(doc, chart) == 0
+    page = doc.read_text(encoding="utf-8")
+    assert "| 1 visitor: p95 | 84 ms | 84 ms | 1.00× |" in page
+    assert "open loop: highest" not in page and "not measured in this run" in page
+    assert chart.exists()
 
 
 def test_the_hand_written_part_survives_a_new_report() -> None:
