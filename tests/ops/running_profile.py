@@ -1,5 +1,6 @@
 """The production profile started for a test module (`cyberweek ops up --detach`, 2 instances)
-and always taken down again: shared by the profile's tests and its fault tests."""
+and always taken down again, and what its tests read from it and check of it: shared by the
+profile's tests and its fault tests."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
 
 from bot import paths
+from bot.db.queries import EventDB
 from ops import harness, prod
 from ops.harness import DEMO_NOW
 
@@ -64,6 +68,29 @@ class RunningProfile:
         port = self.state["postgres_port"]
         return f"postgresql://{prod.DB_USER}:{self.password}@127.0.0.1:{port}/{database}"
 
+    def tracker_rows(self, query: str, parameters: dict[str, Any] | None = None) -> list[Row]:
+        """`query`'s rows in the conversations' database, over a connection of its own (one
+        kept open would not survive a PostgreSQL restart)."""
+        engine = sa.create_engine(self.database_url(prod.TRACKER_DB_NAME))
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(sa.text(query), parameters or {}).fetchall())
+        finally:
+            engine.dispose()
+
+    def opening_ceremony(self) -> dict[str, str]:
+        """Its venue and date as the Chinese answers give them, read from the event database
+        the profile loaded (what the answers must contain)."""
+        db = EventDB(url=self.database_url(prod.DB_NAME))
+        try:
+            opening = db.event("opening_ceremony")
+            venue = db.venue_of_event("opening_ceremony")
+        finally:
+            db.dispose()
+        assert opening is not None and opening.start_date is not None and venue is not None
+        day = opening.start_date
+        return {"venue": venue.name("zh"), "date": f"{day.month}月{day.day}日"}
+
 
 def cyberweek(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -98,3 +125,21 @@ def running_profile(directory: Path, instances: int = 2) -> Iterator[RunningProf
         yield profile
     finally:
         cyberweek("ops", "down", "--dir", str(dirs.root), timeout_s=180)
+
+
+def assert_down_leaves_nothing_running(profile: RunningProfile) -> None:
+    """`cyberweek ops down` stops every process the profile recorded (restarted ones by their
+    new pids), its launcher and anything else started from its folder, and frees its ports."""
+    state = profile.state  # the launcher deletes it on the way down
+    down = cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert prod.leftover_processes(state) == []
+    assert prod.launcher_pid(profile.dirs) is None
+    root = str(profile.dirs.root.resolve())
+    assert not [pid for pid in _all_pids() if root in prod._cmdline(pid)]
+    for port in [int(state["public_url"].rsplit(":", 1)[1]), int(state["postgres_port"])]:
+        assert not harness.port_in_use(port)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]

@@ -25,13 +25,17 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from sqlalchemy.engine import Row
 
 from actions.messages import DATABASE_UNAVAILABLE
 from bot import paths
-from bot.db.queries import EventDB
 from bot.unavailable import TURN_FAILED
 from ops import prod
-from tests.ops.running_profile import RunningProfile, cyberweek, running_profile
+from tests.ops.running_profile import (
+    RunningProfile,
+    assert_down_leaves_nothing_running,
+    running_profile,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -50,15 +54,7 @@ def profile(trained_model: Path) -> Iterator[RunningProfile]:
 @pytest.fixture(scope="module")
 def facts(profile: RunningProfile) -> dict[str, str]:
     """What the answers must contain, read from the database the profile loaded."""
-    db = EventDB(url=profile.database_url(prod.DB_NAME))
-    try:
-        opening = db.event("opening_ceremony")
-        venue = db.venue_of_event("opening_ceremony")
-    finally:
-        db.dispose()
-    assert opening is not None and opening.start_date is not None and venue is not None
-    day = opening.start_date
-    return {"venue": venue.name("zh"), "date": f"{day.month}月{day.day}日"}
+    return profile.opening_ceremony()
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +85,38 @@ def _ask(url: str, sender: str, message: str, timeout_s: float = 60) -> tuple[st
 
 def _sender() -> str:
     return f"fault-{uuid.uuid4().hex[:8]}"
+
+
+def _conversation_started(url: str, facts: dict[str, str]) -> str:
+    """A new visitor asks where the opening ceremony is and is answered; its sender id (the
+    elliptic WHEN that follows needs this context)."""
+    sender = _sender()
+    assert facts["venue"] in _ask(url, sender, WHERE)[0]
+    return sender
+
+
+def _apology_in_time(url: str, sender: str) -> None:
+    """WHEN sent during a fault: the apology, within 3 s."""
+    reply, elapsed = _ask(url, sender, WHEN)
+    assert reply == TURN_FAILED["zh"], f"not the apology (a fresh conversation?): {reply!r}"
+    assert elapsed < APOLOGY_WITHIN_S
+
+
+def _apology_while_hung(pid: int, url: str, sender: str) -> None:
+    """The apology to WHEN while `pid` is stopped: it accepts connections, answers nothing."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        _apology_in_time(url, sender)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _ended(
+    pid: int, what: str, how: signal.Signals = signal.SIGKILL, timeout_s: float = 10
+) -> None:
+    """`pid` sent `how` and gone (the profile's launcher starts it again after a 2 s pause)."""
+    os.kill(pid, how)
+    _wait_for(_gone(pid), f"{what}'s exit", timeout_s)
 
 
 def _wait_for(check: Callable[[], bool], what: str, timeout_s: float = COMES_BACK_WITHIN_S) -> None:
@@ -123,28 +151,19 @@ def _zombie(pid: int) -> bool:
 def test_a_hung_action_server_gets_an_apology_within_3_s_and_the_next_message_works(
     profile: RunningProfile, facts: dict[str, str]
 ) -> None:
-    url, sender = profile.instance_url(1), _sender()
-    assert facts["venue"] in _ask(url, sender, WHERE)[0]
-    actions = profile.pid("action server", 1)
-    os.kill(actions, signal.SIGSTOP)  # accepts connections, answers nothing
-    try:
-        reply, elapsed = _ask(url, sender, WHEN)
-    finally:
-        os.kill(actions, signal.SIGCONT)
-    assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
+    url = profile.instance_url(1)
+    sender = _conversation_started(url, facts)
+    _apology_while_hung(profile.pid("action server", 1), url, sender)
     assert facts["date"] in _ask(url, sender, WHEN)[0]  # the context survived the apology
 
 
 def test_an_action_server_that_is_down_gets_an_apology_and_works_once_it_is_back(
     profile: RunningProfile, facts: dict[str, str]
 ) -> None:
-    url, sender = profile.instance_url(1), _sender()
-    assert facts["venue"] in _ask(url, sender, WHERE)[0]
-    actions = profile.pid("action server", 1)
-    os.kill(actions, signal.SIGKILL)  # the launcher starts it again after a 2 s pause
-    _wait_for(_gone(actions), "the killed action server's exit", 10)
-    reply, elapsed = _ask(url, sender, WHEN)
-    assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
+    url = profile.instance_url(1)
+    sender = _conversation_started(url, facts)
+    _ended(profile.pid("action server", 1), "the killed action server")
+    _apology_in_time(url, sender)
     health = f"http://127.0.0.1:{profile.instance(1)['actions_port']}/health"
     _wait_for(_answers(health), "the action server")
     assert facts["date"] in _ask(url, sender, WHEN)[0]
@@ -153,22 +172,13 @@ def test_an_action_server_that_is_down_gets_an_apology_and_works_once_it_is_back
 # ------------------------------------------------------------------------- PostgreSQL
 def _postgres_answers(profile: RunningProfile) -> Callable[[], bool]:
     def check() -> bool:
-        engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
         try:
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            profile.tracker_rows("SELECT 1")
             return True
         except sa.exc.OperationalError:
             return False
-        finally:
-            engine.dispose()
 
     return check
-
-
-def _sender_ids(sender: str) -> dict[str, str]:
-    """The REST sender as stored: as it is, or namespaced `rest:<sender>` by the channel."""
-    return {"s": sender, "rest": f"rest:{sender}"}
 
 
 def _redis_answers(profile: RunningProfile) -> Callable[[], bool]:
@@ -186,31 +196,27 @@ def _redis_answers(profile: RunningProfile) -> Callable[[], bool]:
     return check
 
 
+def _stored_events(profile: RunningProfile, sender: str) -> list[Row]:
+    """The REST sender's stored events in order, whether stored under the sender as it is or
+    namespaced `rest:<sender>` by the channel."""
+    return profile.tracker_rows(
+        "SELECT type_name, action_name, data FROM events "
+        "WHERE sender_id IN (:s, :rest) ORDER BY id",
+        {"s": sender, "rest": f"rest:{sender}"},
+    )
+
+
 def _stored_user_texts(profile: RunningProfile, sender: str) -> list[str]:
-    engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT data FROM events WHERE sender_id IN (:s, :rest) "
-                        "AND type_name = 'user' ORDER BY id"),
-                _sender_ids(sender),
-            ).fetchall()  # fmt: skip
-    finally:
-        engine.dispose()
-    return [json.loads(row.data).get("text") for row in rows]
+    events = _stored_events(profile, sender)
+    return [json.loads(row.data).get("text") for row in events if row.type_name == "user"]
 
 
 def test_postgresql_restarted_mid_conversation_keeps_the_context(
     profile: RunningProfile, facts: dict[str, str]
 ) -> None:
-    sender = _sender()
-    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
-    postgres = profile.pid("PostgreSQL")
-    os.kill(postgres, signal.SIGINT)  # fast shutdown; the launcher starts it again in ~2 s
-    _wait_for(_gone(postgres), "PostgreSQL's shutdown", 30)
-    reply, elapsed = _ask(profile.rest_url, sender, WHEN)  # while it is down
-    assert reply == TURN_FAILED["zh"], "not an apology: a fresh conversation answered?"
-    assert elapsed < APOLOGY_WITHIN_S
+    sender = _conversation_started(profile.rest_url, facts)
+    _ended(profile.pid("PostgreSQL"), "PostgreSQL", signal.SIGINT, 30)  # a fast shutdown
+    _apology_in_time(profile.rest_url, sender)  # while it is down
     _wait_for(_postgres_answers(profile), "PostgreSQL")
     for _ in profile.state["instances"]:  # round-robin: each instance's pool meets the restart
         assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
@@ -262,11 +268,8 @@ def _event_database_connections(profile: RunningProfile, *, allowed: bool) -> No
 def test_a_rasa_instance_killed_mid_conversation_hands_it_to_the_other(
     profile: RunningProfile, facts: dict[str, str]
 ) -> None:
-    sender = _sender()
-    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
-    rasa = profile.pid("Rasa", 1)
-    os.kill(rasa, signal.SIGKILL)
-    _wait_for(_gone(rasa), "the killed instance's exit", 10)
+    sender = _conversation_started(profile.rest_url, facts)
+    _ended(profile.pid("Rasa", 1), "the killed instance")
     for _ in range(3):  # round-robin would send one of them to the dead instance
         assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
     _wait_for(_answers(profile.instance_url(1).rsplit("/", 1)[0] + "/"), "the killed instance")
@@ -276,19 +279,11 @@ def test_a_rasa_instance_killed_mid_conversation_hands_it_to_the_other(
 def test_redis_down_gets_an_apology_and_recovers_when_it_is_back(
     profile: RunningProfile, facts: dict[str, str]
 ) -> None:
-    sender = _sender()
-    assert facts["venue"] in _ask(profile.rest_url, sender, WHERE)[0]
+    sender = _conversation_started(profile.rest_url, facts)
     redis_pid = profile.pid("Redis")
-    os.kill(redis_pid, signal.SIGSTOP)  # hung: connections accepted, nothing answered
-    try:
-        reply, elapsed = _ask(profile.rest_url, sender, WHEN)
-    finally:
-        os.kill(redis_pid, signal.SIGCONT)
-    assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
-    os.kill(redis_pid, signal.SIGKILL)  # the launcher starts it again after a 2 s pause
-    _wait_for(_gone(redis_pid), "Redis's exit", 10)
-    reply, elapsed = _ask(profile.rest_url, sender, WHEN)
-    assert reply == TURN_FAILED["zh"] and elapsed < APOLOGY_WITHIN_S
+    _apology_while_hung(redis_pid, profile.rest_url, sender)
+    _ended(redis_pid, "Redis")
+    _apology_in_time(profile.rest_url, sender)
     _wait_for(_redis_answers(profile), "Redis")
     for _ in profile.state["instances"]:
         assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
@@ -297,18 +292,8 @@ def test_redis_down_gets_an_apology_and_recovers_when_it_is_back(
 # ------------------------------------------------------------------------- ordering
 def _turns(profile: RunningProfile, sender: str) -> list[list[str]]:
     """The conversation's stored events, cut into turns at each visitor message."""
-    engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT type_name, action_name FROM events "
-                        "WHERE sender_id IN (:s, :rest) ORDER BY id"),
-                _sender_ids(sender),
-            ).fetchall()  # fmt: skip
-    finally:
-        engine.dispose()
     turns: list[list[str]] = []
-    for row in rows:
+    for row in _stored_events(profile, sender):
         if row.type_name == "user":
             turns.append([])
         if turns:
@@ -346,8 +331,5 @@ def test_two_messages_sent_at_once_to_two_instances_are_answered_once_each_in_or
 
 
 def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
-    state = profile.state
-    down = cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert prod.leftover_processes(state) == []
-    assert prod.launcher_pid(profile.dirs) is None
+    """Also after the faults above: the restarted servers are stopped by their new pids."""
+    assert_down_leaves_nothing_running(profile)

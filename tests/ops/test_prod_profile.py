@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
 
 from bot import paths
 from bot.channels.conversation_ids import conversation_id
 from bot.channels.webchat import SOCKETIO_REDIS_CHANNEL, valid_session_id
-from bot.db.queries import EventDB
-from ops import harness, prod
-from tests.ops.running_profile import RunningProfile, cyberweek, running_profile
+from tests.ops.running_profile import (
+    RunningProfile,
+    assert_down_leaves_nothing_running,
+    running_profile,
+)
 
 pytestmark = pytest.mark.prod_profile
 
@@ -53,18 +54,11 @@ def _ask(profile: RunningProfile, sender: str, message: str) -> str:
 def test_questions_through_nginx_are_answered_with_context_by_either_instance(
     profile: RunningProfile,
 ) -> None:
-    db = EventDB(url=profile.database_url(prod.DB_NAME))  # the facts loaded into PostgreSQL
-    try:
-        opening = db.event("opening_ceremony")
-        venue = db.venue_of_event("opening_ceremony")
-    finally:
-        db.dispose()
-    assert opening is not None and opening.start_date is not None and venue is not None
+    opening = profile.opening_ceremony()  # the facts loaded into PostgreSQL
     sender = f"prod-{uuid.uuid4().hex[:8]}"
-    assert venue.name("zh") in _ask(profile, sender, "开幕式在哪里举行")
+    assert opening["venue"] in _ask(profile, sender, "开幕式在哪里举行")
     # round-robin: the follow-up goes to the other instance, which reads the same tracker
-    day = opening.start_date
-    assert f"{day.month}月{day.day}日" in _ask(profile, sender, "什么时候")
+    assert opening["date"] in _ask(profile, sender, "什么时候")
     expected = {f"127.0.0.1:{port}" for port in profile.rasa_ports()}
     deadline = time.monotonic() + 5  # nginx writes a request's line after its reply
     while (answered_by := _upstreams_in_access_log(profile)) != expected:
@@ -86,15 +80,10 @@ def _upstreams_in_access_log(profile: RunningProfile) -> set[str]:
 def test_the_conversation_is_stored_in_postgresql(profile: RunningProfile) -> None:
     sender = f"prod-{uuid.uuid4().hex[:8]}"
     _ask(profile, sender, "有哪些分论坛")
-    engine = sa.create_engine(profile.database_url(prod.TRACKER_DB_NAME))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
-                {"s": conversation_id("rest", sender)},
-            ).fetchall()
-    finally:
-        engine.dispose()
+    rows = profile.tracker_rows(
+        "SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id",
+        {"s": conversation_id("rest", sender)},
+    )
     types = [row.type_name for row in rows]
     assert "user" in types and "bot" in types
     user_texts = [json.loads(row.data).get("text") for row in rows if row.type_name == "user"]
@@ -244,16 +233,4 @@ def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
     assert {name for name, _ in recorded} == {
         "PostgreSQL", "Redis", "action server", "Rasa", "nginx"
     }  # fmt: skip
-    state = profile.state  # the launcher deletes it on the way down
-    down = cyberweek("ops", "down", "--dir", str(profile.dirs.root), timeout_s=180)
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert prod.leftover_processes(state) == []
-    assert prod.launcher_pid(profile.dirs) is None
-    root = str(profile.dirs.root.resolve())
-    assert not [pid for pid in _all_pids() if root in prod._cmdline(pid)]
-    for port in [int(state["public_url"].rsplit(":", 1)[1]), int(state["postgres_port"])]:
-        assert not harness.port_in_use(port)
-
-
-def _all_pids() -> list[int]:
-    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    assert_down_leaves_nothing_running(profile)

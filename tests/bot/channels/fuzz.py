@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import os
+import queue
 import re
 import sqlite3
 import time
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import socketio
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -358,3 +360,51 @@ def event_tables_digest(database_url: str) -> str:
             for row in connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
+
+
+# -- the widget's socket ------------------------------------------------------------------
+class Widget:
+    """A synchronous python-socketio client (its own threads) playing the widget: one
+    conversation, its session confirmed on connecting. `reply_timeout_s`: how long it waits
+    for the server (the real assistant's turns are slower than the stand-in agent's)."""
+
+    def __init__(self, url: str, reply_timeout_s: float = 10) -> None:
+        self.reply_timeout_s = reply_timeout_s
+        self.client = socketio.Client(reconnection=False)
+        self.confirmed: queue.Queue[str] = queue.Queue()
+        self.replies: queue.Queue[Any] = queue.Queue()
+        self.client.on("session_confirm", lambda sid, token=None: self.confirmed.put(sid))
+        self.client.on("bot_uttered", self.replies.put)
+        self.client.connect(url, transports=["websocket"])
+        self.client.emit("session_request", {})
+        self.session = self.confirmed.get(timeout=reply_timeout_s)
+        self._probes = itertools.count()
+
+    def send(self, name: str, data: Any) -> None:
+        """Emits event `name` with `data` as its argument (a tuple: several; None: none)."""
+        if data is None:
+            self.client.emit(name)
+        else:
+            self.client.emit(name, data)
+
+    def answered(self) -> Any:
+        """The next bot message this socket receives."""
+        return self.replies.get(timeout=self.reply_timeout_s)
+
+    def still_answers(self) -> None:
+        """A plain message after whatever came before still gets its own answer (from the
+        stand-in agent, which echoes "<conversation>|<text>")."""
+        text = f"probe {next(self._probes)}"
+        self.client.emit("user_uttered", {"message": text})
+        expected = f"web:{self.session}|{text}"
+        while True:
+            reply = self.answered()
+            if isinstance(reply, dict) and reply.get("text") == expected:
+                return
+
+    def drain(self) -> None:
+        while not self.replies.empty():
+            self.replies.get_nowait()
+
+    def close(self) -> None:
+        self.client.disconnect()

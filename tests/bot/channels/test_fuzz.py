@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import queue
 import socket
 import time
 import uuid
@@ -25,7 +24,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-import socketio
 from hypothesis import given
 from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage, register
@@ -43,6 +41,7 @@ from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RATE_LIMITS_SWITCH_ENV
 from bot.rate_limits import RateLimiter, rules_from_env
 from ops.rasa_entry import cap_request_sizes
 from tests.bot.channels.fuzz import (
+    Widget,
     fuzz_settings,
     hostile_text,
     json_values,
@@ -211,38 +210,6 @@ def test_rest_answers_any_body_with_a_reply_or_a_clear_4xx(app: Sanic) -> None:
 
 
 # -------------------------------------------------------------------------- socket.io
-class Widget:
-    """A synchronous python-socketio client (its own threads) playing the widget."""
-
-    def __init__(self, url: str) -> None:
-        self.client = socketio.Client(reconnection=False)
-        self.confirmed: queue.Queue[str] = queue.Queue()
-        self.replies: queue.Queue[Any] = queue.Queue()
-        self.client.on("session_confirm", lambda sid, token=None: self.confirmed.put(sid))
-        self.client.on("bot_uttered", self.replies.put)
-        self.client.connect(url, transports=["websocket"], socketio_path="socket.io")
-        self.client.emit("session_request", {})
-        self.session = self.confirmed.get(timeout=10)
-        self._probes = itertools.count()
-
-    def still_answers(self) -> None:
-        """A plain message after whatever came before still gets its own answer."""
-        text = f"probe {next(self._probes)}"
-        self.client.emit("user_uttered", {"message": text})
-        expected = f"web:{self.session}|{text}"
-        while True:
-            reply = self.replies.get(timeout=10)
-            if isinstance(reply, dict) and reply.get("text") == expected:
-                return
-
-    def drain(self) -> None:
-        while not self.replies.empty():
-            self.replies.get_nowait()
-
-    def close(self) -> None:
-        self.client.disconnect()
-
-
 def socket_payloads() -> st.SearchStrategy[tuple[str, Any]]:
     """(event, data) the widget's server events may receive: right shapes with wrong types,
     any JSON, none at all (None: no argument), several arguments (a tuple)."""
@@ -313,10 +280,7 @@ def test_socketio_events_never_break_the_widget(app: Sanic) -> None:
             oversized = frame_bytes(name, data) > MAX_BODY_BYTES - 100
             with trapped_errors() as trap:
                 widget.drain()
-                if data is None:
-                    widget.client.emit(name)
-                else:
-                    widget.client.emit(name, data)
+                widget.send(name, data)
                 if oversized:  # engine.io refuses the frame (400/413) and the socket closes
                     widget.client.sleep(0.3)
                     widgets.append(Widget(url))
@@ -456,7 +420,7 @@ def test_socket_events_with_no_or_several_arguments_are_handled(app: Sanic) -> N
                 widget.client.emit("session_request")
                 widget.session = widget.confirmed.get(timeout=10)
                 widget.client.emit("user_uttered", ({"message": "hi"}, "extra"))
-                assert widget.replies.get(timeout=10)["text"] == f"web:{widget.session}|hi"
+                assert widget.answered()["text"] == f"web:{widget.session}|hi"
                 widget.still_answers()
             assert not trap.records, trap.report()
         finally:

@@ -12,7 +12,6 @@ examples ran; the event database's tables unchanged.
 from __future__ import annotations
 
 import json
-import queue
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import socketio
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.inbound import checked_payload, payload_rules, without_lone_surrogates
 from tests.bot.channels.fuzz import (
+    Widget,
     event_tables_digest,
     fuzz_settings,
     rest_bodies,
@@ -108,26 +107,6 @@ def test_rest_fuzzed_against_the_assistant(rasa_server: str, untouched: None) ->
     one_body()
 
 
-class LiveWidget:
-    """A python-socketio client on the assistant's widget channel, one conversation."""
-
-    def __init__(self, url: str) -> None:
-        self.client = socketio.Client(reconnection=False)
-        self.confirmed: queue.Queue[str] = queue.Queue()
-        self.replies: queue.Queue[Any] = queue.Queue()
-        self.client.on("session_confirm", lambda sid, token=None: self.confirmed.put(sid))
-        self.client.on("bot_uttered", self.replies.put)
-        self.client.connect(url, transports=["websocket"])
-        self.client.emit("session_request", {})
-        self.session = self.confirmed.get(timeout=REPLY_TIMEOUT_S)
-
-    def answered(self) -> Any:
-        return self.replies.get(timeout=REPLY_TIMEOUT_S)
-
-    def close(self) -> None:
-        self.client.disconnect()
-
-
 def is_well_formed_message(name: str, data: Any) -> bool:
     return (
         name == "user_uttered" and isinstance(data, dict) and isinstance(data.get("message"), str)
@@ -144,12 +123,10 @@ def test_socketio_fuzzed_against_the_assistant(rasa_server: str, untouched: None
     @fuzz_settings(LIVE_EXAMPLES)
     def one_event(event: tuple[str, Any], question: str) -> None:
         name, data = event
-        widget = LiveWidget(url)  # a conversation of its own: a typed /request_human pauses it
+        # a conversation of its own: a typed /request_human pauses it
+        widget = Widget(url, reply_timeout_s=REPLY_TIMEOUT_S)
         try:
-            if data is None:
-                widget.client.emit(name)
-            else:
-                widget.client.emit(name, data)
+            widget.send(name, data)
             if not widget.client.connected:  # a frame over the cap: refused, closed
                 return
             if is_well_formed_message(name, data):

@@ -10,8 +10,9 @@ browsers, over polling (engineio's WebSocket client needs a newer aiohttp than R
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -135,17 +136,21 @@ class Browser:
             pass
 
 
-async def browsers(count: int) -> list[Browser]:
-    return [Browser() for _ in range(count)]
+@contextlib.asynccontextmanager
+async def browsers(count: int) -> AsyncIterator[list[Browser]]:
+    """`count` widgets' sockets, all closed when the scenario leaves the block (even failing)."""
+    opened = [Browser() for _ in range(count)]
+    try:
+        yield opened
+    finally:
+        for browser in opened:
+            await browser.close()
 
 
 def test_a_new_widget_gets_a_server_issued_signed_session(app: Sanic) -> None:
     async def scenario(url: str) -> tuple[tuple[str, str], str]:
-        (visitor,) = await browsers(1)
-        confirmed = await visitor.open(url)
-        reply = await visitor.say("hi")
-        await visitor.close()
-        return confirmed, reply
+        async with browsers(1) as (visitor,):
+            return await visitor.open(url), await visitor.say("hi")
 
     (session_id, token), reply = serve(app, scenario)
     assert valid_session_id(session_id) and token
@@ -155,13 +160,11 @@ def test_a_new_widget_gets_a_server_issued_signed_session(app: Sanic) -> None:
 
 def test_a_returning_widget_keeps_its_session_with_its_token(app: Sanic) -> None:
     async def scenario(url: str) -> tuple[str, str, str]:
-        first, again = await browsers(2)
-        session_id, token = await first.open(url)
-        await first.close()  # the page reloaded: a new socket
-        returned, _ = await again.open(url, session_id=session_id, token=token)
-        reply = await again.say("还在吗")
-        await again.close()
-        return session_id, returned, reply
+        async with browsers(2) as (first, again):
+            session_id, token = await first.open(url)
+            await first.close()  # the page reloaded: a new socket
+            returned, _ = await again.open(url, session_id=session_id, token=token)
+            return session_id, returned, await again.say("还在吗")
 
     session_id, returned, reply = serve(app, scenario)
     assert returned == session_id
@@ -186,25 +189,22 @@ def test_naming_another_visitors_session_without_its_token_gives_a_new_one(
     own messages land in its own conversation."""
 
     async def scenario(url: str) -> dict[str, Any]:
-        visitor, intruder = await browsers(2)
-        session_id, token = await visitor.open(url)
-        intruders, _ = await intruder.open(url, **presented(session_id, token))
-        visitor_reply = await visitor.say("我的证件号是多少")
-        await asyncio.sleep(QUIET_S)
-        intruder_heard = list(intruder.replies)
-        intruder_reply = await intruder.say("我刚才说了什么")
-        await asyncio.sleep(QUIET_S)
-        seen = {"visitor": list(visitor.replies), "intruder": list(intruder.replies)}
-        await visitor.close()
-        await intruder.close()
-        return {
-            "session": session_id,
-            "intruders": intruders,
-            "visitor_reply": visitor_reply,
-            "intruder_heard": intruder_heard,
-            "intruder_reply": intruder_reply,
-            "seen": seen,
-        }
+        async with browsers(2) as (visitor, intruder):
+            session_id, token = await visitor.open(url)
+            intruders, _ = await intruder.open(url, **presented(session_id, token))
+            visitor_reply = await visitor.say("我的证件号是多少")
+            await asyncio.sleep(QUIET_S)
+            intruder_heard = list(intruder.replies)
+            intruder_reply = await intruder.say("我刚才说了什么")
+            await asyncio.sleep(QUIET_S)
+            return {
+                "session": session_id,
+                "intruders": intruders,
+                "visitor_reply": visitor_reply,
+                "intruder_heard": intruder_heard,
+                "intruder_reply": intruder_reply,
+                "seen": {"visitor": list(visitor.replies), "intruder": list(intruder.replies)},
+            }
 
     got = serve(app, scenario)
     assert got["intruders"] != got["session"] and valid_session_id(got["intruders"])
@@ -220,20 +220,12 @@ def test_a_session_id_in_the_message_is_ignored(app: Sanic) -> None:
     """`user_uttered` naming another session goes to the socket's own conversation."""
 
     async def scenario(url: str) -> dict[str, Any]:
-        visitor, intruder = await browsers(2)
-        session_id, _ = await visitor.open(url)
-        intruders, _ = await intruder.open(url)
-        reply = await intruder.say("写进别人的对话", session_id=session_id)
-        await asyncio.sleep(QUIET_S)
-        visitor_heard = list(visitor.replies)
-        await visitor.close()
-        await intruder.close()
-        return {
-            "session": session_id,
-            "intruders": intruders,
-            "reply": reply,
-            "heard": visitor_heard,
-        }
+        async with browsers(2) as (visitor, intruder):
+            session_id, _ = await visitor.open(url)
+            intruders, _ = await intruder.open(url)
+            reply = await intruder.say("写进别人的对话", session_id=session_id)
+            await asyncio.sleep(QUIET_S)
+            return {"intruders": intruders, "reply": reply, "heard": list(visitor.replies)}
 
     got = serve(app, scenario)
     assert got["reply"] == f"web:{got['intruders']}|写进别人的对话"
@@ -243,20 +235,18 @@ def test_a_session_id_in_the_message_is_ignored(app: Sanic) -> None:
 
 def test_feedback_goes_to_the_sockets_own_conversation(app: Sanic, desk: FakeDesk) -> None:
     async def scenario(url: str) -> tuple[str, str]:
-        visitor, intruder = await browsers(2)
-        session_id, _ = await visitor.open(url)
-        intruders, _ = await intruder.open(url)
-        await intruder.client.emit(
-            "feedback",
-            {"session_id": session_id, "helpful": False, "question": "q", "answer": "a"},
-        )
-        for _ in range(50):
-            if desk.feedback:
-                break
-            await asyncio.sleep(0.1)
-        await visitor.close()
-        await intruder.close()
-        return session_id, intruders
+        async with browsers(2) as (visitor, intruder):
+            session_id, _ = await visitor.open(url)
+            intruders, _ = await intruder.open(url)
+            await intruder.client.emit(
+                "feedback",
+                {"session_id": session_id, "helpful": False, "question": "q", "answer": "a"},
+            )
+            for _ in range(50):
+                if desk.feedback:
+                    break
+                await asyncio.sleep(0.1)
+            return session_id, intruders
 
     session_id, intruders = serve(app, scenario)
     assert desk.feedback == [(f"web:{intruders}", False, "q", "a")]
@@ -266,25 +256,22 @@ def test_a_socket_is_in_its_current_sessions_room_only(app: Sanic) -> None:
     """A socket that moves to another session it holds leaves the first one's room."""
 
     async def scenario(url: str) -> dict[str, Any]:
-        mover, other, first_again = await browsers(3)
-        first, first_token = await mover.open(url)
-        second, second_token = await other.open(url)
-        moved, _ = await mover.ask_session(session_id=second, token=second_token)
-        await first_again.open(url, session_id=first, token=first_token)
-        reply_to_first = await first_again.say("给第一个对话")
-        await asyncio.sleep(QUIET_S)
-        mover_heard = list(mover.replies)
-        reply_to_mover = await mover.say("现在在第二个对话")
-        for browser in (mover, other, first_again):
-            await browser.close()
-        return {
-            "first": first,
-            "second": second,
-            "moved": moved,
-            "reply_to_first": reply_to_first,
-            "mover_heard": mover_heard,
-            "reply_to_mover": reply_to_mover,
-        }
+        async with browsers(3) as (mover, other, first_again):
+            first, first_token = await mover.open(url)
+            second, second_token = await other.open(url)
+            moved, _ = await mover.ask_session(session_id=second, token=second_token)
+            await first_again.open(url, session_id=first, token=first_token)
+            reply_to_first = await first_again.say("给第一个对话")
+            await asyncio.sleep(QUIET_S)
+            mover_heard = list(mover.replies)
+            return {
+                "first": first,
+                "second": second,
+                "moved": moved,
+                "reply_to_first": reply_to_first,
+                "mover_heard": mover_heard,
+                "reply_to_mover": await mover.say("现在在第二个对话"),
+            }
 
     got = serve(app, scenario)
     assert got["moved"] == got["second"]
@@ -295,11 +282,10 @@ def test_a_socket_is_in_its_current_sessions_room_only(app: Sanic) -> None:
 
 def test_a_message_before_any_session_is_dropped(app: Sanic) -> None:
     async def scenario(url: str) -> list[str]:
-        (sneak,) = await browsers(1)
-        await sneak.client.connect(url, transports=["polling"])
-        await sneak.client.emit("user_uttered", {"message": "hi", "session_id": "a" * 32})
-        await asyncio.sleep(QUIET_S)
-        await sneak.close()
+        async with browsers(1) as (sneak,):
+            await sneak.client.connect(url, transports=["polling"])
+            await sneak.client.emit("user_uttered", {"message": "hi", "session_id": "a" * 32})
+            await asyncio.sleep(QUIET_S)
         return sneak.replies
 
     assert serve(app, scenario) == []
