@@ -63,9 +63,12 @@ RATE_LIMITS_SWITCH_ENV = "CYBERWEEK_RATE_LIMITS"
 # One conversation (a REST `sender`, a widget socket, a WeChat OpenID): a burst of five, then
 # one a second. Nobody types faster; a script that does is held to what a person could send.
 RATE_CONVERSATION = "5 per 5 seconds"
-# Messages and socket.io events of one client address. A venue's Wi-Fi puts hundreds of
-# visitors behind one address, each sending a message every few seconds: generous.
-RATE_PER_IP = "20 per second"
+# Messages and socket.io events of one client address. One instance answers 12–14 turns a
+# second on this 2-core machine; an address allowed 20 took all of them, and another visitor's
+# p95 went from 0.16 to 0.74 s (docs/decisions.md, "Flood from one address"). Three a second is
+# a quarter of an instance — still some 60 visitors behind one venue Wi-Fi address asking every
+# 20 s; with more instances raise it (CYBERWEEK_LIMIT_PER_IP).
+RATE_PER_IP = "3 per second"
 # A widget socket's `session_request` and `feedback` (one per connect or "New chat", one per 👍/👎).
 RATE_SOCKET_CONTROL = "20 per minute"
 # New socket.io connections of one address (a page load opens one; fresh sockets would otherwise
@@ -74,6 +77,13 @@ RATE_CONNECTIONS_PER_IP = "120 per minute"
 # Staff console sign-in attempts of one address, counted before the database and the password
 # hash; failures are also counted in SQL per name and per address (bot/desk/auth.py).
 RATE_LOGIN_PER_IP = "10 per minute"
+
+# A refused REST request is answered after a pause of up to this long: a script that asks
+# again the moment it is refused would otherwise cost the event loop more in 429s than its
+# refused turns would have (docs/decisions.md, "Flood from one address"). At most
+# MAX_HELD_REFUSALS wait at once, so that holding them cannot use up the server's connections.
+REFUSAL_HOLD_S = 1.0
+MAX_HELD_REFUSALS = 64
 
 # rule name -> (default, the environment variable that overrides it)
 RATE_LIMITS: dict[str, tuple[str, str]] = {

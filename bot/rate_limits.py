@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.cache import TtlCache
-from bot.limits import RATE_LIMITS, RATE_LIMITS_SWITCH_ENV
+from bot.limits import MAX_HELD_REFUSALS, RATE_LIMITS, RATE_LIMITS_SWITCH_ENV, REFUSAL_HOLD_S
 
 with warnings.catch_warnings():  # limits 2.4 imports pkg_resources, deprecated by setuptools
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -113,6 +113,7 @@ class RateLimiter:
         self._redis: MovingWindowRateLimiter | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._redis_down_until = 0.0
+        self._held_refusals = 0
         self._logged: TtlCache[tuple[str, str], bool] = TtlCache(REFUSAL_LOG_S, 10_000)
         if redis_url and enabled:
             self._redis_storage = RedisStorage(
@@ -153,6 +154,17 @@ class RateLimiter:
                 self._log_refusal(rule, key)
                 return verdict
         return ALLOWED
+
+    async def hold_refusal(self, verdict: Verdict) -> None:
+        """Waits before a refusal is answered (REFUSAL_HOLD_S at most, never past its retry
+        time), unless MAX_HELD_REFUSALS are already waiting: then it is answered at once."""
+        if verdict.allowed or self._held_refusals >= MAX_HELD_REFUSALS:
+            return
+        self._held_refusals += 1
+        try:
+            await asyncio.sleep(min(REFUSAL_HOLD_S, verdict.retry_after_s))
+        finally:
+            self._held_refusals -= 1
 
     def _log_refusal(self, rule: str, key: str) -> None:
         if self._logged.get((rule, key)) is None:

@@ -74,9 +74,14 @@ def action_server(server_env: dict[str, str], server_logs: Path) -> Iterator[str
 def endpoints_file(action_server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test run's action server, and conversations in a SQLite file of the run's own
     through the tracker store production uses (it tells the help desk about paused ones)."""
-    folder = tmp_path_factory.mktemp("endpoints")
+    return endpoints_with_own_store(action_server, tmp_path_factory.mktemp("endpoints"))
+
+
+def endpoints_with_own_store(action_url: str, folder: Path) -> Path:
+    """endpoints.yml as production has it, but calling `action_url` and keeping conversations
+    in `folder`/conversations.db."""
     settings = yaml.safe_load(paths.ENDPOINTS_FILE.read_text(encoding="utf-8"))
-    settings["action_endpoint"]["url"] = action_server  # the rest as production has it
+    settings["action_endpoint"]["url"] = action_url
     settings["tracker_store"]["db"] = str(folder / "conversations.db")
     path = folder / "endpoints.yml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")

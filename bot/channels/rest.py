@@ -216,7 +216,10 @@ class ValidatingRestInput(RestInput):
                 ("conversation", conversation_id(REST, body["sender"])),
                 ("ip", client_ip(request)),
             )
-            return None if verdict.allowed else slow_down_reply(body, verdict.retry_after_s)
+            if verdict.allowed:
+                return None
+            await limiter.hold_refusal(verdict)
+            return slow_down_reply(body, verdict.retry_after_s)
 
         @webhook.middleware("response")
         async def add_staff_replies(request: Request, response: HTTPResponse) -> Any:

@@ -11,13 +11,18 @@ Rasa builds the store's engine with SQLAlchemy 1.4's defaults, which cost a turn
 SQLite a new connection per query (NullPool) and a journal fsync per commit; on PostgreSQL no
 pre-ping, so the first message after a database restart fails. It is rebuilt with the same URL
 by `bot.db.engine.tracker_store_engine`.
+
+Rasa's SQLTrackerStore also makes its blocking SQLAlchemy calls inside its coroutines, on the
+event loop every visitor's turn shares: a save and a read held it ~22 ms a turn
+(docs/benchmarks.md). They run on a worker thread here (`off_the_loop`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -28,6 +33,13 @@ from bot.db.engine import tracker_store_engine
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+async def off_the_loop(work: Coroutine[Any, Any, T]) -> T:
+    """Runs `work`, a coroutine that blocks on SQL, on a worker thread's own event loop."""
+    return await asyncio.to_thread(asyncio.run, work)
+
 
 class DeskTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -37,8 +49,16 @@ class DeskTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.desk = shared_desk_store()  # the database DATABASE_URL names
 
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        return await off_the_loop(super()._retrieve(sender_id, fetch_events_from_all_sessions))
+
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        if self.event_broker is None:
+            await off_the_loop(super().save(tracker))
+        else:  # a broker's connection belongs to Rasa's loop (none is configured today)
+            await super().save(tracker)
         if not tracker.is_paused():
             return
         latest = tracker.latest_message.text if tracker.latest_message else None

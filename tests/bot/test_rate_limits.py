@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bot import rate_limits
 from bot.lang import CJK_CHAR
 from bot.limits import RATE_LIMITS, RATE_LIMITS_SWITCH_ENV
 from bot.rate_limits import (
@@ -138,3 +139,26 @@ def test_the_client_address_is_the_proxys_word_when_trusted_else_the_peer() -> N
     assert client_ip(FakeRequest("203.0.113.7", "127.0.0.1")) == "203.0.113.7"
     assert client_ip(FakeRequest("", "198.51.100.2")) == "198.51.100.2"
     assert client_ip(None) == "unknown"
+
+
+def test_a_refusal_is_answered_after_a_pause_unless_too_many_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rate_limits, "REFUSAL_HOLD_S", 0.2)
+    monkeypatch.setattr(rate_limits, "MAX_HELD_REFUSALS", 2)
+    limiter = RateLimiter.from_env({})
+
+    async def timed(verdict: Verdict) -> float:
+        started = time.monotonic()
+        await limiter.hold_refusal(verdict)
+        return time.monotonic() - started
+
+    async def scenario() -> list[float]:
+        refused = Verdict(False, retry_after_s=5)
+        return list(await asyncio.gather(*(timed(refused) for _ in range(3))))
+
+    held = asyncio.run(scenario())
+    assert sorted(held)[0] < 0.05  # the third found two waiting: answered at once
+    assert all(0.15 < seconds < 1 for seconds in sorted(held)[1:])
+    assert asyncio.run(timed(Verdict(True))) < 0.05  # nothing to hold
+    assert asyncio.run(timed(Verdict(False, retry_after_s=0))) < 0.05  # never past the retry

@@ -368,17 +368,31 @@ class Widget:
     conversation, its session confirmed on connecting. `reply_timeout_s`: how long it waits
     for the server (the real assistant's turns are slower than the stand-in agent's)."""
 
-    def __init__(self, url: str, reply_timeout_s: float = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        reply_timeout_s: float = 10,
+        headers: dict[str, str] | None = None,
+        join: bool = True,
+    ) -> None:
         self.reply_timeout_s = reply_timeout_s
         self.client = socketio.Client(reconnection=False)
-        self.confirmed: queue.Queue[str] = queue.Queue()
+        self.confirmed: queue.Queue[tuple[str, str | None]] = queue.Queue()
         self.replies: queue.Queue[Any] = queue.Queue()
-        self.client.on("session_confirm", lambda sid, token=None: self.confirmed.put(sid))
+        self.client.on("session_confirm", lambda sid, token=None: self.confirmed.put((sid, token)))
         self.client.on("bot_uttered", self.replies.put)
-        self.client.connect(url, transports=["websocket"])
-        self.client.emit("session_request", {})
-        self.session = self.confirmed.get(timeout=reply_timeout_s)
+        self.client.connect(url, headers=headers or {}, transports=["websocket"])
+        self.session = ""
+        if join:
+            self.join()
         self._probes = itertools.count()
+
+    def join(self, session_id: Any = None, token: Any = None) -> tuple[str, str | None]:
+        """Asks for a session (naming one, with its token, if given); (session, token) issued."""
+        asked = {} if session_id is None else {"session_id": session_id, "token": token}
+        self.client.emit("session_request", asked)
+        self.session, issued = self.confirmed.get(timeout=self.reply_timeout_s)
+        return self.session, issued
 
     def send(self, name: str, data: Any) -> None:
         """Emits event `name` with `data` as its argument (a tuple: several; None: none)."""

@@ -286,7 +286,7 @@ def test_socketio_events_never_break_the_widget(app: Sanic) -> None:
                     widgets.append(Widget(url))
                     widget = widgets[-1]
                 elif name == "session_request":  # a new session, or the same one again
-                    widget.session = widget.confirmed.get(timeout=10)
+                    widget.session = widget.confirmed.get(timeout=10)[0]
                 widget.still_answers()
                 if desk.handed > handed:  # stored on a thread, its failure logged after it
                     desk.wait_until_stored()
@@ -418,7 +418,7 @@ def test_socket_events_with_no_or_several_arguments_are_handled(app: Sanic) -> N
                 widget.client.emit("feedback")
                 widget.client.emit("feedback", ({"helpful": True}, "extra"))
                 widget.client.emit("session_request")
-                widget.session = widget.confirmed.get(timeout=10)
+                widget.session = widget.confirmed.get(timeout=10)[0]
                 widget.client.emit("user_uttered", ({"message": "hi"}, "extra"))
                 assert widget.answered()["text"] == f"web:{widget.session}|hi"
                 widget.still_answers()

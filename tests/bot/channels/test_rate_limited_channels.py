@@ -156,7 +156,8 @@ def widget_app(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_a_widget_sending_too_fast_is_told_once_and_rasa_sees_only_its_rate(
     widget_app: Any,
 ) -> None:
-    app = widget_app(limiter(conversation="3 per minute"))
+    # the address's rule (which counts the session request too) wide: this is the socket's
+    app = widget_app(limiter(conversation="3 per minute", ip="100 per second"))
 
     async def scenario(url: str) -> list[str]:
         browser = Browser()
@@ -337,12 +338,13 @@ def test_a_flood_from_one_conversation_leaves_another_visitor_its_pace(tmp_path:
     env = {
         **os.environ,
         # 10/s instead of 5 per 5 s, so that a visitor's 20 messages take 3 s, not a minute;
-        # the address's rule stays the documented one (both clients are on loopback)
+        # the address's rule wide, as both clients are on loopback (a flood from an address of
+        # its own: tests/attacks/test_replayed_attacks.py)
         "CYBERWEEK_LIMIT_CONVERSATION": "10 per second",
+        "CYBERWEEK_LIMIT_PER_IP": "100 per second",
         "CYBERWEEK_RATE_LIMITS": "on",
     }
     env.pop("REDIS_URL", None)
-    env.pop("CYBERWEEK_LIMIT_PER_IP", None)
     server = harness.Service(
         "stand-in server",
         [sys.executable, "-m", "tests.bot.channels.stand_in_server", str(port)],
@@ -375,7 +377,9 @@ def test_a_flood_from_one_conversation_leaves_another_visitor_its_pace(tmp_path:
     accepted = statuses.count(200)
     assert len(statuses) >= FLOOD_REQUESTS
     assert statuses.count(429) + accepted == len(statuses)
-    assert statuses.count(429) > len(statuses) / 2
+    # refused requests are answered after a pause (REFUSAL_HOLD_S): a one-connection flood
+    # sends few of them, and the rest are accepted at the rule's rate
+    assert statuses.count(429) >= 2
     assert accepted <= 10 * (duration + 1)  # the conversation's rule, however hard it pushed
     assert reached["rest:flooder"] == accepted  # a refused message never reached the agent
     assert reached["rest:visitor"] == VISITOR_MESSAGES  # every answer

@@ -23,6 +23,7 @@ from sanic import Sanic
 from bot.channels import webchat
 from bot.channels.webchat import WebChatInput
 from bot.channels.widget_sessions import SECRET_ENV, valid_session_id
+from bot.limits import RATE_LIMITS_SWITCH_ENV
 from ops.harness import free_port
 
 QUIET_S = 0.5  # how long a socket that must receive nothing is watched after the owner's reply
@@ -66,6 +67,8 @@ def app(monkeypatch: pytest.MonkeyPatch, desk: FakeDesk) -> Sanic:
     monkeypatch.delenv("CYBERWEEK_CORS_ORIGINS", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv(SECRET_ENV, "a-test-secret-of-more-than-32-characters")
+    # the sockets come from one address faster than people: rates have their own tests
+    monkeypatch.setenv(RATE_LIMITS_SWITCH_ENV, "off")
     app = Sanic(f"sessions_test_{uuid.uuid4().hex[:8]}")
     app.ctx.agent = EchoAgent()
     register([WebChatInput(session_persistence=True)], app, route="/webhooks/")  # type: ignore[arg-type]
