@@ -206,7 +206,7 @@ def test_a_request_without_a_sender_is_refused_and_joins_nothing(
 
 
 def test_naming_another_visitors_session_joins_a_new_one(
-    exposed: ExposedAssistant, widgets: list[Widget], db: EventDB
+    exposed: ExposedAssistant, widgets: list[Widget]
 ) -> None:
     visitor = Widget(exposed, "10.1.0.1")
     attacker = Widget(exposed, "10.1.0.2")
@@ -217,7 +217,7 @@ def test_naming_another_visitors_session_joins_a_new_one(
     for forged in (None, "", token[:-1] + ("0" if token[-1] != "0" else "1")):
         taken, _ = attacker.join(session, forged)
         assert taken != session
-    attacker.say("我是谁")  # must land in the attacker's own conversation
+    attacker.say("我是谁")  # whatever it writes stays out of the visitor's conversation
     attacker.answered()
     visitor.say("几点开始")
     assert visitor.answered()
@@ -225,7 +225,7 @@ def test_naming_another_visitors_session_joins_a_new_one(
     assert exposed.user_texts(conversation_id("web", session)) == ["开幕式在哪里举行", "几点开始"]
 
 
-def test_a_session_id_stolen_with_its_token_is_still_only_a_web_conversation(
+def test_a_widget_session_id_as_a_rest_sender_is_another_conversation(
     exposed: ExposedAssistant, widgets: list[Widget]
 ) -> None:
     """REST, widget and WeChat ids shared one namespace: a widget's session id sent as a REST
