@@ -10,6 +10,7 @@ each test can speak as a client of its own address.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -19,18 +20,15 @@ from typing import Any
 
 import pytest
 
-from bot.channels.wechat.simulator import Account, WeChatSimulator, running_fake_api
+from bot.channels.wechat.simulator import WeChatSimulator, running_fake_api
 from bot.limits import RATE_LIMITS_SWITCH_ENV
 from ops import harness
 from tests.bot.channels.fuzz import traceback_lines
+from tests.bot.channels.wechat.stand_in import ACCOUNT as STAND_IN_ACCOUNT
 from tests.conftest import endpoints_with_own_store
 
-ACCOUNT = Account(
-    token="9c4e2b7d0f1a83e65b2d4c9f7a1e0b3d",
-    app_id="wx3b8e1d6f0a2c4e97",
-    app_secret="attack-test-app-secret",
-    aes_key="q8ZkV3nWc1sYt5GbF0mHj7LpR2xDe9NaK4uTi6OwQ1v",
-)
+# the in-process WeChat tests' account, with the app secret the fake API checks
+ACCOUNT = dataclasses.replace(STAND_IN_ACCOUNT, app_secret="attack-test-app-secret")
 SESSION_SECRET = "f3b1c9e07a5d42e8b6c1d0a9f4e7b2c5d8a1e6f0"
 
 
