@@ -27,6 +27,19 @@ def apology_for(text: str | None, language_slot: object = None) -> str:
     return apology(as_lang(language_slot) or language_of(text or ""))
 
 
+# Too many turns in flight (bot/admission.py): the turn waited MAX_TURN_WAIT_S for a place.
+BUSY: dict[Lang, str] = {
+    "zh": "现在咨询的人很多，请稍后再发一次您的问题。如需帮助，请向现场服务台咨询。",
+    "en": "Many visitors are asking right now. Please send your question again in a moment, "
+    "or ask the help desk on site.",
+}
+
+
+def busy_for(text: str | None) -> str:
+    """The "busy" reply in the language of the visitor's message (no conversation is read)."""
+    return BUSY[language_of(text or "")]
+
+
 # Over a rate limit (bot/rate_limits.py): said by the channel itself, the message not passed on.
 SLOW_DOWN: dict[Lang, str] = {
     "zh": "您发送得太快了，请稍等几秒再试。",

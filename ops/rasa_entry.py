@@ -20,7 +20,8 @@ Faults end in an apology (bot/unavailable.py), not in Rasa's silent `[]` or a 30
 `ACTION_TIMEOUT_S` (`install_bounded_action_calls`); a conversation that cannot be read
 fails the turn instead of starting a fresh one (`install_strict_tracker_reads`); a turn that
 fails — a store down, a lock not taken — is answered with the apology
-(`install_apology_for_failed_turns`).
+(`install_apology_for_failed_turns`). At most `MAX_RUNNING_TURNS` turns run at once and the rest
+wait their turn, or hear that the assistant is busy (`install_turn_admission`, bot/admission.py).
 
 `GET /` answers "ok" instead of Rasa's version banner (`install_neutral_root_route`).
 
@@ -58,7 +59,8 @@ from typing import Any
 
 from bot.lang import is_language_entity
 from bot.limits import MAX_BODY_BYTES, MAX_SESSION_TURNS
-from bot.unavailable import apology_for
+from bot.admission import TurnGate
+from bot.unavailable import apology_for, busy_for
 
 STOCK_FLAG = "--stock"
 # Rasa waits up to 300 s (rasa.core.constants.DEFAULT_REQUEST_TIMEOUT) for the action server;
@@ -289,11 +291,40 @@ def install_apology_for_failed_turns() -> None:
 
 
 async def _apologise(message: Any) -> None:
-    text = apology_for(message.text)
+    await _say(message, apology_for(message.text))
+
+
+async def _say(message: Any, text: str) -> None:
+    """Sends `text` to the message's sender through its own output channel, as a reply."""
     try:
         await message.output_channel.send_text_message(message.sender_id, text)
     except Exception:  # e.g. the widget's push needs the Redis that is down
-        logger.exception("could not send the apology to %s", message.sender_id)
+        logger.exception("could not send %r to %s", text[:40], message.sender_id)
+
+
+def install_turn_admission(gate: TurnGate | None = None) -> None:
+    """Makes `Agent.handle_message` run at most MAX_RUNNING_TURNS turns at once (bot/admission.py).
+
+    A turn waits for a place before Rasa reads anything; one that gets none within
+    MAX_TURN_WAIT_S is answered with the "busy" reply and leaves the conversation untouched.
+    """
+    from rasa.core.agent import Agent
+
+    rasa_handle = Agent.handle_message
+    if getattr(rasa_handle, "admits", False):
+        return
+    turns = gate or TurnGate()
+
+    async def handle_message(self: Agent, message: Any) -> Any:
+        async with turns.place() as admitted:
+            if admitted:
+                return await rasa_handle(self, message)
+        logger.warning("turn of %s turned away: %d turns waiting", message.sender_id, turns.waiting)
+        await _say(message, busy_for(message.text))
+        return None
+
+    handle_message.admits = True  # type: ignore[attr-defined]
+    Agent.handle_message = handle_message  # type: ignore[method-assign]
 
 
 def session_is_full(events: Reversible[Any], max_turns: int = MAX_SESSION_TURNS) -> bool:
@@ -425,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
         install_bounded_action_calls()
         install_strict_tracker_reads()
         install_apology_for_failed_turns()
+        install_turn_admission()
         install_session_turn_bound()
         install_compact_slot_carry_over()
         install_neutral_root_route()

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 
 from actions.messages import DATABASE_UNAVAILABLE, INTERNAL_ERROR
-from bot.unavailable import TURN_FAILED
+from bot.unavailable import BUSY, TURN_FAILED
 
 Conversation = tuple[str, ...]
 
@@ -23,6 +23,8 @@ FAILED_TURN_TEXTS = frozenset(
     for replies in (TURN_FAILED, DATABASE_UNAVAILABLE, INTERNAL_ERROR)
     for text in replies.values()
 )
+# A turn turned away by the admission gate (bot/admission.py): an error too.
+BUSY_TEXTS = frozenset(BUSY.values())
 
 # One conversation = one visitor (its own sender). The mix is weighted as the help desk sees it:
 # mostly Simplified Chinese, then English, Traditional Chinese and mixed zh-en, with about a
@@ -130,6 +132,8 @@ def reply_failure(status_code: int | None, body: str | None) -> str | None:
         return "empty reply []"
     if any(isinstance(m, dict) and m.get("text") in FAILED_TURN_TEXTS for m in messages):
         return "apology: the turn failed"  # ops/rasa_entry.py answers failures with it
+    if any(isinstance(m, dict) and m.get("text") in BUSY_TEXTS for m in messages):
+        return "busy: the turn waited too long for a place"
     return None
 
 

@@ -101,6 +101,14 @@ def test_an_apology_for_a_failed_turn_is_a_failure() -> None:
     assert reply_failure(200, json.dumps([{"text": "开幕式在南沙举行"}])) is None
 
 
+def test_a_turn_turned_away_as_busy_is_a_failure() -> None:
+    from bot.unavailable import BUSY
+
+    for text in BUSY.values():
+        body = json.dumps([{"recipient_id": "v", "text": text}])
+        assert reply_failure(200, body) == "busy: the turn waited too long for a place"
+
+
 # ------------------------------------------------------------------ the traffic
 def test_the_mix_covers_every_language_and_follow_ups() -> None:
     rng = random.Random(7)

@@ -23,7 +23,8 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.exc import OperationalError
 
 import ops.rasa_entry as rasa_entry
-from bot.unavailable import TURN_FAILED
+from bot.admission import TurnGate
+from bot.unavailable import BUSY, TURN_FAILED
 from ops import harness
 
 
@@ -150,3 +151,41 @@ def test_a_turn_that_works_is_untouched(monkeypatch: pytest.MonkeyPatch) -> None
     output = CollectingOutputChannel()
     assert asyncio.run(Agent().handle_message(UserMessage("hi", output, "v"))) == [{"text": "ok"}]
     assert output.messages == []
+
+
+def test_turns_beyond_the_gate_wait_and_one_that_waits_too_long_hears_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    running = 0
+    most = 0
+
+    async def slow(self: Agent, message: UserMessage) -> list[dict[str, str]]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.1)
+        running -= 1
+        return [{"text": "answer"}]
+
+    monkeypatch.setattr(Agent, "handle_message", slow)
+    rasa_entry.install_turn_admission(TurnGate(running=2, wait_s=0.25))
+    outputs = [CollectingOutputChannel() for _ in range(8)]
+    texts = ["开幕式在哪里"] * 4 + ["Where is the expo?"] * 4
+
+    async def visitors() -> list[Any]:
+        agent = Agent()
+        return await asyncio.gather(
+            *(
+                agent.handle_message(UserMessage(text, output, f"v{i}"))
+                for i, (text, output) in enumerate(zip(texts, outputs))
+            )
+        )
+
+    replies = asyncio.run(visitors())
+    assert most == 2
+    answered = [r for r in replies if r == [{"text": "answer"}]]
+    busy = [o.messages[0]["text"] for o in outputs if o.messages]  # type: ignore[index]
+    assert len(answered) + len(busy) == 8
+    assert 2 <= len(answered) < 8
+    assert set(busy) <= {BUSY["zh"], BUSY["en"]} and busy
+    assert BUSY["en"] in busy  # the later arrivals (English) waited longest
