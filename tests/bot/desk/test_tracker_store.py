@@ -66,3 +66,31 @@ def test_postgresql_engine_pings_and_keeps_rasas_pool_size(
     assert engine.pool._pre_ping is True
     assert engine.pool.size() == 7
     assert not isinstance(engine.pool, NullPool)
+
+
+def test_a_save_stores_the_rows_rasas_own_store_would(
+    store: DeskTrackerStore, tmp_path: Path
+) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import BotUttered, SlotSet
+
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("开幕式在哪", {"name": "ask_venue", "confidence": 0.9}),
+        SlotSet("event", "opening_ceremony"),
+        ActionExecuted("action_answer_venue"),
+        BotUttered("南沙"),
+        ActionExecuted("action_listen"),
+    ]
+    tracker = DialogueStateTracker.from_events("web:c", events)
+    rasas = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    asyncio.run(rasas.save(tracker))
+    asyncio.run(store.save(tracker))
+    columns = "sender_id, type_name, timestamp, intent_name, action_name, data"
+
+    def rows(db: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(tmp_path / db) as connection:
+            return connection.execute(f"SELECT {columns} FROM events ORDER BY id").fetchall()
+
+    assert rows("c.db") == rows("rasa.db")
+    assert len(rows("c.db")) == len(events)
