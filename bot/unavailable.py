@@ -27,7 +27,7 @@ def apology_for(text: str | None, language_slot: object = None) -> str:
     return apology(as_lang(language_slot) or language_of(text or ""))
 
 
-# Too many turns in flight (bot/admission.py): the turn waited MAX_TURN_WAIT_S for a place.
+# Too many turns in flight (bot/admission.py): the wait for a place would be too long.
 BUSY: dict[Lang, str] = {
     "zh": "现在咨询的人很多，请稍后再发一次您的问题。如需帮助，请向现场服务台咨询。",
     "en": "Many visitors are asking right now. Please send your question again in a moment, "

@@ -305,8 +305,8 @@ async def _say(message: Any, text: str) -> None:
 def install_turn_admission(gate: TurnGate | None = None) -> None:
     """Makes `Agent.handle_message` run at most MAX_RUNNING_TURNS turns at once (bot/admission.py).
 
-    A turn waits for a place before Rasa reads anything; one that gets none within
-    MAX_TURN_WAIT_S is answered with the "busy" reply and leaves the conversation untouched.
+    A turn waits for a place before Rasa reads anything; one that would wait too long is
+    answered with the "busy" reply and leaves the conversation untouched.
     """
     from rasa.core.agent import Agent
 

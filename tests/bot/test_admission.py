@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -83,3 +84,49 @@ def test_a_failing_turn_gives_its_place_back() -> None:
 def test_a_gate_needs_a_place() -> None:
     with pytest.raises(ValueError):
         TurnGate(running=0)
+
+
+def test_a_turn_expected_to_wait_too_long_is_turned_away_at_once() -> None:
+    async def scenario() -> tuple[bool, float, float]:
+        gate = TurnGate(running=1, expected_wait_s=0.25, wait_s=5)
+        async with gate.place():  # teaches the gate that a turn holds a place ~0.1 s
+            await asyncio.sleep(0.1)
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with gate.place():
+                await release.wait()
+
+        tasks = [asyncio.create_task(holder()) for _ in range(3)]  # 1 holds, 2 wait
+        await asyncio.sleep(0.01)
+        expected = gate.expected_wait_s()  # (2 waiting + this one) x 0.1 s / 1 place
+        asked = time.monotonic()
+        async with gate.place() as admitted:
+            pass
+        answered_in = time.monotonic() - asked
+        release.set()
+        await asyncio.gather(*tasks)
+        return admitted, expected, answered_in
+
+    admitted, expected, answered_in = asyncio.run(scenario())
+    assert expected == pytest.approx(0.3, abs=0.05)
+    assert admitted is False
+    assert answered_in < 0.05  # told at once, not after waiting
+
+
+def test_a_turn_expected_to_wait_within_the_bound_waits() -> None:
+    async def scenario() -> list[bool]:
+        gate = TurnGate(running=1, expected_wait_s=1.0, wait_s=5)
+        async with gate.place():
+            await asyncio.sleep(0.05)
+        results: list[bool] = []
+
+        async def turn() -> None:
+            async with gate.place() as admitted:
+                results.append(admitted)
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(turn() for _ in range(6)))  # expected waits up to 0.3 s
+        return results
+
+    assert asyncio.run(scenario()) == [True] * 6
