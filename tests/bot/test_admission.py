@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -46,22 +48,31 @@ def test_a_turn_that_cannot_get_a_place_in_time_is_turned_away() -> None:
     assert admitted.count(False) == 3
 
 
+@contextlib.asynccontextmanager
+async def _turns_in_line(gate: TurnGate, count: int) -> AsyncIterator[None]:
+    """`count` turns that ask the gate for a place and keep it until the block ends."""
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with gate.place():
+            await release.wait()
+
+    tasks = [asyncio.create_task(holder()) for _ in range(count)]
+    await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.gather(*tasks)
+
+
 def test_beyond_the_waiting_bound_a_turn_is_turned_away_at_once() -> None:
     async def scenario() -> tuple[bool, int]:
         gate = TurnGate(running=1, wait_s=5, waiting=2)
-        release = asyncio.Event()
-
-        async def holder() -> None:
-            async with gate.place():
-                await release.wait()
-
-        tasks = [asyncio.create_task(holder()) for _ in range(3)]  # 1 runs, 2 wait
-        await asyncio.sleep(0.01)
-        waiting = gate.waiting
-        async with gate.place() as fourth:
-            pass
-        release.set()
-        await asyncio.gather(*tasks)
+        async with _turns_in_line(gate, 3):  # 1 runs, 2 wait
+            waiting = gate.waiting
+            async with gate.place() as fourth:
+                pass
         return fourth, waiting
 
     fourth, waiting = asyncio.run(scenario())
@@ -91,21 +102,12 @@ def test_a_turn_expected_to_wait_too_long_is_turned_away_at_once() -> None:
         gate = TurnGate(running=1, expected_wait_s=0.25, wait_s=5)
         async with gate.place():  # teaches the gate that a turn holds a place ~0.1 s
             await asyncio.sleep(0.1)
-        release = asyncio.Event()
-
-        async def holder() -> None:
-            async with gate.place():
-                await release.wait()
-
-        tasks = [asyncio.create_task(holder()) for _ in range(3)]  # 1 holds, 2 wait
-        await asyncio.sleep(0.01)
-        expected = gate.expected_wait_s()  # (2 waiting + this one) x 0.1 s / 1 place
-        asked = time.monotonic()
-        async with gate.place() as admitted:
-            pass
-        answered_in = time.monotonic() - asked
-        release.set()
-        await asyncio.gather(*tasks)
+        async with _turns_in_line(gate, 3):  # 1 holds, 2 wait
+            expected = gate.expected_wait_s()  # (2 waiting + this one) x 0.1 s / 1 place
+            asked = time.monotonic()
+            async with gate.place() as admitted:
+                pass
+            answered_in = time.monotonic() - asked
         return admitted, expected, answered_in
 
     admitted, expected, answered_in = asyncio.run(scenario())
