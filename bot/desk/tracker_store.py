@@ -63,8 +63,12 @@ _SQL_THREAD = _SqlThread()
 
 
 async def off_the_loop(work: Coroutine[Any, Any, T]) -> T:
-    """Runs `work`, a coroutine that blocks on SQL, on the store's own thread and loop."""
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, _SQL_THREAD.loop()))
+    """Runs `work`, a coroutine that blocks on SQL, on the store's own thread and loop.
+
+    Shielded: Sanic cancels a turn whose client hangs up, and a save must still happen (the
+    next turn reads the conversation back from it)."""
+    done = asyncio.run_coroutine_threadsafe(work, _SQL_THREAD.loop())
+    return await asyncio.shield(asyncio.wrap_future(done))
 
 
 class DeskTrackerStore(SQLTrackerStore):

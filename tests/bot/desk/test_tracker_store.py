@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
 from bot.db.engine import tracker_store_engine
-from bot.desk.tracker_store import DeskTrackerStore
+from bot.desk.tracker_store import DeskTrackerStore, off_the_loop
 
 
 @pytest.fixture()
@@ -94,3 +95,26 @@ def test_a_save_stores_the_rows_rasas_own_store_would(
 
     assert rows("c.db") == rows("rasa.db")
     assert len(rows("c.db")) == len(events)
+
+
+def test_a_save_whose_turn_is_cancelled_still_happens(store: DeskTrackerStore) -> None:
+    """Sanic cancels a turn whose client hangs up; the turn's events are stored all the same,
+    also when the save was still waiting for the store's thread."""
+
+    async def another_turns_sql() -> None:
+        time.sleep(0.3)  # blocking, as SQLAlchemy is
+
+    async def hang_up() -> None:
+        busy = asyncio.create_task(off_the_loop(another_turns_sql()))
+        save = asyncio.create_task(store.save(_tracker("web:d", "开幕式在哪")))
+        await asyncio.sleep(0.05)  # the save waits behind the other turn's SQL
+        save.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await save
+        await busy
+        await asyncio.sleep(0.3)
+
+    asyncio.run(hang_up())
+    tracker = asyncio.run(store.retrieve("web:d"))
+    assert tracker is not None
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["开幕式在哪"]
