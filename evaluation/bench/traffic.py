@@ -25,6 +25,11 @@ FAILED_TURN_TEXTS = frozenset(
 )
 # A turn turned away by the admission gate (bot/admission.py): an error too.
 BUSY_TEXTS = frozenset(BUSY.values())
+# Each kind of reply that answers nothing, with the reason the bench reports for it.
+NOT_ANSWERED: tuple[tuple[frozenset[str], str], ...] = (
+    (FAILED_TURN_TEXTS, "apology: the turn failed"),  # ops/rasa_entry.py answers failures so
+    (BUSY_TEXTS, "busy: the turn waited too long for a place"),
+)
 
 # One conversation = one visitor (its own sender). The mix is weighted as the help desk sees it:
 # mostly Simplified Chinese, then English, Traditional Chinese and mixed zh-en, with about a
@@ -130,10 +135,9 @@ def reply_failure(status_code: int | None, body: str | None) -> str | None:
         return "reply is not a JSON list"
     if not messages:
         return "empty reply []"
-    if any(isinstance(m, dict) and m.get("text") in FAILED_TURN_TEXTS for m in messages):
-        return "apology: the turn failed"  # ops/rasa_entry.py answers failures with it
-    if any(isinstance(m, dict) and m.get("text") in BUSY_TEXTS for m in messages):
-        return "busy: the turn waited too long for a place"
+    for texts, reason in NOT_ANSWERED:
+        if any(isinstance(m, dict) and m.get("text") in texts for m in messages):
+            return reason
     return None
 
 
