@@ -13,7 +13,9 @@ a passive reply and otherwise retries, up to three times. This channel
   (turns.py, when REDIS_URL is set);
 - answers passively when Rasa is done within the reply budget, and otherwise answers "success"
   at once and delivers the answer through the customer-service API (wechat_api);
-- turns Rasa's messages and buttons into one text reply with numbered options (wechat_render);
+- turns Rasa's messages and buttons into one text reply with numbered options, and a follower's
+  "2" into the second option of the bot's last answer, read from the shared tracker store
+  (render.py);
 - answers a follower over the conversation rate (bot/rate_limits.py: per OpenID; WeChat's
   servers are the only address) with "please slow down" in the passive reply, without asking
   Rasa; the answer is remembered with the turn, so WeChat's retries do not count again;
@@ -60,9 +62,11 @@ from bot.channels.wechat.protocol import (
 from bot.channels.wechat.replay import bindings_for, check_not_replayed
 from bot.channels.wechat.turns import claims_for
 from bot.channels.wechat.render import (
-    WeChatText,
     Option,
+    WeChatText,
+    choice_number,
     chosen_payload,
+    last_answer_options,
     render,
     split_text,
     truncate_text,
@@ -129,7 +133,7 @@ class WeChatInput(InputChannel):
         )
         # Which instance runs a message, and its reply for retries that reach the others.
         self._claims = claims_for(settings.redis_url, TURN_TTL_S, settings.app_id or "default")
-        self._options: TtlCache[str, tuple[Option, ...]] = TtlCache(OPTIONS_TTL_S, MAX_REMEMBERED)
+        self._app: Any = None  # Sanic's app, for the agent's tracker store (set on start)
         self._deliveries: set[asyncio.Task[None]] = set()
         if not settings.enabled:
             logger.warning(
@@ -163,6 +167,10 @@ class WeChatInput(InputChannel):
             @webhook.listener("before_server_start")
             async def offer_delivery(app: Any, _: Any) -> None:
                 register_delivery(app, self.name(), delivery)
+
+        @webhook.listener("before_server_start")
+        async def keep_app(app: Any, _: Any) -> None:
+            self._app = app
 
         @webhook.listener("before_server_stop")
         async def close(*_: Any) -> None:
@@ -270,10 +278,11 @@ class WeChatInput(InputChannel):
                 return await self._ask_bot(inbound, self.settings.welcome_payload, on_new_message)
             return WeChatText("")  # unsubscribe, menu clicks, ...: nothing to say
         if inbound.text.strip():
-            options = self._options.get(inbound.openid) or ()
+            text = inbound.text
+            if choice_number(text) is not None:
+                text = chosen_payload(text, await self._offered_options(inbound)) or text
             # cut to MAX_MESSAGE_CHARS, a typed /intent{...} checked (bot/channels/inbound.py)
-            text = visitor_text(chosen_payload(inbound.text, options) or inbound.text)
-            return await self._ask_bot(inbound, text, on_new_message)
+            return await self._ask_bot(inbound, visitor_text(text), on_new_message)
         return WeChatText(NOT_TEXT_REPLY)  # image, voice without recognition, location, link, ...
 
     async def _ask_bot(
@@ -297,12 +306,19 @@ class WeChatInput(InputChannel):
         except Exception:  # the follower still gets an answer; the log gets the details
             logger.exception("wechat.bot.failed for message %s", inbound.dedupe_key)
             return WeChatText(ERROR_REPLY)
-        answer = render(collector.messages)
-        if answer.options:
-            self._options.put(inbound.openid, answer.options)
-        else:
-            self._options.pop(inbound.openid)
-        return answer
+        return render(collector.messages)
+
+    async def _offered_options(self, inbound: Inbound) -> tuple[Option, ...]:
+        """The options of the bot's last answer to this follower, from any instance."""
+        try:
+            tracker = await self._app.ctx.agent.tracker_store.retrieve(
+                conversation_id(WECHAT, inbound.openid)
+            )
+        except Exception:  # the store is down: "2" goes to Rasa as it is, which apologises
+            logger.exception("wechat.options.unreadable for message %s", inbound.dedupe_key)
+            return ()
+        events = list(tracker.events) if tracker is not None else []
+        return last_answer_options(events, time.time(), OPTIONS_TTL_S)
 
     # -- slow answers --------------------------------------------------------------------
 

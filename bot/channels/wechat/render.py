@@ -1,8 +1,10 @@
 """Rasa's responses as WeChat text: one message, numbered options, within WeChat's size limit.
 
 WeChat accepts a single passive reply per push and has no buttons for Official Account text,
-so the bot's several messages are joined, buttons become "1. 日程" lines whose payloads are
-remembered per follower, and a reply of "1" is turned back into that payload.
+so the bot's several messages are joined, buttons become "1. 日程" lines, and a reply of "1" is
+turned back into that payload. The options are read back from the conversation's tracker (the
+bot's last answer), not remembered by the instance that numbered them: the follower's "1" may
+reach another instance.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from rasa.shared.core.events import BotUttered, UserUttered
 
 TRUNCATION_MARK = "\n…"
 _CHOICE = re.compile(r"[0-9]{1,2}")
@@ -65,13 +69,32 @@ def _option(button: Any) -> Option | None:
     return Option(title, payload) if title and payload else None
 
 
-def chosen_payload(text: str, options: Sequence[Option]) -> str | None:
-    """The payload of option N when the follower answered just "N" (full-width digits too)."""
+def choice_number(text: str) -> int | None:
+    """N when the follower answered just "N" (full-width digits and a trailing 。 too)."""
     choice = unicodedata.normalize("NFKC", text).strip().rstrip(".。、")
-    if not _CHOICE.fullmatch(choice):
+    return int(choice) if _CHOICE.fullmatch(choice) else None
+
+
+def chosen_payload(text: str, options: Sequence[Option]) -> str | None:
+    """The payload of option N when the follower answered just "N"."""
+    index = choice_number(text)
+    if index is None:
         return None
-    index = int(choice)
     return options[index - 1].payload if 1 <= index <= len(options) else None
+
+
+def last_answer_options(events: Sequence[Any], now: float, max_age_s: float) -> tuple[Option, ...]:
+    """The numbered options of the bot's answer since the follower's last message, as
+    `render` numbered them; none when that answer is older than `max_age_s`."""
+    answer: list[Any] = []
+    for event in reversed(events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            answer.append(event)
+    if not answer or now - answer[0].timestamp > max_age_s:
+        return ()
+    return render({"text": bot.text, **(bot.data or {})} for bot in reversed(answer)).options
 
 
 def utf8_size(text: str) -> int:

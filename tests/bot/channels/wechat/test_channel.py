@@ -266,6 +266,45 @@ def test_numbered_options_select_the_button_payload(wechat_server: WeChatServer)
     assert chosen["parse_data"]["intent"]["name"] == "ask_schedule"
 
 
+def test_a_number_selects_an_option_numbered_by_another_channel_instance(
+    wechat_server: WeChatServer,
+) -> None:
+    """As behind nginx, where the follower's "2" may reach another Rasa instance: the options
+    come from the shared tracker, not from the memory of the instance that numbered them."""
+    same, moved = new_openid(), new_openid()
+    instance = wechat_server.simulator("safe")
+    for openid in (same, moved):
+        instance.ask(openid, "/nlu_fallback")
+    instance.ask(same, "2")
+    other_instance = wechat_server.simulator("safe", channel="wechat_impatient")
+    other_instance.send(other_instance.push(other_instance.text_xml(moved, "2")))
+    chosen_here = wechat_server.user_events(same)[-1]["text"]
+    assert chosen_here.startswith("/"), chosen_here
+    assert _wait_for_user_events(wechat_server, moved, 2)[-1]["text"] == chosen_here
+
+
+def test_a_number_after_an_answer_without_options_is_sent_as_typed(
+    wechat_server: WeChatServer,
+) -> None:
+    simulator = wechat_server.simulator("safe")
+    openid = new_openid()
+    simulator.ask(openid, "/nlu_fallback")
+    simulator.ask(openid, "/greet")  # an answer without buttons replaces the options
+    simulator.ask(openid, "1")
+    assert wechat_server.user_events(openid)[-1]["text"] == "1"
+
+
+def _wait_for_user_events(
+    server: WeChatServer, openid: str, count: int, timeout_s: float = 20.0
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        events = server.user_events(openid)
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
 def test_subscribe_gets_a_welcome_and_unsubscribe_nothing(wechat_server: WeChatServer) -> None:
     simulator = wechat_server.simulator("safe")
     openid = new_openid()
@@ -657,6 +696,24 @@ def test_rasa_messages_become_one_text_with_numbered_options() -> None:
     assert chosen_payload(" １。", answer.options) == "/ask_schedule"
     assert chosen_payload("3", answer.options) is None
     assert chosen_payload("1号", answer.options) is None
+
+
+def test_the_options_offered_are_those_of_the_bots_answer_since_the_last_message() -> None:
+    from bot.channels.wechat.render import last_answer_options
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    def bot(text: str, titles: list[str], at: float) -> BotUttered:
+        buttons = [{"title": t, "payload": f"/{t}"} for t in titles]
+        return BotUttered(text, {"buttons": buttons}, timestamp=at)
+
+    earlier = [UserUttered("hi", timestamp=100.0), bot("old", ["x"], 101.0)]
+    answer = [UserUttered("?", timestamp=200.0), bot("a", ["one"], 201.0), bot("b", ["two"], 202.0)]
+    events = [*earlier, *answer, ActionExecuted("action_listen", timestamp=203.0)]
+    offered = last_answer_options(events, now=300.0, max_age_s=3600.0)
+    assert [option.payload for option in offered] == ["/one", "/two"]
+    assert last_answer_options(events, now=202.0 + 3601.0, max_age_s=3600.0) == ()
+    assert last_answer_options([*events, UserUttered("next", timestamp=250.0)], 300.0, 3600.0) == ()
+    assert last_answer_options([], 300.0, 3600.0) == ()
 
 
 def test_long_answers_are_split_and_truncated_within_the_byte_limit() -> None:
