@@ -230,9 +230,11 @@ class WeChatInput(InputChannel):
     ) -> str | None:
         """The passive reply's text, or None for "success" (nothing, or sent separately)."""
         turn = self._turns.get(inbound.dedupe_key) or await self._claim(inbound, on_new_message)
-        if turn is None:  # another instance runs this message: answer what it answers
+        while turn is None:  # another instance runs this message: answer what it answers
             shared = await self._claims.wait_for_reply(inbound.dedupe_key, deadline)
-            return shared.text if shared is not None else None
+            if shared is None or not shared.orphaned:
+                return shared.text if shared is not None else None
+            turn = await self._claim(inbound, on_new_message)  # its owner died mid-turn
         return await self._own_reply(turn, inbound, deadline)
 
     async def _claim(self, inbound: Inbound, on_new_message: OnNewMessage) -> Turn | None:
@@ -243,6 +245,7 @@ class WeChatInput(InputChannel):
         if turn is None and claimed:
             turn = Turn(asyncio.create_task(self._answer(inbound, on_new_message)))
             self._turns.put(inbound.dedupe_key, turn)
+            self._track(asyncio.create_task(self._claims.hold(inbound.dedupe_key, turn.task)))
         return turn
 
     async def _own_reply(self, turn: Turn, inbound: Inbound, deadline: float) -> str | None:

@@ -2,16 +2,18 @@
 
 WeChat retries a push (same MsgId) when the passive reply has not come within 5 s, and behind
 nginx the retry may reach another instance. The first instance to see a message claims it
-(Redis SET NX, for as long as the channel remembers turns); an instance that finds the message
-claimed does not run it again: it waits, within its own reply budget, for the reply the owner
-publishes under the same key, and answers "success" if none comes in time (the owner delivers
-a slow answer through the customer-service API). Without REDIS_URL, or when Redis fails, every
-claim succeeds: the channel's in-process dedupe is all there is, and a missing cache must not
-stop answers.
+(Redis SET NX) for a short lease that it renews while the turn runs; an instance that finds the
+message claimed does not run it again: it waits, within its own reply budget, for the reply the
+owner publishes under the same key, and answers "success" if none comes in time (the owner
+delivers a slow answer through the customer-service API). If the owner dies mid-turn its lease
+lapses within CLAIM_LEASE_S and a waiting retry claims the message and runs it. Without
+REDIS_URL, or when Redis fails, every claim succeeds: the channel's in-process dedupe is all
+there is, and a missing cache must not stop answers.
 
-The key's value: PENDING while the owner runs the turn, then REPLY_PREFIX + the passive reply,
-or NO_REPLY when the owner answered "success" (the answer goes through the customer-service
-API, or there is nothing to say): retries answer the same.
+The key's value: PENDING + the owner's id while the owner runs the turn, then REPLY_PREFIX +
+the passive reply, or NO_REPLY when the owner answered "success" (the answer goes through the
+customer-service API, or there is nothing to say), kept as long as the channel remembers turns:
+retries answer the same.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,13 +31,26 @@ PENDING = "pending"
 NO_REPLY = "success"
 REPLY_PREFIX = "reply:"
 POLL_INTERVAL_S = 0.05  # a waiting retry reads the key this often (a few dozen reads at most)
+# WeChat retries 5 s apart, three times: a dead owner's claim must lapse before the last retry.
+CLAIM_LEASE_S = 4.0
+RENEWALS_PER_LEASE = 3  # a renewal can fail (a Redis hiccup) without the lease lapsing
+
+_RENEW_IF_HELD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 
 @dataclass(frozen=True)
 class SharedReply:
-    """What the owning instance answered: a passive reply's text, or None for "success"."""
+    """What the owning instance answered: a passive reply's text, or None for "success";
+    `orphaned` when the owner's claim lapsed before it answered (it died mid-turn)."""
 
     text: str | None
+    orphaned: bool = False
+
+
+ORPHANED = SharedReply(None, orphaned=True)
 
 
 class TurnClaims(Protocol):
@@ -46,8 +62,13 @@ class TurnClaims(Protocol):
         """The owner's passive reply (None: "success"), for retries on other instances."""
         ...
 
+    async def hold(self, key: str, turn: asyncio.Future[object]) -> None:
+        """Keeps this instance's claim on `key` alive until `turn` is done."""
+        ...
+
     async def wait_for_reply(self, key: str, deadline: float) -> SharedReply | None:
-        """The owner's reply once published, or None if not by `deadline` (monotonic)."""
+        """The owner's reply once published, ORPHANED if its claim lapsed unanswered, or None
+        if neither by `deadline` (monotonic)."""
         ...
 
     async def close(self) -> None: ...
@@ -62,6 +83,9 @@ class LocalClaims:
     async def publish(self, key: str, reply: str | None) -> None:
         return None
 
+    async def hold(self, key: str, turn: asyncio.Future[object]) -> None:
+        return None
+
     async def wait_for_reply(self, key: str, deadline: float) -> SharedReply | None:
         return None
 
@@ -72,21 +96,39 @@ class LocalClaims:
 class RedisClaims:
     """Claims and replies shared by every instance of the account."""
 
-    def __init__(self, url: str, ttl_s: float, prefix: str) -> None:
+    def __init__(self, url: str, ttl_s: float, prefix: str, lease_s: float | None = None) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(
             url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
         )
         self._ttl_s = max(1, int(ttl_s))
+        self._lease_ms = int(1000 * (lease_s or CLAIM_LEASE_S))
         self._prefix = prefix
+        self._pending = f"{PENDING}:{uuid.uuid4().hex}"  # this instance's claims
 
     async def claim(self, key: str) -> bool:
+        name = self._name(key)
         try:
-            return bool(await self._redis.set(self._name(key), PENDING, nx=True, ex=self._ttl_s))
+            return bool(await self._redis.set(name, self._pending, nx=True, px=self._lease_ms))
         except Exception as error:  # noqa: BLE001 - any Redis failure means "run it here"
             logger.warning("wechat.turns.redis_unavailable: %s", error)
             return True
+
+    async def hold(self, key: str, turn: asyncio.Future[object]) -> None:
+        """Renews the lease while `turn` runs, as long as the claim is still this instance's
+        (a published reply replaces it)."""
+        every_s = self._lease_ms / 1000 / RENEWALS_PER_LEASE
+        while not turn.done():
+            await asyncio.wait({turn}, timeout=every_s)
+            if turn.done():
+                return
+            try:
+                await self._redis.eval(
+                    _RENEW_IF_HELD, 1, self._name(key), self._pending, self._lease_ms
+                )
+            except Exception as error:  # noqa: BLE001 - the next renewal may get through
+                logger.warning("wechat.turns.redis_unavailable: %s", error)
 
     async def publish(self, key: str, reply: str | None) -> None:
         value = REPLY_PREFIX + reply if reply else NO_REPLY
@@ -103,6 +145,8 @@ class RedisClaims:
             except Exception as error:  # noqa: BLE001
                 logger.warning("wechat.turns.redis_unavailable: %s", error)
                 return None
+            if value is None:  # published replies outlive the retries: the owner died
+                return ORPHANED
             reply = _reply_from(value)
             if reply is not None:
                 return reply
@@ -119,7 +163,7 @@ class RedisClaims:
 
 
 def _reply_from(value: str | None) -> SharedReply | None:
-    """None while the owner is still at it (or the claim expired: nothing to answer with)."""
+    """None while the owner is still at it."""
     if value == NO_REPLY:
         return SharedReply(None)
     if value is not None and value.startswith(REPLY_PREFIX):
@@ -127,7 +171,9 @@ def _reply_from(value: str | None) -> SharedReply | None:
     return None
 
 
-def claims_for(redis_url: str, ttl_s: float, account: str) -> TurnClaims:
+def claims_for(
+    redis_url: str, ttl_s: float, account: str, lease_s: float | None = None
+) -> TurnClaims:
     if redis_url:
-        return RedisClaims(redis_url, ttl_s, f"cyberweek:wechat:turn:{account}:")
+        return RedisClaims(redis_url, ttl_s, f"cyberweek:wechat:turn:{account}:", lease_s)
     return LocalClaims()

@@ -16,14 +16,17 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from bot.channels.wechat import turns
 from bot.channels.wechat.api import CustomerServiceApi
 from bot.channels.wechat.channel import WeChatInput
 from bot.channels.wechat.config import WeChatSettings, load_settings
+from bot.channels.wechat.turns import claims_for
 from bot.channels.wechat.simulator import (
     Account,
     FakeCustomerServiceApi,
     Push,
     WeChatSimulator,
+    new_msg_id,
     new_openid,
     running_fake_api,
 )
@@ -137,6 +140,39 @@ def test_a_slow_answer_goes_out_once_and_the_retry_elsewhere_answers_success(
     assert first == retry == "success"
     assert len(bot.runs) == 1
     assert sent == ["echo: 明天是什么主题日"]
+
+
+def test_a_retry_runs_the_message_when_the_instance_that_claimed_it_died(redis_url: str) -> None:
+    """The owner claimed the message and died before answering: its lease lapses and the
+    retry on another instance runs the message, once."""
+    bot = SlowBot()
+    pairs = instances(settings(redis_url), bot)
+    sim = WeChatSimulator("", ACCOUNT, "plain")  # type: ignore[arg-type]
+    msg_id = new_msg_id()
+    push = sim.push(sim.text_xml(new_openid(), "主论坛在哪里", msg_id=msg_id))
+
+    async def claim_and_die() -> None:
+        dead = claims_for(redis_url, 300, ACCOUNT.app_id, lease_s=0.5)
+        assert await dead.claim(msg_id)
+        await dead.close()  # no renewals from here on: the process is gone
+
+    asyncio.run(claim_and_die())
+    (retry,) = deliver(pairs, (1, push, 0.0))
+    assert reply_of(push, retry) == "echo: 主论坛在哪里"
+    assert len(bot.runs) == 1
+
+
+def test_a_live_owner_slower_than_its_lease_keeps_the_message(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(turns, "CLAIM_LEASE_S", 0.3)  # renewed every 0.1 s while the turn runs
+    bot = SlowBot(delay_s=1.0)
+    pairs = instances(settings(redis_url), bot)
+    sim = WeChatSimulator("", ACCOUNT, "plain")  # type: ignore[arg-type]
+    push = sim.push(sim.text_xml(new_openid(), "博览会几点开门"))
+    first, retry = deliver(pairs, (0, push, 0.0), (1, push, 0.2))
+    assert len(bot.runs) == 1
+    assert reply_of(push, first) == reply_of(push, retry) == "echo: 博览会几点开门"
 
 
 def test_without_redis_each_instance_still_answers() -> None:
