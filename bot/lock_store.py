@@ -14,14 +14,24 @@ messages in the order they arrived. Each read-change-write here runs under WATCH
 refused and the change is made again on the new value. Rasa's `TicketLock` does the ticket
 arithmetic; only the storing differs. Configured in deploy/endpoints.prod.yml as
 `type: bot.lock_store.AtomicRedisLockStore` with RedisLockStore's own settings.
+
+Rasa's `lock()` also calls Redis synchronously on the event loop: with Redis hung, each turn
+froze the whole instance (every visitor, socket.io's heartbeats) for the socket time-out. Here
+the calls run on the store's own threads, and for REDIS_RETRY_AFTER_S after a failure a turn
+fails at once instead of waiting out another time-out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
@@ -33,6 +43,9 @@ logger = logging.getLogger(__name__)
 # this long (Rasa's default is 10 s): the visitor gets the apology of bot.unavailable within
 # the 3 s the action server is also given.
 DEFAULT_SOCKET_TIMEOUT_S = 2.0
+REDIS_RETRY_AFTER_S = 2.0
+
+T = TypeVar("T")
 
 
 class AtomicRedisLockStore(RedisLockStore):
@@ -46,6 +59,51 @@ class AtomicRedisLockStore(RedisLockStore):
             settings["host"] = endpoint_config.url or "localhost"
         settings.update(kwargs)
         super().__init__(**settings)
+        # One thread: an instance's turns take their tickets in the order they arrived, as
+        # they did on the event loop.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lock-store")
+        self._failed_until = 0.0
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Rasa's `LockStore.lock`, with Redis called off the event loop."""
+        ticket = await self._off_loop(self._new_ticket, conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            await self._off_loop(self.cleanup, conversation_id, ticket)
+
+    async def _acquire_lock(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Rasa's wait for the ticket to be served (same steps, Redis off the loop)."""
+        while (lock := await self._off_loop(self.get_lock, conversation_id)) is not None:
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            await self._off_loop(self.update_lock, conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+
+    async def _off_loop(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, functools.partial(call, *args)
+        )
+
+    def _new_ticket(self, conversation_id: str, lock_lifetime: float) -> int:
+        """A ticket, unless Redis failed lately: checked on the thread, so that turns queued
+        behind a failing call fail at once. (A turn that has its ticket always hands it on.)"""
+        if time.monotonic() < self._failed_until:
+            raise LockError("Error while acquiring lock: Redis failed a moment ago")
+        try:
+            return self.issue_ticket(conversation_id, lock_lifetime)
+        except LockError:
+            self._failed_until = time.monotonic() + REDIS_RETRY_AFTER_S
+            raise
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         def take(lock: TicketLock) -> tuple[TicketLock | None, int]:

@@ -131,13 +131,14 @@ def share_pushes_through_redis(sio: Any, redis_url: str) -> None:
     on another instance) goes through Redis to the process holding the visitor's socket.
 
     Rasa builds its AsyncServer without a client manager (pushes stay in the process), so
-    python-socketio's AsyncRedisManager replaces it as its constructor would have set it.
+    python-socketio's AsyncRedisManager (bounded: socketio_redis.py) replaces it as its
+    constructor would have set it.
     """
     if not redis_url:
         return
-    import socketio
+    from bot.channels.socketio_redis import BoundedRedisManager
 
-    manager = socketio.AsyncRedisManager(redis_url, channel=SOCKETIO_REDIS_CHANNEL)
+    manager = BoundedRedisManager(redis_url, channel=SOCKETIO_REDIS_CHANNEL)
     sio.manager = manager
     manager.set_server(sio)
     sio.manager_initialized = False  # the listener starts with the first connection

@@ -6,7 +6,11 @@ fixes (two processes, one ticket) rather than assuming it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -15,7 +19,7 @@ from typing import Any
 
 import pytest
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.lock_store import AtomicRedisLockStore
@@ -26,6 +30,13 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no
 
 @pytest.fixture(scope="module")
 def redis_port() -> Iterator[int]:
+    with _redis_server() as (port, _):
+        yield port
+
+
+@contextlib.contextmanager
+def _redis_server() -> Iterator[tuple[int, int]]:
+    """A throw-away redis-server on loopback: its port and pid."""
     port = harness.free_port()
     server = subprocess.Popen(
         ["redis-server", "--bind", harness.LOOPBACK, "--port", str(port), "--save", ""],
@@ -42,8 +53,9 @@ def redis_port() -> Iterator[int]:
             except redis.ConnectionError:
                 assert time.monotonic() < deadline, "redis-server did not start"
                 time.sleep(0.05)
-        yield port
+        yield port, server.pid
     finally:
+        os.kill(server.pid, signal.SIGCONT)  # a test may have left it stopped
         server.terminate()
         server.wait(timeout=10)
 
@@ -137,6 +149,44 @@ def test_the_lock_serialises_turns_of_two_instances(redis_port: int) -> None:
     for thread in threads:
         thread.join(timeout=40)
     assert len(finished) == 2 and overlaps == []
+
+
+def test_a_hung_redis_fails_turns_fast_and_never_freezes_the_event_loop() -> None:
+    """Rasa's lock() called Redis on the event loop: with Redis hung, each turn froze every
+    other one for the socket time-out (2 s), one after the other."""
+    with _redis_server() as (port, pid):
+        store = AtomicRedisLockStore(host=harness.LOOPBACK, port=port)
+        assert store.issue_ticket("warm-up") == 0  # connected before the hang
+        os.kill(pid, signal.SIGSTOP)
+        failures, longest_stall = asyncio.run(_turns_against(store, turns=8))
+    assert failures == [True] * 8
+    assert longest_stall < 0.5
+
+
+async def _turns_against(store: AtomicRedisLockStore, turns: int) -> tuple[list[bool], float]:
+    """Whether each of `turns` concurrent turns failed with a LockError within 3 s, and the
+    longest the event loop went without running a 20 ms ticker meanwhile."""
+    stalls: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.02)
+            stalls.append(time.monotonic() - started)
+
+    async def turn(number: int) -> bool:
+        try:
+            async with store.lock(f"hung-{number}"):
+                return False
+        except LockError:
+            return True
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        failures = await asyncio.wait_for(asyncio.gather(*(turn(n) for n in range(turns))), 3)
+    finally:
+        ticking.cancel()
+    return list(failures), max(stalls, default=0.0)
 
 
 def test_rasa_builds_it_from_the_endpoint_config(redis_port: int) -> None:

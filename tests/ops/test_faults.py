@@ -13,6 +13,7 @@ mechanism are in tests/ops/test_fault_handling.py and tests/bot/test_lock_store.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -287,6 +288,64 @@ def test_redis_down_gets_an_apology_and_recovers_when_it_is_back(
     _wait_for(_redis_answers(profile), "Redis")
     for _ in profile.state["instances"]:
         assert facts["date"] in _ask(profile.rest_url, sender, WHEN)[0]
+
+
+def test_redis_hung_keeps_widget_turns_from_holding_the_instance(
+    profile: RunningProfile, facts: dict[str, str]
+) -> None:
+    """A widget turn's reply is delivered, then published for the other instances; with Redis
+    hung that publish used to wait forever, holding one of the instance's turn places: after
+    four such turns the instance answered nobody, REST included."""
+    instance = profile.state["instances"][0]
+    port, redis_pid = instance["rasa_port"], profile.pid("Redis")
+    replies = asyncio.run(_widget_turns_while_stopped(port, redis_pid, WHEN, turns=6))
+    assert [text for text, _ in replies] == [TURN_FAILED["zh"]] * 6
+    assert max(elapsed for _, elapsed in replies) < APOLOGY_WITHIN_S
+    os.kill(redis_pid, signal.SIGSTOP)
+    try:
+        # not "busy", not 30 s late
+        _apology_in_time(profile.instance_url(instance["number"]), _sender())
+    finally:
+        os.kill(redis_pid, signal.SIGCONT)
+    url = profile.instance_url(instance["number"])
+    _wait_for(lambda: facts["venue"] in _ask(url, _sender(), WHERE)[0], "answers", timeout_s=10)
+
+
+async def _widget_turns_while_stopped(
+    port: int, pid: int, message: str, turns: int
+) -> list[tuple[str, float]]:
+    """A widget visitor on `port` asks WHERE, then `message` `turns` times while `pid` is
+    stopped: each reply's text and how long it took (nothing in 10 s: an empty text)."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    confirmed: asyncio.Queue[str] = asyncio.Queue()
+    replies: asyncio.Queue[str] = asyncio.Queue()
+    client.on("session_confirm", lambda session, token: confirmed.put_nowait(session))
+    client.on("bot_uttered", lambda data: replies.put_nowait(data.get("text") or ""))
+    # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
+    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
+    results: list[tuple[str, float]] = []
+    try:
+        await client.emit("session_request", {})
+        await asyncio.wait_for(confirmed.get(), 10)
+        await client.emit("user_uttered", {"message": WHERE})
+        await asyncio.wait_for(replies.get(), 30)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for _ in range(turns):
+                started = time.monotonic()
+                await client.emit("user_uttered", {"message": message})
+                try:
+                    text = await asyncio.wait_for(replies.get(), 10)
+                except asyncio.TimeoutError:
+                    text = ""
+                results.append((text, time.monotonic() - started))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        await client.disconnect()
+    return results
 
 
 # ------------------------------------------------------------------------- ordering
