@@ -74,8 +74,10 @@ def step_problem(step: OpenLoopStep, p95_limit_ms: float = P95_LIMIT_MS) -> str 
     level = step.level
     if level.requests == 0 or level.p95_ms is None:
         return "no request answered"
-    if level.failures:
-        return f"{level.failures} error{'s' if level.failures != 1 else ''}"
+    # the bot's own empty replies are its model's gaps, not load: the error rows count them
+    errors = level.failures - level.empty_replies
+    if errors:
+        return f"{errors} error{'s' if errors != 1 else ''}"
     if level.p95_ms > p95_limit_ms:
         return f"p95 {level.p95_ms:,.0f} ms > {p95_limit_ms:.0f} ms"
     if level.requests_per_s < MIN_DELIVERED_SHARE * step.offered_per_s:

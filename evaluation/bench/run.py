@@ -374,8 +374,9 @@ def run_locust(
     bot: RunningBot, load: LoadRun, csv_prefix: Path, slug: str, sampler: RssSampler
 ) -> LevelResult:
     """One Locust run against `bot`; its stats, read from Locust's CSV."""
-    stats_file = Path(f"{csv_prefix}_stats.csv")
+    stats_file, failures_file = (Path(f"{csv_prefix}_{kind}.csv") for kind in ("stats", "failures"))
     stats_file.unlink(missing_ok=True)
+    failures_file.unlink(missing_ok=True)
     locust = harness.Service(
         "Locust",
         locust_command(bot.base_url, load, csv_prefix),
@@ -394,7 +395,8 @@ def run_locust(
         raise RuntimeError(
             f"Locust failed (code {locust.process.returncode}); see {BENCH_DIR}/{slug}-locust.log"
         )
-    return parse_locust_stats(stats_file.read_text(encoding="utf-8"), load.users)
+    failures = failures_file.read_text(encoding="utf-8") if failures_file.exists() else ""
+    return parse_locust_stats(stats_file.read_text(encoding="utf-8"), load.users, failures)
 
 
 def run_level(

@@ -25,6 +25,9 @@ FAILED_TURN_TEXTS = frozenset(
 )
 # A turn turned away by the admission gate (bot/admission.py): an error too.
 BUSY_TEXTS = frozenset(BUSY.values())
+# A 200 with no bot message: Rasa's answer to a turn that failed inside it, or a bot with
+# nothing to say (the `rasa init` bot's model, for questions its stories do not cover).
+EMPTY_REPLY = "empty reply []"
 # Each kind of reply that answers nothing, with the reason the bench reports for it.
 NOT_ANSWERED: tuple[tuple[frozenset[str], str], ...] = (
     (FAILED_TURN_TEXTS, "apology: the turn failed"),  # ops/rasa_entry.py answers failures so
@@ -134,7 +137,7 @@ def reply_failure(status_code: int | None, body: str | None) -> str | None:
     if not isinstance(messages, list):
         return "reply is not a JSON list"
     if not messages:
-        return "empty reply []"
+        return EMPTY_REPLY
     for texts, reason in NOT_ANSWERED:
         if any(isinstance(m, dict) and m.get("text") in texts for m in messages):
             return reason

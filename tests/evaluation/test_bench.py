@@ -30,6 +30,7 @@ from evaluation.bench.results import (
     bot_from_dict,
     bot_to_dict,
     comparison_rows,
+    count_empty_replies,
     markdown_table,
     parse_locust_stats,
     ratio_higher_better,
@@ -153,6 +154,22 @@ def test_reads_the_aggregated_row_of_locusts_csv() -> None:
     assert level.error_rate == pytest.approx(0.02)
 
 
+def test_empty_replies_are_errors_but_turns_done() -> None:
+    failures = (
+        "Method,Name,Error,Occurrences\n"
+        "POST,question,CatchResponseError('empty reply []'),30\n"
+        "POST,follow-up,CatchResponseError('empty reply []'),10\n"
+        "POST,question,CatchResponseError('HTTP 0'),5\n"
+    )
+    level = parse_locust_stats(
+        LOCUST_STATS_CSV.replace(",200,4,", ",200,45,"), users=20, failures_csv_text=failures
+    )
+    assert (level.failures, level.empty_replies) == (45, 40)
+    assert level.answers_per_s == pytest.approx(3.33 * 155 / 200)
+    assert level.turns_per_s == pytest.approx(3.33 * 195 / 200)  # the time-outs are not turns
+    assert count_empty_replies("") == 0
+
+
 def test_a_level_without_requests_has_no_percentiles() -> None:
     header = LOCUST_STATS_CSV.splitlines()[0]
     empty = header + "\n,Aggregated,0,0,0,0,0,0,0,0,0" + ",N/A" * 11 + "\n"
@@ -193,6 +210,8 @@ def test_the_side_by_side_table() -> None:
     assert rows["1 visitor: throughput"] == ("20.0 answers/s", "10.0 answers/s", "2.00×")
     assert rows["1 visitor: p95"] == ("80 ms", "160 ms", "2.00×")
     assert rows["20 visitors: throughput"] == ("30.0 answers/s", "14.2 answers/s", "2.11×")
+    turns = ("30.0 turns/s", "14.2 turns/s", "2.11×")  # the baseline's failures are not `[]`s
+    assert rows["20 visitors: turns, empty replies included"] == turns
     assert rows["20 visitors: p99"] == ("1,200 ms", "2,400 ms", "2.00×")
     assert rows["20 visitors: errors"] == ("0 / 100 (0.0%)", "5 / 100 (5.0%)", "")
     assert rows["cold start to first answer"] == ("25.0 s", "50.0 s", "2.00×")
@@ -240,8 +259,14 @@ def test_100_visitors_and_the_open_loop_are_measured_by_default() -> None:
 
 
 # ------------------------------------------------------------------ the open loop
-def _step(rate: float, p95: float | None = 100.0, fails: int = 0, sent: float | None = None):
-    level = LevelResult(8, 150, fails, rate if sent is None else sent, 50.0, p95, p95)
+def _step(
+    rate: float,
+    p95: float | None = 100.0,
+    fails: int = 0,
+    sent: float | None = None,
+    empty: int = 0,
+):
+    level = LevelResult(8, 150, fails, rate if sent is None else sent, 50.0, p95, p95, empty)
     return OpenLoopStep(rate, level)
 
 
@@ -300,6 +325,8 @@ def test_when_even_the_first_step_fails_the_search_bisects_towards_zero() -> Non
         (_step(8, p95=300.0), None),  # the limit itself holds
         (_step(8, p95=310.0), "p95 310 ms > 300 ms"),
         (_step(8, fails=1), "1 error"),
+        (_step(8, fails=40, empty=40), None),  # its model's `[]`s, not load
+        (_step(8, fails=43, empty=40), "3 errors"),
         (_step(8, sent=7.3), None),  # ≥ 90% of the offered rate sent
         (_step(8, sent=7.0), "sent only 7.0 of 8 msg/s"),  # visitors fell behind their slots
         (_step(8, p95=None), "no request answered"),
