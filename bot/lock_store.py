@@ -17,8 +17,8 @@ arithmetic; only the storing differs. Configured in deploy/endpoints.prod.yml as
 
 Rasa's `lock()` also calls Redis synchronously on the event loop: with Redis hung, each turn
 froze the whole instance (every visitor, socket.io's heartbeats) for the socket time-out. Here
-the calls run on the store's own threads, and for REDIS_RETRY_AFTER_S after a failure a turn
-fails at once instead of waiting out another time-out.
+the calls run on a thread of the store's own, and for REDIS_RETRY_AFTER_S after a failed
+ticket a turn fails at once instead of waiting out another time-out.
 """
 
 from __future__ import annotations
