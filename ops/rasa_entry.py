@@ -243,8 +243,8 @@ def install_strict_tracker_reads() -> None:
     lost: "when?" about nothing) and, the store still down, saves that turn in memory where
     nothing reads it. Here the error is raised again (`TrackerStoreUnavailable`), so the
     turn ends in the apology of `install_apology_for_failed_turns` and the stored
-    conversation is left as it is. Saves keep Rasa's fallback (to memory): the reply has
-    been sent by then.
+    conversation is left as it is. A failed save is tried again for about 2 s
+    (`DeskTrackerStore`), then keeps Rasa's fallback (to memory).
     """
     from rasa.core.tracker_store import FailSafeTrackerStore
 

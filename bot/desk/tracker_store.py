@@ -16,6 +16,10 @@ Rasa's SQLTrackerStore also makes its blocking SQLAlchemy calls inside its corou
 event loop every visitor's turn shares: a save and a read held it ~22 ms a turn
 (docs/benchmarks.md). They run on a thread of their own here (`off_the_loop`), and a save
 writes the turn's events with one INSERT.
+
+A save that loses its connection (PostgreSQL restarting) is tried again for about 2 s before
+Rasa's fallback keeps the turn in memory only, where no instance reads it: the next message
+would have lost its context.
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ from bot.db.engine import tracker_store_engine
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Pauses between the attempts of a save whose connection failed: a PostgreSQL restart on this
+# machine takes about a second; the turn's reply waits meanwhile.
+SAVE_RETRY_PAUSES_S = (0.25, 0.5, 1.0)
 
 
 class _SqlThread:
@@ -86,7 +94,7 @@ class DeskTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)  # on Rasa's loop: a broker's connection lives there
-        await off_the_loop(self._insert_new_events(tracker))
+        await self._insert_with_retries(tracker)
         if not tracker.is_paused():
             return
         latest = tracker.latest_message.text if tracker.latest_message else None
@@ -94,6 +102,19 @@ class DeskTrackerStore(SQLTrackerStore):
             await asyncio.to_thread(self.desk.visitor_wrote, tracker.sender_id, latest)
         except Exception:  # the transcript is saved; only the live view misses this change
             logger.exception("could not tell the desk about %s", tracker.sender_id)
+
+    async def _insert_with_retries(self, tracker: DialogueStateTracker) -> None:
+        """Idempotent to retry: each attempt inserts only the events not stored yet."""
+        for pause_s in (*SAVE_RETRY_PAUSES_S, None):
+            try:
+                return await off_the_loop(self._insert_new_events(tracker))
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                if pause_s is None:
+                    raise
+                logger.warning(
+                    "saving %s failed (%s); again in %s s", tracker.sender_id, error, pause_s
+                )
+                await asyncio.sleep(pause_s)
 
     async def _insert_new_events(self, tracker: DialogueStateTracker) -> None:
         """Rasa's `SQLTrackerStore.save` with one INSERT for the turn's new events instead of

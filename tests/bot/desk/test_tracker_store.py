@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
 from bot.db.engine import tracker_store_engine
+from bot.desk import tracker_store
 from bot.desk.tracker_store import DeskTrackerStore, off_the_loop
 
 
@@ -118,3 +120,46 @@ def test_a_save_whose_turn_is_cancelled_still_happens(store: DeskTrackerStore) -
     tracker = asyncio.run(store.retrieve("web:d"))
     assert tracker is not None
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["开幕式在哪"]
+
+
+def test_a_save_whose_connection_fails_is_tried_again(
+    store: DeskTrackerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL restarting under a save: Rasa's fallback would keep the turn in memory,
+    where the next message (on any instance) does not find it."""
+    attempts = _failing_first(store, monkeypatch, failures=2)
+    monkeypatch.setattr(tracker_store, "SAVE_RETRY_PAUSES_S", (0.01, 0.01, 0.01))
+    asyncio.run(store.save(_tracker("web:e", "开幕式在哪")))
+    assert len(attempts) == 3
+    tracker = asyncio.run(store.retrieve("web:e"))
+    assert tracker is not None
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["开幕式在哪"]
+
+
+def test_a_save_that_keeps_failing_gives_up_after_its_retries(
+    store: DeskTrackerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = _failing_first(store, monkeypatch, failures=10)
+    monkeypatch.setattr(tracker_store, "SAVE_RETRY_PAUSES_S", (0.01, 0.01, 0.01))
+    with pytest.raises(sa.exc.OperationalError):
+        asyncio.run(store.save(_tracker("web:f", "开幕式在哪")))
+    assert len(attempts) == 4
+
+
+def _failing_first(
+    store: DeskTrackerStore, monkeypatch: pytest.MonkeyPatch, failures: int
+) -> list[int]:
+    """The store's INSERT fails with a lost connection `failures` times, then works; the
+    attempts made."""
+    attempts: list[int] = []
+    insert = store._insert_new_events
+
+    async def flaky(tracker: DialogueStateTracker) -> None:
+        attempts.append(1)
+        if len(attempts) <= failures:
+            lost = ConnectionError("server closed the connection unexpectedly")
+            raise sa.exc.OperationalError("INSERT INTO events", {}, lost)
+        await insert(tracker)
+
+    monkeypatch.setattr(store, "_insert_new_events", flaky)
+    return attempts
