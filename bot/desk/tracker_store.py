@@ -17,9 +17,10 @@ event loop every visitor's turn shares: a save and a read held it ~22 ms a turn
 (docs/benchmarks.md). They run on a thread of their own here (`off_the_loop`), and a save
 writes the turn's events with one INSERT.
 
-A save that loses its connection (PostgreSQL restarting) is tried again for about 2 s before
-Rasa's fallback keeps the turn in memory only, where no instance reads it: the next message
-would have lost its context.
+A save that loses its connection (a dropped connection, a database away for under ~2 s) is
+tried again for about 2 s before Rasa's fallback keeps the turn in memory only, where no
+instance reads it: the next message would have lost its context. A longer outage (the
+profile's launcher restarts a killed PostgreSQL after a 2 s pause) still ends in that fallback.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Pauses between the attempts of a save whose connection failed: a PostgreSQL restart on this
-# machine takes about a second; the turn's reply waits meanwhile.
+# Pauses between the attempts of a save whose connection failed (1.75 s in all); the turn's
+# reply waits meanwhile.
 SAVE_RETRY_PAUSES_S = (0.25, 0.5, 1.0)
 
 
