@@ -23,6 +23,9 @@ fails — a store down, a lock not taken — is answered with the apology
 (`install_apology_for_failed_turns`). At most `MAX_RUNNING_TURNS` turns run at once and the rest
 wait their turn, or hear that the assistant is busy (`install_turn_admission`, bot/admission.py).
 
+The trained graph runs without dask's scheduler (`install_sequential_graph_runner`,
+ops/graph_runner.py): its per-run overhead was a share of every turn.
+
 `GET /` answers "ok" instead of Rasa's version banner (`install_neutral_root_route`).
 
 A session also ends after `MAX_SESSION_TURNS` visitor messages, not only after an idle hour
@@ -431,6 +434,16 @@ def install_neutral_root_route() -> None:
     rasa.server.add_root_route = add_root_route
 
 
+def install_sequential_graph_runner() -> None:
+    """Runs the trained graph in a served or tested model without dask (ops/graph_runner.py).
+    `MessageProcessor` passes the runner class it imported to Rasa's loader."""
+    import rasa.core.processor
+
+    from ops.graph_runner import SequentialGraphRunner
+
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+
+
 def cap_request_sizes(environ: MutableMapping[str, str]) -> None:
     """Sanic's body and WebSocket frame caps for the app Rasa is about to create (forced: an
     inherited larger value would reopen the memory attack of issue #15)."""
@@ -460,6 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         install_session_turn_bound()
         install_compact_slot_carry_over()
         install_neutral_root_route()
+        install_sequential_graph_runner()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = [sys.argv[0], *args]  # Rasa's parser reads sys.argv

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -50,6 +50,17 @@ HANDOFF_REASONS = ("asked", "fallback", "button")
 # Longest visitor message kept on the queue row (the whole text stays in the transcript).
 PREVIEW_CHARS = 500
 KEYWORD = re.compile(KEYWORD_PATTERN)
+
+# The check every REST turn makes, built once with the conversation as a bound parameter: an
+# ORM select re-built per call cost more to analyse (SQLAlchemy's cache key) than to run.
+_outgoing = OutgoingMessage.__table__.c
+_ANY_PENDING = (
+    select(_outgoing.id)
+    .where(
+        _outgoing.conversation_id == bindparam("conversation_id"), _outgoing.delivered_at.is_(None)
+    )
+    .limit(1)
+)
 
 
 def utc_now() -> dt.datetime:
@@ -704,13 +715,16 @@ class DeskStore:
     def take_outgoing(self, conversation_id: str) -> list[OutgoingInfo]:
         """The conversation's undelivered staff messages, oldest first, now marked delivered.
         (Called on every REST turn: a read, and a write only when something waits.)"""
+        with self._engine.connect() as connection:
+            if (
+                connection.execute(_ANY_PENDING, {"conversation_id": conversation_id}).first()
+                is None
+            ):
+                return []
         pending = (
             OutgoingMessage.conversation_id == conversation_id,
             OutgoingMessage.delivered_at.is_(None),
         )
-        with self._read() as session:
-            if session.execute(select(OutgoingMessage.id).where(*pending).limit(1)).first() is None:
-                return []
         with self._write() as session:
             rows = list(
                 session.execute(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
@@ -97,6 +97,46 @@ def test_a_save_stores_the_rows_rasas_own_store_would(
 
     assert rows("c.db") == rows("rasa.db")
     assert len(rows("c.db")) == len(events)
+
+
+@pytest.mark.parametrize("all_sessions", [False, True], ids=["latest-session", "all-sessions"])
+def test_reads_and_counts_what_rasas_own_store_does(tmp_path: Path, all_sessions: bool) -> None:
+    """A conversation in its second session, stored by ours and by Rasa's own store."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+
+    def session(start: float, text: str) -> list[Event]:
+        return [
+            ActionExecuted("action_session_start", timestamp=start),
+            SessionStarted(timestamp=start + 1),
+            ActionExecuted("action_listen", timestamp=start + 2),
+            UserUttered(text, timestamp=start + 3),
+        ]
+
+    def texts(tracker: DialogueStateTracker | None) -> list[str | None]:
+        assert tracker is not None
+        return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+    def two_sessions(store: SQLTrackerStore) -> tuple[list[str | None], int]:
+        asyncio.run(store.save(DialogueStateTracker.from_events("web:e", session(100, "在哪"))))
+        asyncio.run(store.save(DialogueStateTracker.from_events("web:f", session(150, "你好"))))
+        tracker = asyncio.run(store.retrieve("web:e"))
+        assert tracker is not None
+        for event in session(200, "几号？"):  # as Rasa's processor starts a new session
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        tracker.update(ActionExecuted("action_listen", timestamp=300))
+        with store.session_scope() as session_:
+            unsaved = len(list(store._additional_events(session_, tracker)))
+        return texts(asyncio.run(store._retrieve("web:e", all_sessions))), unsaved
+
+    domain = Domain.empty()
+    ours = DeskTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "ours.db"))
+    rasas = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    read_back, unsaved = two_sessions(ours)
+    assert (read_back, unsaved) == two_sessions(rasas)  # the count, quirks included
+    assert read_back == (["在哪", "几号？"] if all_sessions else ["几号？"])
+    assert asyncio.run(ours._retrieve("web:nobody", all_sessions)) is None
 
 
 def test_a_save_whose_turn_is_cancelled_still_happens(store: DeskTrackerStore) -> None:
