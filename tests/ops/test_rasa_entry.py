@@ -220,6 +220,19 @@ def _restore_fault_handling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Agent, "handle_message", Agent.handle_message)
     retrieve_error = FailSafeTrackerStore.on_tracker_store_retrieve_error
     monkeypatch.setattr(FailSafeTrackerStore, "on_tracker_store_retrieve_error", retrieve_error)
+    _restore_speedups(monkeypatch)
+
+
+def _restore_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() installs ops.rasa_speedups too: Rasa's own back after the test."""
+    import rasa.core.processor
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.nlu.training_data.features import Features
+
+    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
+    monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)
+    combine = Features._combine_sparse_features
+    monkeypatch.setattr(Features, "_combine_sparse_features", combine)
 
 
 def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:
@@ -229,8 +242,13 @@ def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:
 
 
 def test_fixes_are_installed_by_default(fake_rasa: list[tuple[list[str], bool]]) -> None:
+    import rasa.core.processor
+
+    from ops.graph_runner import SequentialGraphRunner
+
     rasa_entry.main(["data", "validate"])
     assert fake_rasa == [(["data", "validate"], True)]
+    assert rasa.core.processor.DaskGraphRunner is SequentialGraphRunner
 
 
 def test_request_sizes_are_capped_for_the_app_rasa_creates(

@@ -1,0 +1,93 @@
+"""Three of Rasa 3.6's costs on every turn, taken out with the same results (issue #14).
+
+- The trained graph runs node by node without dask's scheduler (ops/graph_runner.py).
+- Sparse features are joined with `scipy.sparse.hstack`, which goes through scipy's general
+  block assembly (`bmat`): ~90 µs to join two small COO matrices, ~10 times a message (DIET's
+  and the blend's inputs from four featurizers). Joining the COO arrays directly gives the
+  same matrix in ~25 µs.
+- `MessageProcessor` asks `Domain.is_empty()` on every message, which serialises the whole
+  domain and an empty one to compare them. A domain found non-empty stays so (Rasa never
+  empties one in place), so that answer is kept on the domain.
+
+Measurements: docs/decisions.md ("A turn's cost").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when used: `--stock` runs import none of this
+    import scipy.sparse
+
+KEPT_NON_EMPTY = "_cyberweek_known_non_empty"
+
+
+def joined_columns(left: Any, right: Any) -> scipy.sparse.coo_matrix:
+    """`scipy.sparse.hstack([left, right])` for two sparse matrices with as many rows."""
+    import numpy as np
+    import scipy.sparse
+
+    left, right = left.tocoo(), right.tocoo()
+    return scipy.sparse.coo_matrix(
+        (
+            np.concatenate([left.data, right.data]),
+            (
+                np.concatenate([left.row, right.row]),
+                np.concatenate([left.col, right.col + left.shape[1]]),
+            ),
+        ),
+        shape=(left.shape[0], left.shape[1] + right.shape[1]),
+    )
+
+
+def install_fast_sparse_feature_combining() -> None:
+    from rasa.shared.nlu.training_data.features import Features
+
+    rasa_combine = Features._combine_sparse_features
+    if getattr(rasa_combine, "joins_coo_arrays", False):
+        return
+
+    def _combine_sparse_features(self: Features, additional_features: Features) -> None:
+        if self.features.shape[0] != additional_features.features.shape[0]:
+            rasa_combine(self, additional_features)  # raises Rasa's error
+            return
+        self.features = joined_columns(self.features, additional_features.features)
+        self._cached_fingerprint = None
+
+    _combine_sparse_features.joins_coo_arrays = True  # type: ignore[attr-defined]
+    Features._combine_sparse_features = _combine_sparse_features  # type: ignore[method-assign]
+
+
+def install_kept_domain_emptiness() -> None:
+    from rasa.shared.core.domain import Domain
+
+    rasa_is_empty = Domain.is_empty
+    if getattr(rasa_is_empty, "keeps_answer", False):
+        return
+
+    def is_empty(self: Domain) -> bool:
+        if self.__dict__.get(KEPT_NON_EMPTY):
+            return False
+        empty = rasa_is_empty(self)
+        if not empty:
+            self.__dict__[KEPT_NON_EMPTY] = True
+        return empty
+
+    is_empty.keeps_answer = True  # type: ignore[attr-defined]
+    Domain.is_empty = is_empty  # type: ignore[method-assign]
+
+
+def install_sequential_graph_runner() -> None:
+    """`MessageProcessor` passes the runner class it imported to Rasa's loader; training keeps
+    dask (`rasa.engine.training` imports its own)."""
+    import rasa.core.processor
+
+    from ops.graph_runner import SequentialGraphRunner
+
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+
+
+def install_rasa_speedups() -> None:
+    install_sequential_graph_runner()
+    install_fast_sparse_feature_combining()
+    install_kept_domain_emptiness()

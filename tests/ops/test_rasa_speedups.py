@@ -1,0 +1,79 @@
+"""ops.rasa_speedups: Rasa's results, less of Rasa's per-turn work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.shared.core.domain import Domain
+from rasa.shared.nlu.training_data.features import Features
+
+from ops.rasa_speedups import (
+    install_fast_sparse_feature_combining,
+    install_kept_domain_emptiness,
+    joined_columns,
+)
+
+
+@pytest.fixture()
+def fast_combining(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(Features, "_combine_sparse_features", Features._combine_sparse_features)
+    install_fast_sparse_feature_combining()
+    yield
+
+
+@pytest.fixture()
+def kept_emptiness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)
+    install_kept_domain_emptiness()
+    yield
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_joined_columns_is_scipys_hstack(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 9))
+    left = scipy.sparse.random(rows, 40, density=0.1, format="coo", random_state=seed)
+    right = scipy.sparse.random(rows, 300, density=0.05, format="csr", random_state=seed + 1)
+    joined = joined_columns(left, right)
+    expected = scipy.sparse.hstack([left, right])
+    assert joined.shape == expected.shape
+    assert joined.dtype == expected.dtype
+    assert (joined != expected).nnz == 0
+
+
+def _features(matrix: scipy.sparse.spmatrix, origin: str) -> Features:
+    return Features(matrix, "sequence", "text", origin)
+
+
+def test_features_are_combined_as_rasa_does(fast_combining: None) -> None:
+    left = scipy.sparse.coo_matrix(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    right = scipy.sparse.coo_matrix(np.array([[0.0, 3.0, 0.0], [4.0, 0.0, 5.0]]))
+    combined = _features(left, "a")
+    combined.combine_with_features(_features(right, "b"))
+    assert combined.features.toarray().tolist() == [[1, 0, 0, 3, 0], [0, 2, 4, 0, 5]]
+
+
+def test_features_of_different_lengths_raise_rasas_error(fast_combining: None) -> None:
+    short = _features(scipy.sparse.coo_matrix(np.ones((1, 2))), "a")
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        short.combine_with_features(_features(scipy.sparse.coo_matrix(np.ones((2, 2))), "b"))
+
+
+def test_a_domain_is_serialised_once_to_learn_it_is_not_empty(
+    kept_emptiness: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    domain = Domain.from_dict({"intents": ["greet"], "responses": {"utter_hi": [{"text": "hi"}]}})
+    serialised: list[int] = []
+    as_dict = Domain.as_dict
+
+    def counted(self: Domain) -> dict[str, object]:
+        serialised.append(1)
+        return as_dict(self)
+
+    monkeypatch.setattr(Domain, "as_dict", counted)
+    assert [domain.is_empty() for _ in range(3)] == [False, False, False]
+    assert len(serialised) == 2  # the domain and an empty one, once
+    assert Domain.empty().is_empty() and Domain.empty().is_empty()  # an empty one: Rasa's way
