@@ -33,6 +33,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
+from bot.nlu.sparse import joined
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
@@ -78,6 +80,8 @@ class BlendedLogisticRegressionClassifier(LogisticRegressionClassifier):
             # a message the featurizers left without features (nothing to tokenize) is
             # classified from the intercepts alone instead of breaking the batch
             rows = [r if r.shape[1] == width else scipy.sparse.csr_matrix((1, width)) for r in rows]
+        if len(rows) == 1:  # a served message
+            return rows[0]
         return scipy.sparse.vstack(rows, format="csr")
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -125,7 +129,7 @@ def _sentence_vector(message: Message) -> scipy.sparse.csr_matrix:
     parts += [scipy.sparse.csr_matrix(f.features) for f in sentence if f.is_dense()]
     if not parts:
         return scipy.sparse.csr_matrix((1, 0))
-    return scipy.sparse.hstack(parts, format="csr")
+    return joined(parts).tocsr()
 
 
 def _ranking_of(message: Message) -> dict[str, float]:

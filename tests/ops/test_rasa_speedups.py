@@ -10,11 +10,7 @@ import scipy.sparse
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.features import Features
 
-from ops.rasa_speedups import (
-    install_fast_sparse_feature_combining,
-    install_kept_domain_emptiness,
-    joined_columns,
-)
+from ops.rasa_speedups import install_fast_sparse_feature_combining, install_kept_domain_emptiness
 
 
 @pytest.fixture()
@@ -29,19 +25,6 @@ def kept_emptiness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)
     install_kept_domain_emptiness()
     yield
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_joined_columns_is_scipys_hstack(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    rows = int(rng.integers(1, 9))
-    left = scipy.sparse.random(rows, 40, density=0.1, format="coo", random_state=seed)
-    right = scipy.sparse.random(rows, 300, density=0.05, format="csr", random_state=seed + 1)
-    joined = joined_columns(left, right)
-    expected = scipy.sparse.hstack([left, right])
-    assert joined.shape == expected.shape
-    assert joined.dtype == expected.dtype
-    assert (joined != expected).nnz == 0
 
 
 def _features(matrix: scipy.sparse.spmatrix, origin: str) -> Features:
