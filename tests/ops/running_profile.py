@@ -4,6 +4,7 @@ profile's tests and its fault tests."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -24,6 +25,47 @@ from ops import harness, prod
 from ops.harness import DEMO_NOW
 
 REST_PATH = "/webhooks/rest/webhook"
+
+
+@dataclass
+class WidgetVisitor:
+    """A website widget's socket.io client with a confirmed session; its replies' texts queue
+    up in `replies`."""
+
+    client: Any  # socketio.AsyncClient
+    session_id: str
+    token: str
+    replies: asyncio.Queue[str]
+
+    async def reply(self, timeout_s: float) -> str:
+        """The next non-empty reply (asyncio.TimeoutError when none comes in time)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            text = await asyncio.wait_for(self.replies.get(), max(left, 0))
+            if text:
+                return text
+
+
+async def widget_visitor(port: int, resume: WidgetVisitor | None = None) -> WidgetVisitor:
+    """Connects to the Rasa instance on `port` as the widget does and asks for a session;
+    `resume` presents another socket's session id and token (the instances share the secret)."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    confirmed: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    replies: asyncio.Queue[str] = asyncio.Queue()
+    client.on("session_confirm", lambda session, token: confirmed.put_nowait((session, token)))
+    client.on(
+        "bot_uttered",
+        lambda data: replies.put_nowait(data.get("text") or "" if isinstance(data, dict) else ""),
+    )
+    # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
+    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
+    asked = {"session_id": resume.session_id, "token": resume.token} if resume else {}
+    await client.emit("session_request", asked)
+    session, token = await asyncio.wait_for(confirmed.get(), 10)
+    return WidgetVisitor(client, session, token, replies)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from tests.ops.running_profile import (
     RunningProfile,
     assert_down_leaves_nothing_running,
     running_profile,
+    widget_visitor,
 )
 
 pytestmark = pytest.mark.faults
@@ -316,35 +317,25 @@ async def _widget_turns_while_stopped(
 ) -> list[tuple[str, float]]:
     """A widget visitor on `port` asks WHERE, then `message` `turns` times while `pid` is
     stopped: each reply's text and how long it took (nothing in 10 s: an empty text)."""
-    import socketio
-
-    client = socketio.AsyncClient()
-    confirmed: asyncio.Queue[str] = asyncio.Queue()
-    replies: asyncio.Queue[str] = asyncio.Queue()
-    client.on("session_confirm", lambda session, token: confirmed.put_nowait(session))
-    client.on("bot_uttered", lambda data: replies.put_nowait(data.get("text") or ""))
-    # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
-    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
+    visitor = await widget_visitor(port)
     results: list[tuple[str, float]] = []
     try:
-        await client.emit("session_request", {})
-        await asyncio.wait_for(confirmed.get(), 10)
-        await client.emit("user_uttered", {"message": WHERE})
-        await asyncio.wait_for(replies.get(), 30)
+        await visitor.client.emit("user_uttered", {"message": WHERE})
+        await visitor.reply(30)
         os.kill(pid, signal.SIGSTOP)
         try:
             for _ in range(turns):
                 started = time.monotonic()
-                await client.emit("user_uttered", {"message": message})
+                await visitor.client.emit("user_uttered", {"message": message})
                 try:
-                    text = await asyncio.wait_for(replies.get(), 10)
+                    text = await visitor.reply(10)
                 except asyncio.TimeoutError:
                     text = ""
                 results.append((text, time.monotonic() - started))
         finally:
             os.kill(pid, signal.SIGCONT)
     finally:
-        await client.disconnect()
+        await visitor.client.disconnect()
     return results
 
 

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -26,6 +25,7 @@ from tests.ops.running_profile import (
     RunningProfile,
     assert_down_leaves_nothing_running,
     running_profile,
+    widget_visitor,
 )
 
 pytestmark = pytest.mark.prod_profile
@@ -174,7 +174,7 @@ def test_a_reply_reaches_the_visitor_connected_to_the_other_instance(
     channel = client.pubsub(ignore_subscribe_messages=True)
     channel.subscribe(SOCKETIO_REDIS_CHANNEL)
     try:
-        texts = asyncio.run(_reply_seen_on(first, sent_through=second, message="开幕式在哪里举行"))
+        text = asyncio.run(_reply_seen_on(first, sent_through=second, message="开幕式在哪里举行"))
         published = []
         deadline = time.monotonic() + 2  # what the channel holds (None: nothing yet, or the
         while time.monotonic() < deadline:  # subscription's own confirmation)
@@ -184,48 +184,25 @@ def test_a_reply_reaches_the_visitor_connected_to_the_other_instance(
     finally:
         channel.close()
         client.close()
-    assert any(texts)
+    assert text
     assert any(b"bot_uttered" in data for data in published)  # it went through Redis
 
 
-async def _reply_seen_on(port: int, sent_through: int, message: str) -> list[str]:
-    import socketio
-
-    watcher, sender = socketio.AsyncClient(), socketio.AsyncClient()
-    seen: list[str] = []
-    replied = asyncio.Event()
-    confirmed: dict[Any, asyncio.Queue[tuple[str, str]]] = {
-        watcher: asyncio.Queue(),
-        sender: asyncio.Queue(),
-    }
-
-    @watcher.on("bot_uttered")
-    async def on_reply(data: Any) -> None:
-        if isinstance(data, dict) and data.get("text"):
-            seen.append(data["text"])
-            replied.set()
-
-    # The watcher's session, issued by instance 1, is presented with its token on instance 2:
-    # the instances share CYBERWEEK_SESSION_SECRET, so both sockets are in one conversation.
-    asked: dict[str, str] = {}
-    for client, client_port in ((watcher, port), (sender, sent_through)):
-        client.on(
-            "session_confirm", lambda sid, token, c=client: confirmed[c].put_nowait((sid, token))
-        )
-        # polling: engineio's WebSocket client needs a newer aiohttp than Rasa pins
-        await client.connect(f"http://127.0.0.1:{client_port}", transports=["polling"])
-        await client.emit("session_request", asked)
-        session, token = await asyncio.wait_for(confirmed[client].get(), 10)
-        assert valid_session_id(session)
-        assert session == asked.get("session_id", session)  # the other instance took it
-        asked = {"session_id": session, "token": token}
+async def _reply_seen_on(port: int, sent_through: int, message: str) -> str:
+    """The reply a widget on `port` gets to `message`, sent by another socket of the same
+    session on `sent_through` (whose session, issued by the first instance, it presents)."""
+    watcher = await widget_visitor(port)
     try:
-        await sender.emit("user_uttered", {"message": message})
-        await asyncio.wait_for(replied.wait(), 30)
+        assert valid_session_id(watcher.session_id)
+        sender = await widget_visitor(sent_through, resume=watcher)
+        try:
+            assert sender.session_id == watcher.session_id  # the other instance took it
+            await sender.client.emit("user_uttered", {"message": message})
+            return await watcher.reply(30)
+        finally:
+            await sender.client.disconnect()
     finally:
-        await watcher.disconnect()
-        await sender.disconnect()
-    return seen
+        await watcher.client.disconnect()
 
 
 def test_down_leaves_nothing_running(profile: RunningProfile) -> None:
