@@ -65,7 +65,7 @@ test: model $(WIDGET_NPM) browser services lint ## the whole test suite (browser
 eval: model ## held-out NLU scores (ours vs Rasa's default) + end-to-end answers -> docs/evaluation.md
 	$(BIN)/cyberweek eval
 
-# Not part of `make test`: it loads the machine for about 16 minutes. Settings (see
+# Not part of `make test`: it loads the machine for about 20 minutes. Settings (see
 # `cyberweek bench --help`): make bench BENCH_ARGS="--duration 30 --skip-100 --no-open-loop"
 bench: model ## load-test ours and a `rasa init` bot side by side -> docs/benchmarks.md
 	$(BIN)/cyberweek bench $(BENCH_ARGS)

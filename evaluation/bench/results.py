@@ -106,6 +106,63 @@ class BotResult:
     open_loop: OpenLoopSearch | None = None  # None: not measured (runs before it existed)
 
 
+OURS, BASELINE = "ours", "baseline"  # who ran a round of the alternating rounds
+
+
+@dataclass(frozen=True)
+class AlternatingRounds:
+    """One closed-loop level run on both bots in turn while both are up, in rounds ordered
+    ours, baseline, baseline, ours (ABBA, repeated): a machine that slows down or speeds up
+    during the run weighs on both alike, which two levels minutes apart do not ensure."""
+
+    users: int
+    rounds: tuple[tuple[str, LevelResult], ...]  # (OURS or BASELINE, the round), as run
+
+    def of(self, bot: str) -> list[LevelResult]:
+        return [level for who, level in self.rounds if who == bot]
+
+    def mean_turns_per_s(self, bot: str) -> float | None:
+        rates = [level.turns_per_s for level in self.of(bot)]
+        return sum(rates) / len(rates) if rates else None
+
+    def failures_of(self, bot: str) -> tuple[int, int]:
+        """Errors and requests over the bot's rounds."""
+        levels = self.of(bot)
+        return sum(lv.failures for lv in levels), sum(lv.requests for lv in levels)
+
+
+def alternating_to_dict(rounds: AlternatingRounds) -> dict[str, object]:
+    return {"users": rounds.users, "rounds": [[who, lv.__dict__] for who, lv in rounds.rounds]}
+
+
+def alternating_from_dict(data: dict[str, Any]) -> AlternatingRounds:
+    return AlternatingRounds(
+        data["users"], tuple((who, LevelResult(**level)) for who, level in data["rounds"])
+    )
+
+
+def alternating_rows(rounds: AlternatingRounds) -> list[Row]:
+    label = f"{rounds.users} visitors, alternating rounds"
+    errors = []
+    for bot in (OURS, BASELINE):
+        failures, requests = rounds.failures_of(bot)
+        errors.append(f"{failures} / {requests}")
+    return [
+        _rate_row(
+            f"{label}: turns, empty replies included",
+            rounds.mean_turns_per_s(OURS),
+            rounds.mean_turns_per_s(BASELINE),
+        ),
+        (f"{label}: errors", errors[0], errors[1], ""),
+    ]
+
+
+def alternating_notes(rounds: AlternatingRounds) -> str:
+    """Each round's turns/s in the order run."""
+    names = {OURS: "ours", BASELINE: "rasa init bot"}
+    return ", ".join(f"{names[who]} {level.turns_per_s:.1f}" for who, level in rounds.rounds)
+
+
 def _percentile(value: str) -> float | None:
     """Locust writes N/A for a percentile of no requests."""
     try:
@@ -274,7 +331,9 @@ def open_loop_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
 Row = tuple[str, str, str, str]  # label, ours, baseline, ratio
 
 
-def comparison_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
+def comparison_rows(
+    ours: BotResult, baseline: BotResult, alternating: AlternatingRounds | None = None
+) -> list[Row]:
     """The side-by-side table: one row per measure, the ratio oriented so >1 = ours better."""
     rows: list[Row] = []
     for users in sorted(set(ours.levels) | set(baseline.levels)):
@@ -298,6 +357,8 @@ def comparison_rows(ours: BotResult, baseline: BotResult) -> list[Row]:
                 )
             )
         rows.append((f"{label}: errors", _errors(mine), _errors(theirs), ""))
+    if alternating is not None:
+        rows += alternating_rows(alternating)
     rows += open_loop_rows(ours, baseline)
     rows.append(
         (
@@ -468,6 +529,8 @@ class RunNotes:
     traffic: str
     open_loop_steps: str = ""  # open_loop_notes(); empty when the run had no open loop
     open_loop_load: str = ""  # how the open-loop steps were run
+    alternating_load: str = ""  # how the alternating rounds were run; empty: not in this run
+    alternating_rounds: str = ""  # alternating_notes()
 
 
 def _open_loop_section(notes: RunNotes) -> str:
@@ -477,6 +540,14 @@ def _open_loop_section(notes: RunNotes) -> str:
 offered rate sent; ✗ failed):
 
 {notes.open_loop_steps}"""
+
+
+def _alternating_section(notes: RunNotes) -> str:
+    if not notes.alternating_rounds:
+        return ""
+    return f"""
+Alternating rounds, turns/s in the order run: {notes.alternating_rounds}.
+"""
 
 
 def benchmarks_markdown(rows: Sequence[Row], notes: RunNotes, chart: str) -> str:
@@ -491,6 +562,7 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
   visitor sends its next message as soon as the reply arrives; per level a warm-up of
   {notes.warmup_s:.0f} s (not counted), then {notes.duration_s:.0f} s measured. The load generator shares the CPUs
   with the bot under test, one bot at a time.
+- **Alternating rounds:** {notes.alternating_load or "not measured in this run."}
 - **Open loop:** {notes.open_loop_load or "not measured in this run."}
 - **Traffic:** {notes.traffic}
 - **Errors:** a non-200 reply, a 200 with an empty JSON list (Rasa's REST channel answers
@@ -518,6 +590,7 @@ the open-loop rate, baseline/ours for latency, cold start and memory.
 
 ![p95/p50 latency against concurrent visitors and p95 against the open loop's rate]({chart})
 
+{_alternating_section(notes)}
 {_open_loop_section(notes)}
 """
 

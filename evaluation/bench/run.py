@@ -52,12 +52,18 @@ from bot.limits import RATE_LIMITS_SWITCH_ENV
 from evaluation.bench import BENCH_DIR, REST_WEBHOOK_PATH
 from evaluation.bench import open_loop
 from evaluation.bench.results import (
+    BASELINE,
+    OURS,
+    AlternatingRounds,
     BotResult,
     LevelResult,
     OpenLoopSearch,
     OpenLoopStep,
     bot_from_dict,
     bot_to_dict,
+    alternating_from_dict,
+    alternating_notes,
+    alternating_to_dict,
     RunNotes,
     benchmarks_markdown,
     with_hand_written_part,
@@ -96,6 +102,9 @@ PROBE_MESSAGE = "hello"
 FIRST_ANSWER_TIMEOUT_S = 180.0
 BASELINE_BUILD_TIMEOUT_S = 1800.0
 LOCUST_GRACE_S = 60.0  # beyond warm-up + duration before a Locust run is killed
+ALTERNATING_LEVEL = 20  # issue #14's throughput target is set at 20 visitors
+DEFAULT_ALTERNATING_BLOCKS = 2  # ABBA blocks: 8 rounds, about 4 minutes with the defaults
+ABBA = (OURS, BASELINE, BASELINE, OURS)
 PAUSE_BETWEEN_LEVELS_S = 3.0  # lets the bot finish the turns Locust abandoned at its end
 PROGRESS_EVERY_S = 15.0
 RSS_SAMPLE_EVERY_S = 0.5
@@ -109,6 +118,12 @@ class BenchSettings:
     doc: Path | None = DOC_FILE
     chart: Path = CHART_FILE
     open_loop_step_s: float | None = DEFAULT_OPEN_LOOP_STEP_S  # None: no open loop
+    alternating_blocks: int = DEFAULT_ALTERNATING_BLOCKS  # 0: no alternating rounds
+
+    @property
+    def round_lengths_s(self) -> tuple[float, float]:
+        """An alternating round's warm-up and measured seconds: a third of a level's."""
+        return self.warmup_s / 2, self.duration_s / 3
 
 
 # ------------------------------------------------------------------ memory
@@ -521,6 +536,33 @@ def measure_bot(name: str, slug: str, launcher: BotLauncher, settings: BenchSett
     return result
 
 
+def measure_alternating(
+    launchers: dict[str, BotLauncher], settings: BenchSettings
+) -> AlternatingRounds:
+    """Both bots up at once, ALTERNATING_LEVEL visitors on one of them at a time, in ABBA
+    blocks: what the machine's speed does during the run falls on both alike."""
+    warmup_s, measured_s = settings.round_lengths_s
+    load = LoadRun(ALTERNATING_LEVEL, warmup_s, measured_s)
+    total = len(ABBA) * settings.alternating_blocks
+    rounds: list[tuple[str, LevelResult]] = []
+    with contextlib.ExitStack() as running, RssSampler() as sampler:
+        bots: dict[str, RunningBot] = {}
+        for who, launcher in launchers.items():  # one after the other: no shared cold start
+            log = BENCH_DIR / f"{who}-alternating-servers.log"
+            log.unlink(missing_ok=True)
+            bots[who] = running.enter_context(launcher(log))
+            wait_for_first_answer(bots[who].base_url, bots[who].is_alive)
+        for who in ABBA * settings.alternating_blocks:
+            time.sleep(PAUSE_BETWEEN_LEVELS_S)
+            say(f"round {len(rounds) + 1} of {total}: {who}")
+            csv_prefix = BENCH_DIR / f"{who}-alternating-{len(rounds) + 1}"
+            level = run_locust(bots[who], load, csv_prefix, f"{who}-alternating", sampler)
+            say(f"{level_summary(level)}; {level.turns_per_s:.1f} turns/s")
+            rounds.append((who, level))
+        say("stopping both")
+    return AlternatingRounds(ALTERNATING_LEVEL, tuple(rounds))
+
+
 # ------------------------------------------------------------------ the report
 def machine_notes() -> str:
     cpu = platform.processor() or platform.machine()
@@ -563,13 +605,20 @@ def command_line(settings: BenchSettings) -> str:
         extra.append("--no-open-loop")
     elif settings.open_loop_step_s != DEFAULT_OPEN_LOOP_STEP_S:
         extra.append(f"--open-loop-step {settings.open_loop_step_s:g}")
+    if settings.alternating_blocks != DEFAULT_ALTERNATING_BLOCKS:
+        extra.append(f"--alternating-blocks {settings.alternating_blocks}")
     return "make bench" + (f' BENCH_ARGS="{" ".join(extra)}"' if extra else "")
 
 
 RUN_FILE = BENCH_DIR / "results.json"
 
 
-def save_run(results: Sequence[BotResult], settings: BenchSettings, date: str) -> None:
+def save_run(
+    results: Sequence[BotResult],
+    settings: BenchSettings,
+    date: str,
+    alternating: AlternatingRounds | None = None,
+) -> None:
     """What the report is made of, so that `--report-only` can write it again."""
     data = {
         "date": date,
@@ -577,7 +626,9 @@ def save_run(results: Sequence[BotResult], settings: BenchSettings, date: str) -
         "warmup_s": settings.warmup_s,
         "levels": list(settings.levels),
         "open_loop_step_s": settings.open_loop_step_s,
+        "alternating_blocks": settings.alternating_blocks,
         "bots": [bot_to_dict(result) for result in results],
+        "alternating": None if alternating is None else alternating_to_dict(alternating),
     }
     RUN_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
@@ -601,9 +652,25 @@ def open_loop_load_notes(settings: BenchSettings, results: Sequence[BotResult]) 
     )
 
 
-def write_report(results: Sequence[BotResult], settings: BenchSettings, date: str) -> None:
+def alternating_load_notes(settings: BenchSettings) -> str:
+    warmup_s, measured_s = settings.round_lengths_s
+    return (
+        f"both bots up at once, {ALTERNATING_LEVEL} visitors on one of them at a time, in "
+        f"rounds ordered ours, rasa init bot, rasa init bot, ours ({settings.alternating_blocks}"
+        f" × 4 rounds), each a warm-up of {warmup_s:.0f} s and {measured_s:.0f} s measured; the "
+        "row gives each bot's mean over its rounds. Levels measured minutes apart leave the "
+        "ratio to whatever else the shared machine did meanwhile; alternating rounds do not."
+    )
+
+
+def write_report(
+    results: Sequence[BotResult],
+    settings: BenchSettings,
+    date: str,
+    alternating: AlternatingRounds | None = None,
+) -> None:
     ours, baseline = results
-    rows = comparison_rows(ours, baseline)
+    rows = comparison_rows(ours, baseline, alternating)
     print("\n" + text_table(rows), flush=True)
     if settings.doc is None:
         return
@@ -617,6 +684,8 @@ def write_report(results: Sequence[BotResult], settings: BenchSettings, date: st
         traffic=traffic_notes(),
         open_loop_steps=open_loop_notes(results),
         open_loop_load=open_loop_load_notes(settings, results),
+        alternating_load="" if alternating is None else alternating_load_notes(settings),
+        alternating_rounds="" if alternating is None else alternating_notes(alternating),
     )
     chart = os.path.relpath(settings.chart, settings.doc.parent)
     existing = settings.doc.read_text(encoding="utf-8") if settings.doc.exists() else None
@@ -638,8 +707,12 @@ def report_only(doc: Path | None, chart: Path = CHART_FILE) -> int:
         doc=doc,
         chart=chart,
         open_loop_step_s=data.get("open_loop_step_s"),  # absent from runs before the open loop
+        alternating_blocks=data.get("alternating_blocks", 0),  # absent from runs before them
     )
-    write_report([bot_from_dict(bot) for bot in data["bots"]], settings, data["date"])
+    saved = data.get("alternating")
+    alternating = None if saved is None else alternating_from_dict(saved)
+    bots = [bot_from_dict(bot) for bot in data["bots"]]
+    write_report(bots, settings, data["date"], alternating)
     return 0
 
 
@@ -650,7 +723,7 @@ def run(settings: BenchSettings) -> int:
         return 1
     started = time.monotonic()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    total = 4
+    total = 5 if settings.alternating_blocks else 4
     step(1, total, "the `rasa init` bot (built once into build/bench/baseline, then reused)")
     if HEAVY_LEVEL in settings.levels:
         say(f"{HEAVY_LEVEL} visitors included: --skip-100 leaves them out (~2.5 min shorter)")
@@ -668,10 +741,19 @@ def run(settings: BenchSettings) -> int:
         except harness.HarnessError as error:
             print(f"error: {error}; see {BENCH_DIR}/{slug}-servers.log", file=sys.stderr)
             return 1
+    alternating = None
+    if settings.alternating_blocks:
+        step(4, total, f"both bots, {ALTERNATING_LEVEL} visitors on one at a time (ABBA rounds)")
+        launchers = {OURS: our_assistant, BASELINE: baseline_launcher(model)}
+        try:
+            alternating = measure_alternating(launchers, settings)
+        except harness.HarnessError as error:
+            print(f"error: {error}; see {BENCH_DIR}/*-alternating-servers.log", file=sys.stderr)
+            return 1
     step(total, total, "the side-by-side table")
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    save_run(results, settings, date)
-    write_report(results, settings, date)
+    save_run(results, settings, date, alternating)
+    write_report(results, settings, date, alternating)
     say(f"({time.monotonic() - started:.0f} s in all)")
     return 0
 
@@ -716,6 +798,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip the open-loop search (closed-loop levels only)",
     )
     parser.add_argument(
+        "--alternating-blocks",
+        type=int,
+        default=DEFAULT_ALTERNATING_BLOCKS,
+        metavar="N",
+        help=f"then both bots up at once, {ALTERNATING_LEVEL} visitors on one at a time in N "
+        "blocks of four rounds (ours, rasa init bot, rasa init bot, ours): a ratio the "
+        "machine's changing speed cannot tilt; each round a third of --duration (default "
+        f"{DEFAULT_ALTERNATING_BLOCKS}, 0 leaves them out)",
+    )
+    parser.add_argument(
         "--scale-out",
         action="store_true",
         help="instead: the production profile (PostgreSQL, Redis, nginx) with 1 and then 2 Rasa "
@@ -754,6 +846,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         levels=tuple(users for users in DEFAULT_LEVELS if users not in skipped),
         doc=None if args.no_doc else DOC_FILE,
         open_loop_step_s=None if args.no_open_loop else args.open_loop_step,
+        alternating_blocks=args.alternating_blocks,
     )
 
 
@@ -767,12 +860,17 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.duration <= 0 or args.warmup < 0 or args.open_loop_step <= 0:
         print("error: --duration and --open-loop-step must be > 0, --warmup ≥ 0", file=sys.stderr)
         return 2
+    if args.alternating_blocks < 0:
+        print("error: --alternating-blocks must be ≥ 0", file=sys.stderr)
+        return 2
     if args.scale_out:
         from evaluation.bench import scale_out
 
         # bench-scale compares instances as before: closed loop at 1 and 20 (100 with --with-100)
         levels = SCALE_OUT_LEVELS + ((HEAVY_LEVEL,) if args.with_100 else ())
-        settings = replace(settings_from_args(args), levels=levels, open_loop_step_s=None)
+        settings = replace(
+            settings_from_args(args), levels=levels, open_loop_step_s=None, alternating_blocks=0
+        )
         return scale_out.run(settings)
     return run(settings_from_args(args))
 
@@ -782,7 +880,9 @@ DESCRIPTION = (
     "loopback only): cold start, throughput, p50/p95/p99, errors and peak RSS at 1, 20 and 100 "
     "concurrent visitors (closed loop), and the highest offered rate (open loop) at which p95 "
     "stays ≤ 300 ms, side by side; the table and a latency chart go to docs/benchmarks.md, run "
-    "data to build/bench/. About 16 minutes with the defaults (--skip-100: ~2.5 min less)."
+    "data to build/bench/; then both bots up at once in alternating rounds at 20 visitors, "
+    "for a ratio the machine's changing speed cannot tilt. About 20 minutes with the defaults "
+    "(--skip-100: ~2.5 min less)."
 )
 
 

@@ -16,6 +16,11 @@ from evaluation.bench.open_loop import (
     step_problem,
 )
 from evaluation.bench.results import (
+    BASELINE,
+    OURS,
+    AlternatingRounds,
+    alternating_from_dict,
+    alternating_to_dict,
     HAND_WRITTEN_MARKER,
     with_hand_written_part,
     RATIO_HEADER,
@@ -40,6 +45,8 @@ from evaluation.bench.results import (
 )
 from evaluation.bench.scale_out import scale_rows, throughput_ratio
 from evaluation.bench.run import (
+    ABBA,
+    DEFAULT_ALTERNATING_BLOCKS,
     DEFAULT_LEVELS,
     HEAVY_LEVEL,
     BenchSettings,
@@ -436,6 +443,58 @@ def test_a_run_saved_before_the_open_loop_still_loads(tmp_path, monkeypatch) -> 
     assert "| 1 visitor: p95 | 84 ms | 84 ms | 1.00× |" in page
     assert "open loop: highest" not in page and "not measured in this run" in page
     assert chart.exists()
+
+
+# ------------------------------------------------------------------ alternating rounds
+def _round(rate: float, failures: int = 0, empty: int = 0) -> LevelResult:
+    return LevelResult(20, 1000, failures, rate, 300.0, 400.0, 450.0, empty)
+
+
+def _abba(ours: list[float], baseline: list[float]) -> AlternatingRounds:
+    rates = {OURS: iter(ours), BASELINE: iter(baseline)}
+    return AlternatingRounds(20, tuple((who, _round(next(rates[who]))) for who in ABBA * 2))
+
+
+def test_alternating_rounds_compare_each_bots_mean_turns() -> None:
+    rounds = _abba([60.0, 50.0, 70.0, 60.0], [40.0, 20.0, 30.0, 30.0])
+    assert [who for who, _ in rounds.rounds] == [OURS, BASELINE, BASELINE, OURS] * 2
+    rows = {row[0]: row[1:] for row in comparison_rows(BotResult("ours"), BotResult("b"), rounds)}
+    turns = rows["20 visitors, alternating rounds: turns, empty replies included"]
+    assert turns == ("60.0 turns/s", "30.0 turns/s", "2.00×")
+    assert rows["20 visitors, alternating rounds: errors"] == ("0 / 4000", "0 / 4000", "")
+
+
+def test_alternating_rounds_count_a_baselines_empty_replies_as_turns() -> None:
+    empty = AlternatingRounds(20, ((OURS, _round(50.0)), (BASELINE, _round(50.0, 600, 600))))
+    assert empty.mean_turns_per_s(BASELINE) == 50.0
+    assert empty.failures_of(BASELINE) == (600, 1000)
+
+
+def test_alternating_rounds_read_back_the_same() -> None:
+    rounds = _abba([60.0, 50.0, 70.0, 60.0], [40.0, 20.0, 30.0, 30.0])
+    assert alternating_from_dict(json.loads(json.dumps(alternating_to_dict(rounds)))) == rounds
+
+
+def test_the_page_describes_the_alternating_rounds_or_says_they_were_not_run() -> None:
+    notes = RunNotes("2026-12-02", "make bench", "2 cores", 60, 10, "mix")
+    assert "**Alternating rounds:** not measured in this run." in benchmarks_markdown(
+        [], notes, "img/x.png"
+    )
+    measured = RunNotes(
+        **{**notes.__dict__, "alternating_load": "both up", "alternating_rounds": "ours 60.0"}
+    )
+    page = benchmarks_markdown([], measured, "img/x.png")
+    assert "**Alternating rounds:** both up" in page
+    assert "turns/s in the order run: ours 60.0." in page
+
+
+def test_alternating_rounds_are_run_by_default_and_can_be_left_out() -> None:
+    assert _settings().alternating_blocks == DEFAULT_ALTERNATING_BLOCKS > 0
+    assert _settings("--alternating-blocks", "0").alternating_blocks == 0
+    assert command_line(BenchSettings(alternating_blocks=0)) == (
+        'make bench BENCH_ARGS="--alternating-blocks 0"'
+    )
+    assert BenchSettings(duration_s=60, warmup_s=10).round_lengths_s == (5, 20)
 
 
 def test_the_hand_written_part_survives_a_new_report() -> None:
