@@ -312,6 +312,10 @@ def test_redis_hung_keeps_widget_turns_from_holding_the_instance(
     _wait_for(lambda: facts["venue"] in _ask(url, _sender(), WHERE)[0], "answers", timeout_s=10)
 
 
+# RATE_CONVERSATION (bot/limits.py) allows a burst of five, then one message a second.
+PERSONS_PACE_S = 1.1
+
+
 async def _widget_turns_while_stopped(
     port: int, pid: int, message: str, turns: int
 ) -> list[tuple[str, float]]:
@@ -324,7 +328,9 @@ async def _widget_turns_while_stopped(
         await visitor.reply(30)
         os.kill(pid, signal.SIGSTOP)
         try:
-            for _ in range(turns):
+            for turn in range(turns):
+                if turn:  # as a person types: apologies come at once, and the conversation's
+                    await asyncio.sleep(PERSONS_PACE_S)  # limit (bot/limits.py) refuses a flood
                 started = time.monotonic()
                 await visitor.client.emit("user_uttered", {"message": message})
                 try:
