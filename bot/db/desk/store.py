@@ -51,16 +51,15 @@ HANDOFF_REASONS = ("asked", "fallback", "button")
 PREVIEW_CHARS = 500
 KEYWORD = re.compile(KEYWORD_PATTERN)
 
-# The check every REST turn makes, built once with the conversation as a bound parameter: an
-# ORM select re-built per call cost more to analyse (SQLAlchemy's cache key) than to run.
+# A conversation's undelivered staff messages, with the conversation as a bound parameter, and
+# the check every REST turn makes, built once: an ORM select re-built per call cost more to
+# analyse (SQLAlchemy's cache key) than to run.
 _outgoing = OutgoingMessage.__table__.c
-_ANY_PENDING = (
-    select(_outgoing.id)
-    .where(
-        _outgoing.conversation_id == bindparam("conversation_id"), _outgoing.delivered_at.is_(None)
-    )
-    .limit(1)
+_PENDING = (
+    _outgoing.conversation_id == bindparam("conversation_id"),
+    _outgoing.delivered_at.is_(None),
 )
+_ANY_PENDING = select(_outgoing.id).where(*_PENDING).limit(1)
 
 
 def utc_now() -> dt.datetime:
@@ -715,22 +714,13 @@ class DeskStore:
     def take_outgoing(self, conversation_id: str) -> list[OutgoingInfo]:
         """The conversation's undelivered staff messages, oldest first, now marked delivered.
         (Called on every REST turn: a read, and a write only when something waits.)"""
-        with self._engine.connect() as connection:
-            if (
-                connection.execute(_ANY_PENDING, {"conversation_id": conversation_id}).first()
-                is None
-            ):
+        conversation = {"conversation_id": conversation_id}
+        with self._read() as session:
+            if session.execute(_ANY_PENDING, conversation).first() is None:
                 return []
-        pending = (
-            OutgoingMessage.conversation_id == conversation_id,
-            OutgoingMessage.delivered_at.is_(None),
-        )
         with self._write() as session:
-            rows = list(
-                session.execute(
-                    select(OutgoingMessage).where(*pending).order_by(OutgoingMessage.id)
-                ).scalars()
-            )
+            pending = select(OutgoingMessage).where(*_PENDING).order_by(OutgoingMessage.id)
+            rows = list(session.execute(pending, conversation).scalars())
             taken = []
             for row in rows:  # conditional, so two overlapping requests never both get one
                 marked = session.execute(
