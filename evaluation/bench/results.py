@@ -107,6 +107,7 @@ class BotResult:
 
 
 OURS, BASELINE = "ours", "baseline"  # who ran a round of the alternating rounds
+BOT_NAMES = {OURS: "ours", BASELINE: "rasa init bot"}  # as the table's columns name them
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,7 @@ def alternating_rows(rounds: AlternatingRounds) -> list[Row]:
 
 def alternating_notes(rounds: AlternatingRounds) -> str:
     """Each round's turns/s in the order run."""
-    names = {OURS: "ours", BASELINE: "rasa init bot"}
-    return ", ".join(f"{names[who]} {level.turns_per_s:.1f}" for who, level in rounds.rounds)
+    return ", ".join(f"{BOT_NAMES[who]} {lv.turns_per_s:.1f}" for who, lv in rounds.rounds)
 
 
 def _percentile(value: str) -> float | None:
@@ -390,7 +390,7 @@ def _rate_row(label: str, mine: float | None, theirs: float | None, unit: str = 
     )
 
 
-TABLE_HEADER: Row = ("", "ours", "rasa init bot", RATIO_HEADER)
+TABLE_HEADER: Row = ("", BOT_NAMES[OURS], BOT_NAMES[BASELINE], RATIO_HEADER)
 
 
 def text_table(rows: Sequence[Row], header: Row = TABLE_HEADER) -> str:

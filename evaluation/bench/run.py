@@ -53,6 +53,7 @@ from evaluation.bench import BENCH_DIR, REST_WEBHOOK_PATH
 from evaluation.bench import open_loop
 from evaluation.bench.results import (
     BASELINE,
+    BOT_NAMES,
     OURS,
     AlternatingRounds,
     BotResult,
@@ -656,8 +657,9 @@ def alternating_load_notes(settings: BenchSettings) -> str:
     warmup_s, measured_s = settings.round_lengths_s
     return (
         f"both bots up at once, {ALTERNATING_LEVEL} visitors on one of them at a time, in "
-        f"rounds ordered ours, rasa init bot, rasa init bot, ours ({settings.alternating_blocks}"
-        f" × 4 rounds), each a warm-up of {warmup_s:.0f} s and {measured_s:.0f} s measured; the "
+        f"rounds ordered {', '.join(BOT_NAMES[who] for who in ABBA)} "
+        f"({settings.alternating_blocks} × {len(ABBA)} rounds), each a warm-up of "
+        f"{warmup_s:.0f} s and {measured_s:.0f} s measured; the "
         "row gives each bot's mean over its rounds. Levels measured minutes apart leave the "
         "ratio to whatever else the shared machine did meanwhile; alternating rounds do not."
     )
