@@ -1,4 +1,4 @@
-"""Three of Rasa 3.6's costs on every turn, taken out with the same results (issue #14).
+"""Rasa 3.6's costs on every turn, taken out with the same results (issue #14).
 
 - The trained graph runs node by node without dask's scheduler (ops/graph_runner.py).
 - Sparse features are joined with `scipy.sparse.hstack`, ~10 times a message (DIET's inputs
@@ -12,6 +12,8 @@ Measurements: docs/decisions.md ("A turn's cost").
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 KEPT_NON_EMPTY = "_cyberweek_known_non_empty"
 
@@ -55,6 +57,25 @@ def install_kept_domain_emptiness() -> None:
     Domain.is_empty = is_empty  # type: ignore[method-assign]
 
 
+def install_direct_prediction_calls() -> None:
+    import tensorflow as tf
+    from rasa.utils.tensorflow.models import RasaModel
+
+    rasa_predict = RasaModel._rasa_predict
+    if getattr(rasa_predict, "calls_concrete_function", False):
+        return
+
+    def _rasa_predict(self: RasaModel, batch_in: tuple[Any, ...]) -> dict[str, Any]:
+        step = self._tf_predict_step
+        # Rasa creates the tf.function (with an input signature) and traces it on the first call
+        if isinstance(step, tf.types.experimental.GenericFunction):
+            self._tf_predict_step = step.get_concrete_function()
+        return rasa_predict(self, batch_in)
+
+    _rasa_predict.calls_concrete_function = True  # type: ignore[attr-defined]
+    RasaModel._rasa_predict = _rasa_predict  # type: ignore[method-assign]
+
+
 def install_sequential_graph_runner() -> None:
     """`MessageProcessor` passes the runner class it imported to Rasa's loader; training keeps
     dask (`rasa.engine.training` imports its own)."""
@@ -69,3 +90,4 @@ def install_rasa_speedups() -> None:
     install_sequential_graph_runner()
     install_fast_sparse_feature_combining()
     install_kept_domain_emptiness()
+    install_direct_prediction_calls()
