@@ -98,17 +98,19 @@ def _is_valid(instance: Any, schema_json: str) -> bool:
 
 
 def install_fast_action_result_validation() -> None:
-    """Makes Rasa validate the action server's replies against a schema checked once."""
+    """Makes Rasa check action server replies by event type (ops/action_reply.py), built once."""
     from rasa.core.actions.action import RemoteAction
+
+    from ops.action_reply import ActionReplyValidator
 
     rasa_validate = RemoteAction._validate_action_result
     if getattr(rasa_validate, "checks_schema_once", False):
         return
-    # The spec is a constant built by a static method; serialised once, not per reply.
-    spec_json = json.dumps(RemoteAction.action_response_format_spec(), sort_keys=True)
+    # The spec is a constant built by a static method; its validators are built once.
+    reply_validator = ActionReplyValidator(RemoteAction.action_response_format_spec())
 
     def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
-        return _is_valid(result, spec_json) or rasa_validate(self, result)  # raises Rasa's error
+        return reply_validator.is_valid(result) or rasa_validate(self, result)  # Rasa's error
 
     _validate_action_result.checks_schema_once = True  # type: ignore[attr-defined]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
