@@ -87,7 +87,10 @@ def install_sequential_graph_runner() -> None:
 
 
 def install_rasa_speedups() -> None:
+    from ops.rule_index import install_rule_index
+
     install_sequential_graph_runner()
     install_fast_sparse_feature_combining()
     install_kept_domain_emptiness()
     install_direct_prediction_calls()
+    install_rule_index()
