@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,53 +106,93 @@ class BotResult:
     open_loop: OpenLoopSearch | None = None  # None: not measured (runs before it existed)
 
 
-OURS, BASELINE = "ours", "baseline"  # who ran a round of the alternating rounds
+OURS, BASELINE = "ours", "baseline"  # who ran a round of make bench's alternating rounds
 BOT_NAMES = {OURS: "ours", BASELINE: "rasa init bot"}  # as the table's columns name them
+BENCH_KEYS = (OURS, BASELINE)  # make bench's contenders, ours first: >1 = ours better
+BENCH_NAMES = (BOT_NAMES[OURS], BOT_NAMES[BASELINE])
+
+
+def abba(first: str, second: str) -> tuple[str, str, str, str]:
+    """One block of alternating rounds: each contender runs first once and last once."""
+    return (first, second, second, first)
 
 
 @dataclass(frozen=True)
 class AlternatingRounds:
-    """One closed-loop level run on both bots in turn while both are up, in rounds ordered
-    ours, baseline, baseline, ours (ABBA, repeated): a machine that slows down or speeds up
-    during the run weighs on both alike, which two levels minutes apart do not ensure."""
+    """One closed-loop level run on two contenders in turn while both are up, in rounds ordered
+    A, B, B, A (ABBA, repeated): a machine that slows down or speeds up during the run weighs
+    on both alike, which two levels minutes apart do not ensure."""
 
     users: int
-    rounds: tuple[tuple[str, LevelResult], ...]  # (OURS or BASELINE, the round), as run
+    rounds: tuple[tuple[str, LevelResult], ...]  # (a key of `keys`, the round), as run
+    # A then B: A's rates are compared over B's (>1 = A better), A's column comes first
+    keys: tuple[str, str] = BENCH_KEYS
+    names: tuple[str, str] = BENCH_NAMES  # the keys' display names, in the same order
 
-    def of(self, bot: str) -> list[LevelResult]:
-        return [level for who, level in self.rounds if who == bot]
+    def name_of(self, key: str) -> str:
+        return self.names[self.keys.index(key)]
 
-    def mean_turns_per_s(self, bot: str) -> float | None:
-        rates = [level.turns_per_s for level in self.of(bot)]
+    def of(self, key: str) -> list[LevelResult]:
+        return [level for who, level in self.rounds if who == key]
+
+    def mean_turns_per_s(self, key: str) -> float | None:
+        return self._mean(key, lambda level: level.turns_per_s)
+
+    def mean_answers_per_s(self, key: str) -> float | None:
+        return self._mean(key, lambda level: level.answers_per_s)
+
+    def _mean(self, key: str, rate: Callable[[LevelResult], float]) -> float | None:
+        rates = [rate(level) for level in self.of(key)]
         return sum(rates) / len(rates) if rates else None
 
-    def failures_of(self, bot: str) -> tuple[int, int]:
-        """Errors and requests over the bot's rounds."""
-        levels = self.of(bot)
+    @property
+    def answers_ratio(self) -> float | None:
+        """A's mean answers/s over B's: the throughput ratio the rounds measured."""
+        first, second = self.keys
+        return ratio_higher_better(self.mean_answers_per_s(first), self.mean_answers_per_s(second))
+
+    def failures_of(self, key: str) -> tuple[int, int]:
+        """Errors and requests over the contender's rounds."""
+        levels = self.of(key)
         return sum(lv.failures for lv in levels), sum(lv.requests for lv in levels)
 
 
 def alternating_to_dict(rounds: AlternatingRounds) -> dict[str, object]:
-    return {"users": rounds.users, "rounds": [[who, lv.__dict__] for who, lv in rounds.rounds]}
+    data: dict[str, object] = {
+        "users": rounds.users,
+        "rounds": [[who, lv.__dict__] for who, lv in rounds.rounds],
+    }
+    if (rounds.keys, rounds.names) != (BENCH_KEYS, BENCH_NAMES):
+        # written only for other contenders: make bench's file stays as it was
+        data |= {"keys": list(rounds.keys), "names": list(rounds.names)}
+    return data
 
 
 def alternating_from_dict(data: dict[str, Any]) -> AlternatingRounds:
+    """Saved rounds; without "keys" and "names" they are make bench's (ours, baseline)."""
     return AlternatingRounds(
-        data["users"], tuple((who, LevelResult(**level)) for who, level in data["rounds"])
+        data["users"],
+        tuple((who, LevelResult(**level)) for who, level in data["rounds"]),
+        _pair(data.get("keys", BENCH_KEYS)),
+        _pair(data.get("names", BENCH_NAMES)),
     )
 
 
+def _pair(values: Sequence[str]) -> tuple[str, str]:
+    first, second = values  # two contenders, no more
+    return first, second
+
+
 def alternating_rows(rounds: AlternatingRounds) -> list[Row]:
+    """The rounds' rows of the table: A's column, then B's."""
+    first, second = rounds.keys
     label = f"{rounds.users} visitors, alternating rounds"
-    errors = []
-    for bot in (OURS, BASELINE):
-        failures, requests = rounds.failures_of(bot)
-        errors.append(f"{failures} / {requests}")
+    errors = ["{} / {}".format(*rounds.failures_of(key)) for key in rounds.keys]
     return [
         _rate_row(
             f"{label}: turns, empty replies included",
-            rounds.mean_turns_per_s(OURS),
-            rounds.mean_turns_per_s(BASELINE),
+            rounds.mean_turns_per_s(first),
+            rounds.mean_turns_per_s(second),
         ),
         (f"{label}: errors", errors[0], errors[1], ""),
     ]
@@ -160,7 +200,12 @@ def alternating_rows(rounds: AlternatingRounds) -> list[Row]:
 
 def alternating_notes(rounds: AlternatingRounds) -> str:
     """Each round's turns/s in the order run."""
-    return ", ".join(f"{BOT_NAMES[who]} {lv.turns_per_s:.1f}" for who, lv in rounds.rounds)
+    return ", ".join(f"{rounds.name_of(who)} {lv.turns_per_s:.1f}" for who, lv in rounds.rounds)
+
+
+def rounds_in_order(notes: str) -> str:
+    """The sentence that lists `alternating_notes` under a table."""
+    return f"Alternating rounds, turns/s in the order run: {notes}."
 
 
 def _percentile(value: str) -> float | None:
@@ -546,7 +591,7 @@ def _alternating_section(notes: RunNotes) -> str:
     if not notes.alternating_rounds:
         return ""
     return f"""
-Alternating rounds, turns/s in the order run: {notes.alternating_rounds}.
+{rounds_in_order(notes.alternating_rounds)}
 """
 
 

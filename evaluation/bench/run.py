@@ -38,7 +38,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -56,6 +56,7 @@ from evaluation.bench.results import (
     BOT_NAMES,
     OURS,
     AlternatingRounds,
+    abba,
     BotResult,
     LevelResult,
     OpenLoopSearch,
@@ -105,7 +106,7 @@ BASELINE_BUILD_TIMEOUT_S = 1800.0
 LOCUST_GRACE_S = 60.0  # beyond warm-up + duration before a Locust run is killed
 ALTERNATING_LEVEL = 20  # issue #14's throughput target is set at 20 visitors
 DEFAULT_ALTERNATING_BLOCKS = 2  # ABBA blocks: 8 rounds, about 4 minutes with the defaults
-ABBA = (OURS, BASELINE, BASELINE, OURS)
+ABBA = abba(OURS, BASELINE)  # make bench's block of rounds
 PAUSE_BETWEEN_LEVELS_S = 3.0  # lets the bot finish the turns Locust abandoned at its end
 PROGRESS_EVERY_S = 15.0
 RSS_SAMPLE_EVERY_S = 0.5
@@ -538,13 +539,17 @@ def measure_bot(name: str, slug: str, launcher: BotLauncher, settings: BenchSett
 
 
 def measure_alternating(
-    launchers: dict[str, BotLauncher], settings: BenchSettings
+    launchers: Mapping[str, BotLauncher],
+    settings: BenchSettings,
+    names: Mapping[str, str] = BOT_NAMES,
 ) -> AlternatingRounds:
-    """Both bots up at once, ALTERNATING_LEVEL visitors on one of them at a time, in ABBA
-    blocks: what the machine's speed does during the run falls on both alike."""
+    """Both contenders up at once, ALTERNATING_LEVEL visitors on one of them at a time, in
+    ABBA blocks (A: the launchers' first key, whose rates the ratio puts over B's): what the
+    machine's speed does during the run falls on both alike. `names`: the keys' display names."""
+    first, second = launchers  # two contenders, A then B
+    order = abba(first, second) * settings.alternating_blocks
     warmup_s, measured_s = settings.round_lengths_s
     load = LoadRun(ALTERNATING_LEVEL, warmup_s, measured_s)
-    total = len(ABBA) * settings.alternating_blocks
     rounds: list[tuple[str, LevelResult]] = []
     with contextlib.ExitStack() as running, RssSampler() as sampler:
         bots: dict[str, RunningBot] = {}
@@ -553,15 +558,16 @@ def measure_alternating(
             log.unlink(missing_ok=True)
             bots[who] = running.enter_context(launcher(log))
             wait_for_first_answer(bots[who].base_url, bots[who].is_alive)
-        for who in ABBA * settings.alternating_blocks:
+        for who in order:
             time.sleep(PAUSE_BETWEEN_LEVELS_S)
-            say(f"round {len(rounds) + 1} of {total}: {who}")
+            say(f"round {len(rounds) + 1} of {len(order)}: {who}")
             csv_prefix = BENCH_DIR / f"{who}-alternating-{len(rounds) + 1}"
             level = run_locust(bots[who], load, csv_prefix, f"{who}-alternating", sampler)
             say(f"{level_summary(level)}; {level.turns_per_s:.1f} turns/s")
             rounds.append((who, level))
         say("stopping both")
-    return AlternatingRounds(ALTERNATING_LEVEL, tuple(rounds))
+    keys = (first, second)
+    return AlternatingRounds(ALTERNATING_LEVEL, tuple(rounds), keys, (names[first], names[second]))
 
 
 # ------------------------------------------------------------------ the report
@@ -653,15 +659,20 @@ def open_loop_load_notes(settings: BenchSettings, results: Sequence[BotResult]) 
     )
 
 
-def alternating_load_notes(settings: BenchSettings) -> str:
+def alternating_load_notes(
+    settings: BenchSettings, rounds: AlternatingRounds, contender: str = "bot"
+) -> str:
+    """How the rounds were run; `contender` names what each column is (a bot, a profile)."""
     warmup_s, measured_s = settings.round_lengths_s
+    block = abba(*rounds.keys)
     return (
-        f"both bots up at once, {ALTERNATING_LEVEL} visitors on one of them at a time, in "
-        f"rounds ordered {', '.join(BOT_NAMES[who] for who in ABBA)} "
-        f"({settings.alternating_blocks} × {len(ABBA)} rounds), each a warm-up of "
+        f"both {contender}s up at once, {rounds.users} visitors on one of them at a time, in "
+        f"rounds ordered {', '.join(rounds.name_of(who) for who in block)} "
+        f"({settings.alternating_blocks} × {len(block)} rounds), each a warm-up of "
         f"{warmup_s:.0f} s and {measured_s:.0f} s measured; the "
-        "row gives each bot's mean over its rounds. Levels measured minutes apart leave the "
-        "ratio to whatever else the shared machine did meanwhile; alternating rounds do not."
+        f"row gives each {contender}'s mean over its rounds. Levels measured minutes apart "
+        "leave the ratio to whatever else the shared machine did meanwhile; alternating "
+        "rounds do not."
     )
 
 
@@ -686,8 +697,8 @@ def write_report(
         traffic=traffic_notes(),
         open_loop_steps=open_loop_notes(results),
         open_loop_load=open_loop_load_notes(settings, results),
-        alternating_load="" if alternating is None else alternating_load_notes(settings),
-        alternating_rounds="" if alternating is None else alternating_notes(alternating),
+        alternating_load=alternating_load_notes(settings, alternating) if alternating else "",
+        alternating_rounds=alternating_notes(alternating) if alternating else "",
     )
     chart = os.path.relpath(settings.chart, settings.doc.parent)
     existing = settings.doc.read_text(encoding="utf-8") if settings.doc.exists() else None
@@ -805,15 +816,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ALTERNATING_BLOCKS,
         metavar="N",
         help=f"then both bots up at once, {ALTERNATING_LEVEL} visitors on one at a time in N "
-        "blocks of four rounds (ours, rasa init bot, rasa init bot, ours): a ratio the "
-        "machine's changing speed cannot tilt; each round a third of --duration (default "
+        "blocks of four rounds (ours, rasa init bot, rasa init bot, ours; with --scale-out: "
+        "both profiles, 2 instances, 1, 1, 2): a ratio the machine's changing speed cannot "
+        "tilt; each round a third of --duration (default "
         f"{DEFAULT_ALTERNATING_BLOCKS}, 0 leaves them out)",
     )
     parser.add_argument(
         "--scale-out",
         action="store_true",
         help="instead: the production profile (PostgreSQL, Redis, nginx) with 1 and then 2 Rasa "
-        "instances under the same load, side by side (needs `make services`)",
+        "instances under the same load, side by side, then both profiles up at once in "
+        "alternating rounds (--alternating-blocks), whose ratio is the one checked: about 4 "
+        "minutes more with the defaults, plus starting both (needs `make services`)",
     )
     parser.add_argument(
         "--event-queries",
@@ -868,11 +882,10 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.scale_out:
         from evaluation.bench import scale_out
 
-        # bench-scale compares instances as before: closed loop at 1 and 20 (100 with --with-100)
+        # bench-scale compares instances as before: closed loop at 1 and 20 (100 with --with-100),
+        # then the alternating rounds unless --alternating-blocks 0
         levels = SCALE_OUT_LEVELS + ((HEAVY_LEVEL,) if args.with_100 else ())
-        settings = replace(
-            settings_from_args(args), levels=levels, open_loop_step_s=None, alternating_blocks=0
-        )
+        settings = replace(settings_from_args(args), levels=levels, open_loop_step_s=None)
         return scale_out.run(settings)
     return run(settings_from_args(args))
 

@@ -3,6 +3,7 @@ the ratios and the table. The load itself is never run by the test suite."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 
@@ -20,6 +21,8 @@ from evaluation.bench.results import (
     OURS,
     AlternatingRounds,
     alternating_from_dict,
+    alternating_notes,
+    alternating_rows,
     alternating_to_dict,
     HAND_WRITTEN_MARKER,
     with_hand_written_part,
@@ -43,14 +46,16 @@ from evaluation.bench.results import (
     text_table,
     with_block,
 )
-from evaluation.bench.scale_out import scale_rows, throughput_ratio
+from evaluation.bench.scale_out import scale_rows, scale_verdict, throughput_ratio
 from evaluation.bench.run import (
     ABBA,
     DEFAULT_ALTERNATING_BLOCKS,
     DEFAULT_LEVELS,
     HEAVY_LEVEL,
     BenchSettings,
+    RunningBot,
     add_arguments,
+    alternating_load_notes,
     command_line,
     settings_from_args,
 )
@@ -531,3 +536,174 @@ def test_the_scale_out_table_puts_two_instances_against_one() -> None:
     assert rows[0] == ("20 visitors: throughput", "17.0 answers/s", "10.0 answers/s", "1.70×")
     assert throughput_ratio(two, one, 20) == pytest.approx(1.7)
     assert throughput_ratio(two, BotResult("1 instance"), 20) is None
+
+
+# ------------------------------------------------------------------ rounds of other contenders
+TWO, ONE = "prod-2", "prod-1"
+INSTANCE_NAMES = ("2 instances", "1 instance")
+
+
+def _scale_rounds(two: list[float], one: list[float]) -> AlternatingRounds:
+    rates = {TWO: iter(two), ONE: iter(one)}
+    order = (TWO, ONE, ONE, TWO) * 2
+    rounds = tuple((who, _round(next(rates[who]))) for who in order)
+    return AlternatingRounds(20, rounds, (TWO, ONE), INSTANCE_NAMES)
+
+
+def test_make_benchs_rounds_render_and_save_as_before() -> None:
+    """The text make bench wrote before the rounds took other contenders, pinned."""
+    rounds = _abba([45.3, 39.9, 43.7, 40.3], [30.9, 28.2, 28.2, 25.9])
+    assert markdown_table(alternating_rows(rounds)).splitlines()[2:] == [
+        "| 20 visitors, alternating rounds: turns, empty replies included | 42.3 turns/s "
+        "| 28.3 turns/s | 1.49× |",
+        "| 20 visitors, alternating rounds: errors | 0 / 4000 | 0 / 4000 |  |",
+    ]
+    assert alternating_notes(rounds) == (
+        "ours 45.3, rasa init bot 30.9, rasa init bot 28.2, ours 39.9, "
+        "ours 43.7, rasa init bot 28.2, rasa init bot 25.9, ours 40.3"
+    )
+    assert alternating_load_notes(BenchSettings(), rounds) == (
+        "both bots up at once, 20 visitors on one of them at a time, in rounds ordered ours, "
+        "rasa init bot, rasa init bot, ours (2 × 4 rounds), each a warm-up of 5 s and 20 s "
+        "measured; the row gives each bot's mean over its rounds. Levels measured minutes "
+        "apart leave the ratio to whatever else the shared machine did meanwhile; alternating "
+        "rounds do not."
+    )
+    assert set(alternating_to_dict(rounds)) == {"users", "rounds"}  # results.json as before
+
+
+def test_rounds_saved_before_they_had_names_are_ours_against_the_baseline() -> None:
+    old = {
+        "users": 20,
+        "rounds": [[OURS, _round(60.0).__dict__], [BASELINE, _round(30.0).__dict__]],
+    }
+    rounds = alternating_from_dict(old)
+    assert rounds.keys == (OURS, BASELINE)
+    assert rounds.names == ("ours", "rasa init bot")
+    assert rounds.name_of(BASELINE) == "rasa init bot"
+
+
+def test_rounds_of_other_contenders_read_back_with_their_names() -> None:
+    rounds = _scale_rounds([40.0, 44.0, 42.0, 46.0], [22.0, 20.0, 21.0, 21.0])
+    saved = json.loads(json.dumps(alternating_to_dict(rounds)))
+    assert saved["keys"] == [TWO, ONE] and saved["names"] == list(INSTANCE_NAMES)
+    assert alternating_from_dict(saved) == rounds
+
+
+def test_rows_and_notes_name_the_contenders_of_the_rounds() -> None:
+    rounds = _scale_rounds([40.0, 44.0, 42.0, 46.0], [22.0, 20.0, 21.0, 21.0])
+    rows = {row[0]: row[1:] for row in alternating_rows(rounds)}
+    turns = rows["20 visitors, alternating rounds: turns, empty replies included"]
+    assert turns == ("43.0 turns/s", "21.0 turns/s", "2.05×")  # A's column first
+    assert alternating_notes(rounds).startswith(
+        "2 instances 40.0, 1 instance 22.0, 1 instance 20.0, 2 instances 44.0, "
+    )
+    notes = alternating_load_notes(BenchSettings(), rounds, contender="profile")
+    assert notes.startswith("both profiles up at once, 20 visitors on one of them")
+    assert "ordered 2 instances, 1 instance, 1 instance, 2 instances (2 × 4 rounds)" in notes
+    assert "each profile's mean" in notes
+    assert rounds.answers_ratio == pytest.approx(43.0 / 21.0)
+
+
+def _fake_launcher(key: str, up: list[str]):
+    @contextlib.contextmanager
+    def launch(log):
+        up.append(key)
+        try:
+            yield RunningBot(f"http://{key}", 0.0, lambda: True)
+        finally:
+            up.remove(key)
+
+    return launch
+
+
+@pytest.mark.parametrize("order", [(TWO, ONE), (ONE, TWO)])
+def test_the_rounds_run_abba_in_the_launchers_order_with_both_up(
+    order: tuple[str, str], tmp_path, monkeypatch
+) -> None:
+    from evaluation.bench import run
+
+    up: list[str] = []
+    ran: list[tuple[str, list[str]]] = []  # who ran a round, and who was up meanwhile
+    rates = {f"http://{TWO}": 40.0, f"http://{ONE}": 20.0}
+
+    def fake_locust(bot, load, csv_prefix, slug, sampler):
+        ran.append((bot.base_url.removeprefix("http://"), sorted(up)))
+        return LevelResult(load.users, 100, 0, rates[bot.base_url], 1.0, 2.0, 3.0)
+
+    monkeypatch.setattr(run, "BENCH_DIR", tmp_path)
+    monkeypatch.setattr(run, "PAUSE_BETWEEN_LEVELS_S", 0.0)
+    monkeypatch.setattr(run, "wait_for_first_answer", lambda *args, **kwargs: None)
+    monkeypatch.setattr(run, "run_locust", fake_locust)
+    launchers = {key: _fake_launcher(key, up) for key in order}
+    names = dict(zip((TWO, ONE), INSTANCE_NAMES))
+    rounds = run.measure_alternating(launchers, BenchSettings(alternating_blocks=2), names)
+
+    first, second = order
+    assert [who for who, _ in ran] == [first, second, second, first] * 2
+    assert all(both == sorted(order) for _, both in ran)  # both up in every round
+    assert up == []  # both stopped after the rounds
+    assert rounds.keys == order and [who for who, _ in rounds.rounds] == [who for who, _ in ran]
+    assert rounds.names == tuple(names[key] for key in order)
+    assert rounds.users == run.ALTERNATING_LEVEL
+
+
+def test_the_scale_out_verdict_checks_the_rounds_ratio_when_they_ran() -> None:
+    rounds = _scale_rounds([35.0, 35.0, 35.0, 35.0], [20.0, 20.0, 20.0, 20.0])
+    assert scale_verdict(1.9, 20, rounds) == (
+        "Throughput at 20 visitors, 2 instances against 1, in alternating rounds (both "
+        "profiles up at once): 1.75x (target ≥ 1.6x). Sequential, one profile minutes after "
+        "the other: 1.90x at 20 visitors."
+    )
+    assert scale_verdict(1.9, 20, None) == (
+        "Throughput at 20 visitors, 2 instances against 1: 1.90x (target ≥ 1.6x)."
+    )
+    assert scale_verdict(None, 100, None).endswith(": – (target ≥ 1.6x).")
+
+
+def test_the_scale_out_table_and_page_carry_the_rounds(monkeypatch) -> None:
+    from evaluation.bench import scale_out
+
+    monkeypatch.setattr(scale_out, "machine_notes", lambda: "a test machine")
+    rounds = _scale_rounds([40.0, 44.0, 42.0, 46.0], [22.0, 20.0, 21.0, 21.0])
+    one = BotResult("1 instance", 30.0, 2**30, {20: _level(20, 10.0, 900, 1800, 2000)})
+    two = BotResult("2 instances", 32.0, 2**31, {20: _level(20, 17.0, 500, 1000, 1500)})
+    header, rows = scale_rows(two, one, rounds)
+    labels = [row[0] for row in rows]
+    assert "20 visitors, alternating rounds: turns, empty replies included" in labels
+    page = scale_out.doc_section(header, rows, BenchSettings(levels=(1, 20)), "the verdict", rounds)
+    assert "Alternating rounds: both profiles up at once" in page
+    listing = "Alternating rounds, turns/s in the order run: 2 instances 40.0, 1 instance 22.0"
+    assert listing in page
+    assert page.rstrip().endswith("the verdict")
+    without = scale_out.doc_section(header, scale_rows(two, one)[1], BenchSettings(), "v")
+    assert "Alternating rounds" not in without
+
+
+def test_the_scale_out_run_file_keeps_the_rounds_and_old_files_still_load(
+    tmp_path, monkeypatch
+) -> None:
+    from evaluation.bench import scale_out
+
+    monkeypatch.setattr(scale_out, "RUN_FILE", tmp_path / "scale-out.json")
+    one = BotResult("1 instance", 30.0, 2**30, {20: _level(20, 10.0, 900, 1800, 2000)})
+    two = BotResult("2 instances", 32.0, 2**31, {20: _level(20, 17.0, 500, 1000, 1500)})
+    rounds = _scale_rounds([40.0, 44.0, 42.0, 46.0], [22.0, 20.0, 21.0, 21.0])
+    scale_out.save_run([one, two], rounds)
+    assert scale_out.load_run(scale_out.RUN_FILE) == ([one, two], rounds)
+    old = tmp_path / "old.json"  # written before the rounds: a list of the profiles
+    old.write_text(json.dumps([bot_to_dict(one), bot_to_dict(two)]), encoding="utf-8")
+    assert scale_out.load_run(old) == ([one, two], None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "blocks"), [((), DEFAULT_ALTERNATING_BLOCKS), (("--alternating-blocks", "0"), 0)]
+)
+def test_bench_scale_runs_the_rounds_unless_told_not_to(argv, blocks, monkeypatch) -> None:
+    from evaluation.bench import run, scale_out
+
+    given: list[BenchSettings] = []
+    monkeypatch.setattr(scale_out, "run", lambda settings: given.append(settings) or 0)
+    assert run.main(["--scale-out", *argv]) == 0
+    assert given[0].alternating_blocks == blocks
+    assert given[0].open_loop_step_s is None
