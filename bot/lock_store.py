@@ -17,8 +17,10 @@ arithmetic; only the storing differs. Configured in deploy/endpoints.prod.yml as
 
 Rasa's `lock()` also calls Redis synchronously on the event loop: with Redis hung, each turn
 froze the whole instance (every visitor, socket.io's heartbeats) for the socket time-out. Here
-the calls run on a thread of the store's own, and for REDIS_RETRY_AFTER_S after a failed
-ticket a turn fails at once instead of waiting out another time-out.
+the calls run on a thread of the store's own, and for REDIS_RETRY_AFTER_S after a ticket that
+timed out a turn fails at once instead of waiting out another time-out. A refused connection
+(Redis stopped) fails in milliseconds and opens no such window: the first turn after Redis is
+back gets its lock.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ logger = logging.getLogger(__name__)
 # the 3 s the action server is also given.
 DEFAULT_SOCKET_TIMEOUT_S = 2.0
 REDIS_RETRY_AFTER_S = 2.0
+# A failed ticket that took this long waited out the socket time-out (a hung Redis), rather
+# than being refused at once.
+TIMED_OUT_AFTER_S = 0.5
 
 T = TypeVar("T")
 
@@ -95,14 +100,18 @@ class AtomicRedisLockStore(RedisLockStore):
         )
 
     def _new_ticket(self, conversation_id: str, lock_lifetime: float) -> int:
-        """A ticket, unless Redis failed lately: checked on the thread, so that turns queued
-        behind a failing call fail at once. (A turn that has its ticket always hands it on.)"""
+        """A ticket, unless Redis timed out lately: checked on the thread, so that turns queued
+        behind a call that times out fail at once. (A turn that has its ticket always hands it
+        on.)"""
         if time.monotonic() < self._failed_until:
-            raise LockError("Error while acquiring lock: Redis failed a moment ago")
+            raise LockError("Error while acquiring lock: Redis timed out a moment ago")
+        started = time.monotonic()
         try:
             return self.issue_ticket(conversation_id, lock_lifetime)
         except LockError:
-            self._failed_until = time.monotonic() + REDIS_RETRY_AFTER_S
+            failed_at = time.monotonic()
+            if failed_at - started >= TIMED_OUT_AFTER_S:
+                self._failed_until = failed_at + REDIS_RETRY_AFTER_S
             raise
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:

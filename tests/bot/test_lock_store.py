@@ -35,9 +35,9 @@ def redis_port() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def _redis_server() -> Iterator[tuple[int, int]]:
-    """A throw-away redis-server on loopback: its port and pid."""
-    port = harness.free_port()
+def _redis_server(port: int | None = None) -> Iterator[tuple[int, int]]:
+    """A throw-away redis-server on loopback (on `port`, else a free one): its port and pid."""
+    port = port or harness.free_port()
     server = subprocess.Popen(
         ["redis-server", "--bind", harness.LOOPBACK, "--port", str(port), "--save", ""],
         stdout=subprocess.DEVNULL,
@@ -161,6 +161,19 @@ def test_a_hung_redis_fails_turns_fast_and_never_freezes_the_event_loop() -> Non
         failures, longest_stall = asyncio.run(_turns_against(store, turns=8))
     assert failures == [True] * 8
     assert longest_stall < 0.5
+
+
+def test_the_first_turn_after_a_stopped_redis_is_back_gets_its_lock() -> None:
+    """A refused connection fails in milliseconds, so it opens no fail-fast window (that is for
+    time-outs, above): the visitor's first message after Redis restarts is answered."""
+    port = harness.free_port()
+    with _redis_server(port):
+        store = AtomicRedisLockStore(host=harness.LOOPBACK, port=port)
+        assert store.issue_ticket("warm-up") == 0
+    stopped, _ = asyncio.run(_turns_against(store, turns=1))
+    with _redis_server(port):
+        back, _ = asyncio.run(_turns_against(store, turns=1))
+    assert (stopped, back) == ([True], [False])
 
 
 async def _turns_against(store: AtomicRedisLockStore, turns: int) -> tuple[list[bool], float]:
