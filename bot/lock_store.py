@@ -39,6 +39,8 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.outage import Outage
+
 logger = logging.getLogger(__name__)
 
 # A Redis socket that stops answering (a hung Redis, a dropped network) fails the turn after
@@ -67,7 +69,7 @@ class AtomicRedisLockStore(RedisLockStore):
         # One thread: an instance's turns take their tickets in the order they arrived, as
         # they did on the event loop.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lock-store")
-        self._failed_until = 0.0
+        self._redis_outage = Outage(REDIS_RETRY_AFTER_S)
 
     @asynccontextmanager
     async def lock(
@@ -103,16 +105,17 @@ class AtomicRedisLockStore(RedisLockStore):
         """A ticket, unless Redis timed out lately: checked on the thread, so that turns queued
         behind a call that times out fail at once. (A turn that has its ticket always hands it
         on.)"""
-        if time.monotonic() < self._failed_until:
+        if self._redis_outage.skipping():
             raise LockError("Error while acquiring lock: Redis timed out a moment ago")
         started = time.monotonic()
         try:
-            return self.issue_ticket(conversation_id, lock_lifetime)
+            ticket = self.issue_ticket(conversation_id, lock_lifetime)
         except LockError:
-            failed_at = time.monotonic()
-            if failed_at - started >= TIMED_OUT_AFTER_S:
-                self._failed_until = failed_at + REDIS_RETRY_AFTER_S
+            if time.monotonic() - started >= TIMED_OUT_AFTER_S:
+                self._redis_outage.failed()
             raise
+        self._redis_outage.succeeded()
+        return ticket
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         def take(lock: TicketLock) -> tuple[TicketLock | None, int]:

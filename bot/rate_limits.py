@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.cache import TtlCache
 from bot.limits import MAX_HELD_REFUSALS, RATE_LIMITS, RATE_LIMITS_SWITCH_ENV, REFUSAL_HOLD_S
+from bot.outage import Outage
 
 with warnings.catch_warnings():  # limits 2.4 imports pkg_resources, deprecated by setuptools
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -104,7 +105,6 @@ class RateLimiter:
     ) -> None:
         self.rules = dict(rules)
         self.enabled = enabled
-        self._clock = clock
         # the strategies hold their storage by weak reference: the limiter keeps them alive
         self._memory_storage = MemoryStorage()
         self._memory = MovingWindowRateLimiter(self._memory_storage)
@@ -112,7 +112,7 @@ class RateLimiter:
         self._memory_sweep_every = memory_sweep_every
         self._redis: MovingWindowRateLimiter | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._redis_down_until = 0.0
+        self._redis_outage = Outage(REDIS_RETRY_S, clock)
         self._held_refusals = 0
         self._logged: TtlCache[tuple[str, str], bool] = TtlCache(REFUSAL_LOG_S, 10_000)
         if redis_url and enabled:
@@ -137,7 +137,7 @@ class RateLimiter:
     @property
     def shared(self) -> bool:
         """True while the counts are Redis's (shared by every instance)."""
-        return self._redis is not None and self._clock() >= self._redis_down_until
+        return self._redis is not None and not self._redis_outage.skipping()
 
     async def hit_all(self, *checks: tuple[str, str]) -> Verdict:
         """Counts one hit against each (rule, key) in turn and stops at the first refusal.
@@ -185,9 +185,8 @@ class RateLimiter:
             except Exception as error:  # any Redis failure: count in memory, keep answering
                 self._redis_failed(error)
             else:
-                if self._redis_down_until:
+                if self._redis_outage.succeeded():
                     logger.info("rate limits: Redis is back; counts are shared again")
-                    self._redis_down_until = 0.0
                 return verdict
         verdict = _counted(self._memory, item, identifiers)
         self._memory_hits += 1
@@ -209,12 +208,11 @@ class RateLimiter:
         self._memory = MovingWindowRateLimiter(fresh)
 
     def _redis_failed(self, error: Exception) -> None:
-        if self._redis_down_until == 0.0:  # once per outage, not once per message
+        if self._redis_outage.failed():  # once per outage, not once per message
             logger.warning(
                 "rate limits: Redis failed (%s); counting in this process until it is back",
                 error,
             )
-        self._redis_down_until = self._clock() + REDIS_RETRY_S
 
     def close(self) -> None:
         if self._executor is not None:

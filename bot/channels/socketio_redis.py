@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import socketio
+
+from bot.outage import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +29,24 @@ REDIS_RETRY_AFTER_S = 5.0
 
 
 class BoundedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, channel: str, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(url, channel=channel)
-        self._local_only_until = 0.0
+        self._redis_outage = Outage(REDIS_RETRY_AFTER_S, clock)
 
     async def _publish(self, data: Any) -> Any:
-        if time.monotonic() < self._local_only_until:
+        if self._redis_outage.skipping():
             return None
         try:
             published = await asyncio.wait_for(super()._publish(data), PUBLISH_TIMEOUT_S)
         except asyncio.TimeoutError:
             published = None
         if published is None:  # python-socketio logged the error, or it timed out
-            logger.warning(
-                "socket.io pushes stay on this instance for %.0f s: Redis did not take one",
-                REDIS_RETRY_AFTER_S,
-            )
-            self._local_only_until = time.monotonic() + REDIS_RETRY_AFTER_S
+            if self._redis_outage.failed():
+                logger.warning(
+                    "socket.io pushes stay on this instance, Redis tried every %.0f s: "
+                    "it did not take one",
+                    REDIS_RETRY_AFTER_S,
+                )
+        elif self._redis_outage.succeeded():
+            logger.info("socket.io pushes reach every instance again: Redis took one")
         return published

@@ -15,7 +15,6 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core import events as rasa_events
 
 from ops.action_reply import ActionReplyValidator
-from ops.rasa_entry import install_fast_action_result_validation
 
 SPEC = RemoteAction.action_response_format_spec()
 FUZZ = settings(
@@ -324,33 +323,3 @@ def test_a_branch_without_const_is_tried_for_every_event() -> None:
     # A restart with an integer name matches that branch too: two branches, so invalid.
     assert not validator.is_valid({"events": [{"event": "restart", "name": 5}]})
     assert validator.is_valid({"events": [{"event": "restart", "name": "x"}]})
-
-
-@pytest.fixture()
-def remote_action(monkeypatch: pytest.MonkeyPatch) -> RemoteAction:
-    monkeypatch.setattr(
-        RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
-    )
-    install_fast_action_result_validation()
-    return RemoteAction("action_venue", None)
-
-
-def test_rasa_accepts_a_valid_reply(remote_action: RemoteAction) -> None:
-    reply = {"events": EVENTS, "responses": RESPONSES}
-    assert remote_action._validate_action_result(reply) is True
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [
-        {"events": [{"event": "slot", "name": 5, "value": 1}]},
-        {"events": [{"event": "no_such_event"}]},
-        {"events": None},
-        {"responses": [3]},
-    ],
-)
-def test_rasa_raises_its_error_for_an_invalid_reply(
-    remote_action: RemoteAction, reply: dict[str, Any]
-) -> None:
-    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server"):
-        remote_action._validate_action_result(reply)

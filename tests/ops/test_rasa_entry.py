@@ -82,7 +82,9 @@ def test_valid_action_reply_passes(fast_action_validation: RemoteAction) -> None
     "reply",
     [
         {"events": [{"event": "no_such_event"}]},
+        {"events": [{"event": "slot", "name": 5, "value": 1}]},
         {"events": "not a list"},
+        {"events": None},
         {"responses": [3]},
     ],
 )
