@@ -106,7 +106,6 @@ BASELINE_BUILD_TIMEOUT_S = 1800.0
 LOCUST_GRACE_S = 60.0  # beyond warm-up + duration before a Locust run is killed
 ALTERNATING_LEVEL = 20  # issue #14's throughput target is set at 20 visitors
 DEFAULT_ALTERNATING_BLOCKS = 2  # ABBA blocks: 8 rounds, about 4 minutes with the defaults
-ABBA = abba(OURS, BASELINE)  # make bench's block of rounds
 PAUSE_BETWEEN_LEVELS_S = 3.0  # lets the bot finish the turns Locust abandoned at its end
 PROGRESS_EVERY_S = 15.0
 RSS_SAMPLE_EVERY_S = 0.5

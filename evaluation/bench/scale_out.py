@@ -30,10 +30,8 @@ from evaluation.bench.results import (
     AlternatingRounds,
     BotResult,
     Row,
-    alternating_from_dict,
     alternating_notes,
     alternating_to_dict,
-    bot_from_dict,
     bot_to_dict,
     comparison_rows,
     markdown_table,
@@ -182,16 +180,6 @@ def save_run(results: list[BotResult], rounds: AlternatingRounds | None) -> None
         "alternating": None if rounds is None else alternating_to_dict(rounds),
     }
     RUN_FILE.write_text(json.dumps(data, indent=1), encoding="utf-8")
-
-
-def load_run(path: Path = RUN_FILE) -> tuple[list[BotResult], AlternatingRounds | None]:
-    """A saved run: its profiles (1 instance, then 2) and its rounds, if any."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, list):  # written before the rounds: the profiles alone
-        data = {"bots": data}
-    saved = data.get("alternating")
-    rounds = None if saved is None else alternating_from_dict(saved)
-    return [bot_from_dict(bot) for bot in data["bots"]], rounds
 
 
 def run(settings: BenchSettings) -> int:

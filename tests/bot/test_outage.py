@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from bot.outage import Outage
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.bot.nlu.helpers import FakeClock
 
 
 def test_a_failure_leaves_the_dependency_alone_for_the_retry_time() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     outage = Outage(5.0, clock)
     assert not outage.skipping()
     outage.failed()
@@ -25,7 +18,7 @@ def test_a_failure_leaves_the_dependency_alone_for_the_retry_time() -> None:
 
 
 def test_an_outage_begins_and_ends_once_whatever_the_number_of_calls() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     outage = Outage(5.0, clock)
     assert [outage.failed(), outage.failed()] == [True, False]
     clock.now += 6
@@ -36,7 +29,7 @@ def test_an_outage_begins_and_ends_once_whatever_the_number_of_calls() -> None:
 
 
 def test_a_success_ends_the_wait_at_once() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     outage = Outage(5.0, clock)
     outage.failed()
     outage.succeeded()

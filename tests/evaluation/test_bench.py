@@ -20,6 +20,7 @@ from evaluation.bench.results import (
     BASELINE,
     OURS,
     AlternatingRounds,
+    abba,
     alternating_from_dict,
     alternating_notes,
     alternating_rows,
@@ -48,7 +49,6 @@ from evaluation.bench.results import (
 )
 from evaluation.bench.scale_out import scale_rows, scale_verdict, throughput_ratio
 from evaluation.bench.run import (
-    ABBA,
     DEFAULT_ALTERNATING_BLOCKS,
     DEFAULT_LEVELS,
     HEAVY_LEVEL,
@@ -457,7 +457,9 @@ def _round(rate: float, failures: int = 0, empty: int = 0) -> LevelResult:
 
 def _abba(ours: list[float], baseline: list[float]) -> AlternatingRounds:
     rates = {OURS: iter(ours), BASELINE: iter(baseline)}
-    return AlternatingRounds(20, tuple((who, _round(next(rates[who]))) for who in ABBA * 2))
+    return AlternatingRounds(
+        20, tuple((who, _round(next(rates[who]))) for who in abba(OURS, BASELINE) * 2)
+    )
 
 
 def test_alternating_rounds_compare_each_bots_mean_turns() -> None:
@@ -680,9 +682,7 @@ def test_the_scale_out_table_and_page_carry_the_rounds(monkeypatch) -> None:
     assert "Alternating rounds" not in without
 
 
-def test_the_scale_out_run_file_keeps_the_rounds_and_old_files_still_load(
-    tmp_path, monkeypatch
-) -> None:
+def test_the_scale_out_run_file_keeps_the_rounds(tmp_path, monkeypatch) -> None:
     from evaluation.bench import scale_out
 
     monkeypatch.setattr(scale_out, "RUN_FILE", tmp_path / "scale-out.json")
@@ -690,10 +690,9 @@ def test_the_scale_out_run_file_keeps_the_rounds_and_old_files_still_load(
     two = BotResult("2 instances", 32.0, 2**31, {20: _level(20, 17.0, 500, 1000, 1500)})
     rounds = _scale_rounds([40.0, 44.0, 42.0, 46.0], [22.0, 20.0, 21.0, 21.0])
     scale_out.save_run([one, two], rounds)
-    assert scale_out.load_run(scale_out.RUN_FILE) == ([one, two], rounds)
-    old = tmp_path / "old.json"  # written before the rounds: a list of the profiles
-    old.write_text(json.dumps([bot_to_dict(one), bot_to_dict(two)]), encoding="utf-8")
-    assert scale_out.load_run(old) == ([one, two], None)
+    saved = json.loads(scale_out.RUN_FILE.read_text(encoding="utf-8"))
+    assert [bot_from_dict(bot) for bot in saved["bots"]] == [one, two]
+    assert alternating_from_dict(saved["alternating"]) == rounds
 
 
 @pytest.mark.parametrize(

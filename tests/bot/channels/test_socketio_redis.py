@@ -9,14 +9,7 @@ import pytest
 import socketio
 
 from bot.channels.socketio_redis import REDIS_RETRY_AFTER_S, BoundedRedisManager
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.bot.nlu.helpers import FakeClock
 
 
 @pytest.fixture()
@@ -34,7 +27,7 @@ def redis_answers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def test_a_failed_push_keeps_the_next_ones_local_until_the_retry_time(
     redis_answers: list[Any],
 ) -> None:
-    clock = _Clock()
+    clock = FakeClock()
     manager = BoundedRedisManager("redis://127.0.0.1:1", "test", clock)
 
     async def pushes() -> list[Any]:
