@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -13,7 +14,8 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -164,3 +166,125 @@ def test_rejects_a_blend_weight_outside_zero_to_one(storage: LocalModelStorage) 
             Resource("blend"),
             _context(),
         )
+
+
+# --- served messages: the one-vs-rest scores summed part by part, as sklearn computes them
+
+QUESTIONS = [
+    "where is the expo",
+    "hello",
+    "agenda for friday morning",
+    "unknown words only zzz",
+    "where where where is it today",
+    "",
+]
+
+
+def _with_length_feature(messages: list[Message]) -> None:
+    """A dense sentence feature beside the sparse ones (a dense featurizer's output)."""
+    for message in messages:
+        length = np.array([[len(message.get(TEXT) or ""), 1.0]])
+        message.add_features(Features(length, FEATURE_TYPE_SENTENCE, TEXT, "length"))
+
+
+@pytest.fixture
+def many_parts(
+    storage: LocalModelStorage, featurizer: CountVectorsFeaturizer
+) -> tuple[BlendedLogisticRegressionClassifier, list[CountVectorsFeaturizer]]:
+    """A classifier over word counts, char n-gram counts and a dense feature."""
+    chars = CountVectorsFeaturizer.create(
+        {
+            **CountVectorsFeaturizer.get_default_config(),
+            "analyzer": "char_wb",
+            "min_ngram": 1,
+            "max_ngram": 3,
+        },
+        storage,
+        Resource("cv-chars"),
+        _context(),
+    )
+    examples = [
+        Message(data={TEXT: text, INTENT: intent})
+        for intent, texts in TRAINING.items()
+        for text in texts
+    ]
+    data = TrainingData(training_examples=examples)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    for each in (featurizer, chars):
+        each.train(data)
+        each.process_training_data(data)
+    _with_length_feature(examples)
+    classifier = BlendedLogisticRegressionClassifier.create(
+        BlendedLogisticRegressionClassifier.get_default_config(),
+        storage,
+        Resource("blend-parts"),
+        _context(),
+    )
+    classifier.train(data)
+    return classifier, [featurizer, chars]
+
+
+def _served(text: str, featurizers: list[CountVectorsFeaturizer]) -> Message:
+    message = Message(data={TEXT: text})
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
+    for each in featurizers:
+        each.process([message])
+    _with_length_feature([message])
+    return message
+
+
+def test_served_probabilities_are_sklearns(
+    many_parts: tuple[BlendedLogisticRegressionClassifier, list[CountVectorsFeaturizer]],
+) -> None:
+    classifier, featurizers = many_parts
+    messages = [_served(text, featurizers) for text in QUESTIONS]
+    expected = classifier.clf.predict_proba(classifier._create_X(messages))
+    assert np.allclose(classifier._probabilities(messages), expected, rtol=1e-12, atol=1e-15)
+    for message, row in zip(messages, expected):
+        assert np.allclose(classifier._probabilities([message])[0], row, rtol=1e-12, atol=1e-15)
+
+
+def test_served_messages_skip_sklearns_predict_proba(
+    many_parts: tuple[BlendedLogisticRegressionClassifier, list[CountVectorsFeaturizer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    classifier, featurizers = many_parts
+    message = _served("where is the forum", featurizers)
+
+    def refuse(_: object) -> None:
+        raise AssertionError("predict_proba called")
+
+    monkeypatch.setattr(classifier.clf, "predict_proba", refuse)
+    classifier.process([message])
+    assert message.get(INTENT)["name"] == "ask_venue"
+
+
+def test_a_refitted_model_is_used_at_once(
+    trained: BlendedLogisticRegressionClassifier, featurizer: CountVectorsFeaturizer
+) -> None:
+    before = _parse(trained, featurizer, "where is the expo").get(INTENT_RANKING_KEY)
+    trained.clf.coef_ = -trained.clf.coef_  # as a new fit replaces the array
+    after = _parse(trained, featurizer, "where is the expo").get(INTENT_RANKING_KEY)
+    assert before[0]["name"] == "ask_venue" != after[0]["name"]
+
+
+def test_two_classes_go_through_sklearn(
+    storage: LocalModelStorage, featurizer: CountVectorsFeaturizer
+) -> None:
+    examples = [
+        Message(data={TEXT: text, INTENT: intent})
+        for intent in ("ask_venue", "greet")
+        for text in TRAINING[intent]
+    ]
+    _featurize(examples, featurizer, training=True)
+    classifier = BlendedLogisticRegressionClassifier.create(
+        BlendedLogisticRegressionClassifier.get_default_config(),
+        storage,
+        Resource("blend-two"),
+        _context(),
+    )
+    classifier.train(TrainingData(training_examples=examples))
+    messages = [_parse(classifier, featurizer, text) for text in ("hello", "where is it")]
+    expected = classifier.clf.predict_proba(classifier._create_X(messages))
+    assert np.allclose(classifier._probabilities(messages), expected)
+    assert [m.get(INTENT)["name"] for m in messages] == ["greet", "ask_venue"]
