@@ -15,6 +15,7 @@ from rasa.utils.tensorflow.models import RasaModel
 from tensorflow.types.experimental import ConcreteFunction
 
 from ops.rasa_speedups import (
+    DirectPredictStep,
     install_direct_prediction_calls,
     install_fast_sparse_feature_combining,
     install_kept_domain_emptiness,
@@ -96,8 +97,76 @@ def test_predictions_call_the_traced_function_directly_with_rasas_results(
         (np.arange(6, dtype=np.float32).reshape(2, 3),),
     ]
     outputs = [model._rasa_predict(batch) for batch in batches * 2]
-    assert isinstance(model._tf_predict_step, ConcreteFunction)
+    assert isinstance(model._tf_predict_step, DirectPredictStep)
+    assert isinstance(model._tf_predict_step.function, ConcreteFunction)
     assert _Doubler.traces == 1  # one trace serves every batch, as with Rasa's tf.function
     for batch, output in zip(batches * 2, outputs):
         assert output["doubled"].tolist() == (batch[0] * 2).tolist()
         assert output["rows"] == batch[0].shape[0]
+
+
+def _traced_doubler() -> _Doubler:
+    model = _Doubler(random_seed=1)
+    model._rasa_predict((np.ones((1, 3), np.float32),))  # Rasa traces on the first call
+    return model
+
+
+def test_a_batch_that_fits_the_signature_skips_the_public_call(
+    direct_calls: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _traced_doubler()
+    model._rasa_predict((np.ones((1, 3), np.float32),))  # the step now in place
+    step = model._tf_predict_step
+    flat_calls: list[int] = []
+    call_flat = step._call_flat
+
+    def counted(tensors: list[Any], captured: Any) -> Any:
+        flat_calls.append(len(tensors))
+        return call_flat(tensors, captured)
+
+    monkeypatch.setattr(step, "_call_flat", counted)
+    monkeypatch.setattr(step, "function", _refusing(step.function))
+    output = model._rasa_predict((np.full((2, 3), 1.5, np.float32),))
+    assert flat_calls == [1]
+    assert output["doubled"].tolist() == [[3.0] * 3] * 2
+
+
+def _refusing(function: Any) -> Any:
+    class Refusing:
+        captured_inputs = function.captured_inputs
+
+        def __call__(self, *_: Any) -> None:
+            raise AssertionError("the public call was used")
+
+    return Refusing()
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        (np.ones((1, 3), np.float64),),  # another dtype: TensorFlow converts it
+        ([[1.0, 2.0, 3.0]],),  # not an array
+        (np.ones((1, 3), np.float32), np.ones((1, 3), np.float32)),  # one input too many
+    ],
+)
+def test_other_batches_take_the_public_call_with_its_results_and_errors(
+    direct_calls: None, batch: tuple[Any, ...]
+) -> None:
+    model = _traced_doubler()
+    function = model._tf_predict_step.get_concrete_function()
+    model._rasa_predict((np.ones((1, 3), np.float32),))
+    try:
+        expected = function(batch)
+    except (TypeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            model._rasa_predict(batch)
+    else:
+        output = model._rasa_predict(batch)
+        assert output["doubled"].tolist() == expected["doubled"].numpy().tolist()
+
+
+def test_a_batch_of_the_wrong_shape_is_refused_as_tensorflow_refuses_it(direct_calls: None) -> None:
+    model = _traced_doubler()
+    model._rasa_predict((np.ones((1, 3), np.float32),))
+    with pytest.raises((TypeError, ValueError)):
+        model._rasa_predict((np.ones((1, 4), np.float32),))
