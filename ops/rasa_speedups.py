@@ -7,12 +7,17 @@
 - `MessageProcessor` asks `Domain.is_empty()` on every message, which serialises the whole
   domain and an empty one to compare them. A domain found non-empty stays so (Rasa never
   empties one in place), so that answer is kept on the domain.
+- Each loaded `CountVectorsFeaturizer` counts a message's tokens with
+  `bot.nlu.count_vectors.counts` instead of sklearn's `CountVectorizer.transform`: the same
+  matrices without sklearn's and scipy's per-call checks. Training's own featurizing loads the
+  trained featurizer too, and gets the same matrices.
 
 Measurements: docs/decisions.md ("A turn's cost").
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import numpy as np
@@ -57,6 +62,38 @@ def install_kept_domain_emptiness() -> None:
 
     is_empty.keeps_answer = True  # type: ignore[attr-defined]
     Domain.is_empty = is_empty  # type: ignore[method-assign]
+
+
+def install_fast_count_vectors() -> None:
+    """Rasa calls `self.vectorizers[attribute].transform` and nothing else of a loaded
+    featurizer's vectorizers, so their `transform` is replaced; fitting is untouched."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+
+    rasa_load = CountVectorsFeaturizer.load
+    if getattr(rasa_load, "counts_by_hand", False):
+        return
+
+    def load(
+        cls: type[CountVectorsFeaturizer], *args: Any, **kwargs: Any
+    ) -> CountVectorsFeaturizer:
+        featurizer = rasa_load.__func__(cls, *args, **kwargs)
+        for vectorizer in featurizer.vectorizers.values():  # shared ones more than once
+            _count_by_hand(vectorizer)
+        return featurizer
+
+    load.counts_by_hand = True  # type: ignore[attr-defined]
+    CountVectorsFeaturizer.load = classmethod(load)  # type: ignore[method-assign,assignment]
+
+
+def _count_by_hand(vectorizer: Any) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from bot.nlu.count_vectors import counts
+
+    if type(vectorizer) is CountVectorizer:
+        vectorizer.transform = types.MethodType(counts, vectorizer)
 
 
 class DirectPredictStep:
@@ -135,10 +172,15 @@ def install_sequential_graph_runner() -> None:
 
 
 def install_rasa_speedups() -> None:
+    from ops.endpoint_connections import install_kept_alive_endpoint_connections
+    from ops.log_copies import install_copies_for_debug_logs_only
     from ops.rule_index import install_rule_index
 
     install_sequential_graph_runner()
     install_fast_sparse_feature_combining()
     install_kept_domain_emptiness()
     install_direct_prediction_calls()
+    install_fast_count_vectors()
     install_rule_index()
+    install_kept_alive_endpoint_connections()
+    install_copies_for_debug_logs_only()

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import scipy.sparse
 import tensorflow as tf
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.features import Features
 from rasa.utils.tensorflow.models import RasaModel
 from tensorflow.types.experimental import ConcreteFunction
 
+from bot.nlu.count_vectors import counts
 from ops.rasa_speedups import (
     DirectPredictStep,
     install_direct_prediction_calls,
+    install_fast_count_vectors,
     install_fast_sparse_feature_combining,
     install_kept_domain_emptiness,
 )
@@ -170,3 +181,51 @@ def test_a_batch_of_the_wrong_shape_is_refused_as_tensorflow_refuses_it(direct_c
     model._rasa_predict((np.ones((1, 3), np.float32),))
     with pytest.raises((TypeError, ValueError)):
         model._rasa_predict((np.ones((1, 4), np.float32),))
+
+
+# --------------------------------------------------------------------- count vectors
+@pytest.fixture()
+def fast_counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(CountVectorsFeaturizer, "load", CountVectorsFeaturizer.__dict__["load"])
+    install_fast_count_vectors()
+    yield
+
+
+def _loaded(tmp_path: Path, vocabulary: dict[str, int]) -> CountVectorsFeaturizer:
+    """A featurizer as Rasa loads it from a model: one vocabulary shared by every attribute."""
+    folder = tmp_path / "count_vectors"
+    folder.mkdir()
+    (folder / "vocabularies.json").write_text(json.dumps(vocabulary))
+    (folder / "oov_words.json").write_text("[]")
+    config = {**CountVectorsFeaturizer.get_default_config(), "use_shared_vocab": True}
+    context = ExecutionContext(GraphSchema({}), "count-vectors-test")
+    storage = LocalModelStorage(tmp_path)
+    return CountVectorsFeaturizer.load(config, storage, Resource("count_vectors"), context)
+
+
+def test_loaded_featurizers_count_by_hand(fast_counts: None, tmp_path: Path) -> None:
+    install_fast_count_vectors()  # a second time: still one wrapper around Rasa's load
+    featurizer = _loaded(tmp_path, {"hello": 0, "world": 1})
+    [vectorizer] = {id(v): v for v in featurizer.vectorizers.values()}.values()  # shared
+    assert vectorizer.transform.__func__ is counts
+    assert vectorizer.transform(["hello world hello"]).toarray().tolist() == [[2, 1]]
+
+
+def test_install_is_idempotent(fast_counts: None) -> None:
+    load = CountVectorsFeaturizer.__dict__["load"]
+    install_fast_count_vectors()
+    assert CountVectorsFeaturizer.__dict__["load"] is load
+    assert isinstance(load, classmethod) and load.__func__.counts_by_hand
+
+
+def test_rasa_speedups_include_the_count_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.rasa_speedups
+    import ops.rule_index
+
+    installed: list[str] = []
+    for name in dir(ops.rasa_speedups):
+        if name.startswith("install_") and name != "install_rasa_speedups":
+            monkeypatch.setattr(ops.rasa_speedups, name, functools.partial(installed.append, name))
+    monkeypatch.setattr(ops.rule_index, "install_rule_index", lambda: None)
+    ops.rasa_speedups.install_rasa_speedups()
+    assert "install_fast_count_vectors" in installed
