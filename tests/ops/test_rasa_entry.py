@@ -246,6 +246,8 @@ def _restore_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
     combine = Features._combine_sparse_features
     monkeypatch.setattr(Features, "_combine_sparse_features", combine)
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
+    run_action = rasa.core.processor.MessageProcessor._run_action
+    monkeypatch.setattr(rasa.core.processor.MessageProcessor, "_run_action", run_action)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     monkeypatch.setattr(CountVectorsFeaturizer, "load", CountVectorsFeaturizer.__dict__["load"])
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
+from rasa.core.actions.action import Action, ActionBotResponse, ActionListen
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
 from rasa.utils.tensorflow.models import RasaModel
 from tensorflow.types.experimental import ConcreteFunction
@@ -30,6 +38,7 @@ from ops.rasa_speedups import (
     install_fast_count_vectors,
     install_fast_sparse_feature_combining,
     install_kept_domain_emptiness,
+    install_no_tracker_copy_for_reading_actions,
 )
 
 
@@ -229,3 +238,106 @@ def test_rasa_speedups_include_the_count_vectors(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(ops.rule_index, "install_rule_index", lambda: None)
     ops.rasa_speedups.install_rasa_speedups()
     assert "install_fast_count_vectors" in installed
+
+
+# --- actions that only read the tracker get it without Rasa's replayed copy
+
+RUN_ACTION = MessageProcessor._run_action
+
+
+class _SlotSetter(Action):
+    """An action that changes the tracker it is given (as a loop action may)."""
+
+    def name(self) -> str:
+        return "action_sets_in_place"
+
+    async def run(self, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> list[Any]:
+        tracker.update(SlotSet("mood", "changed in place"))
+        return []
+
+
+def _processor() -> MessageProcessor:
+    processor = MessageProcessor.__new__(MessageProcessor)
+    processor.domain = Domain.from_dict(
+        {
+            "intents": ["greet"],
+            "slots": {"mood": {"type": "text", "mappings": [{"type": "custom"}]}},
+            "responses": {"utter_greet": [{"text": "hello"}]},
+        }
+    )
+    return processor
+
+
+def _tracker(processor: MessageProcessor) -> DialogueStateTracker:
+    tracker = DialogueStateTracker("visitor", processor.domain.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
+    return tracker
+
+
+async def _run(action: Action, prediction: PolicyPrediction) -> tuple[list[Any], int]:
+    """The events the processor logs for the action, and how often the tracker was copied."""
+    processor = _processor()
+    tracker = _tracker(processor)
+    copies = 0
+    rasa_copy = DialogueStateTracker.copy
+
+    def counted(self: DialogueStateTracker) -> DialogueStateTracker:
+        nonlocal copies
+        copies += 1
+        return rasa_copy(self)
+
+    DialogueStateTracker.copy = counted  # type: ignore[method-assign]
+    try:
+        nlg = TemplatedNaturalLanguageGenerator(processor.domain.responses)
+        await processor._run_action(action, tracker, CollectingOutputChannel(), nlg, prediction)
+    finally:
+        DialogueStateTracker.copy = rasa_copy  # type: ignore[method-assign]
+    assert "copy" not in tracker.__dict__
+    return [event.as_dict() | {"timestamp": None} for event in tracker.events], copies
+
+
+@pytest.fixture()
+def reading_actions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(MessageProcessor, "_run_action", RUN_ACTION)
+    install_no_tracker_copy_for_reading_actions()
+    yield
+
+
+def _prediction(events: list[Any] | None = None) -> PolicyPrediction:
+    return PolicyPrediction([1.0], "RulePolicy", events=events or [])
+
+
+def _stock(action: Action, prediction: PolicyPrediction) -> tuple[list[Any], int]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MessageProcessor, "_run_action", RUN_ACTION)
+        return asyncio.run(_run(action, prediction))
+
+
+def test_a_response_reads_the_tracker_itself_with_rasas_result(reading_actions: None) -> None:
+    action = ActionBotResponse("utter_greet")
+    events, copies = asyncio.run(_run(action, _prediction()))
+    assert copies == 0
+    assert (events, 1) == _stock(action, _prediction())
+    assert events[-1]["event"] == "bot" and events[-1]["text"] == "hello"
+
+
+def test_action_listen_reads_the_tracker_itself(reading_actions: None) -> None:
+    events, copies = asyncio.run(_run(ActionListen(), _prediction()))
+    assert copies == 0
+    assert (events, 1) == _stock(ActionListen(), _prediction())
+
+
+@pytest.mark.parametrize(
+    ("action", "events"),
+    [
+        (_SlotSetter(), []),  # an action that is not known to only read
+        (ActionBotResponse("utter_greet"), [SlotSet("mood", "from the policy")]),
+    ],
+)
+def test_other_actions_and_predictions_with_events_get_rasas_copy(
+    reading_actions: None, action: Action, events: list[Any]
+) -> None:
+    ours, copies = asyncio.run(_run(action, _prediction(events)))
+    assert copies == 1
+    assert (ours, 1) == _stock(action, _prediction(events))
