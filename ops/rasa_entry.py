@@ -58,7 +58,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import MutableMapping, Reversible
+from collections.abc import MutableMapping, Reversible, Sequence
 from typing import Any
 
 from bot.lang import is_language_entity
@@ -71,6 +71,8 @@ STOCK_FLAG = "--stock"
 # Rasa waits up to 300 s (rasa.core.constants.DEFAULT_REQUEST_TIMEOUT) for the action server;
 # a visitor must hear back within 3 s, and a healthy action server answers in ~50 ms.
 ACTION_TIMEOUT_S = 2.5
+# TensorFlow's inter- and intra-op pools (Rasa's rasa.utils.tensorflow.environment reads them)
+TENSORFLOW_THREAD_VARIABLES = ("TF_INTER_OP_PARALLELISM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS")
 
 logger = logging.getLogger(__name__)
 
@@ -445,6 +447,21 @@ def cap_request_sizes(environ: MutableMapping[str, str]) -> None:
     environ["SANIC_WEBSOCKET_MAX_SIZE"] = str(MAX_BODY_BYTES)
 
 
+def serve_with_one_tensorflow_thread(
+    args: Sequence[str], environ: MutableMapping[str, str]
+) -> None:
+    """One TensorFlow thread per pool for a serving Rasa (`run`), unless set otherwise.
+
+    A served message is one short sentence: DIET's graph gains nothing from parallel kernels,
+    and TensorFlow's idle pool threads took CPU from the loop on this 2-core machine (about
+    +9% turns at 20 visitors, the same single-visitor latency; docs/decisions.md). Rasa reads
+    both variables itself. Training keeps TensorFlow's defaults: it does use the threads.
+    """
+    if args and args[0] == "run":
+        for name in TENSORFLOW_THREAD_VARIABLES:
+            environ.setdefault(name, "1")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs Rasa's command line with `argv` (default: ours, minus --stock)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -456,6 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         import skops.io  # noqa: F401  -- must precede Rasa's imports, see above
 
         cap_request_sizes(os.environ)
+        serve_with_one_tensorflow_thread(args, os.environ)
         install_fast_training_data_validation()
         install_fast_action_result_validation()
         install_fast_model_loading()

@@ -24,6 +24,7 @@ from ops.rasa_entry import (
     install_fast_model_loading,
     install_story_test_entity_filter,
     install_fast_training_data_validation,
+    TENSORFLOW_THREAD_VARIABLES,
     rasa_command,
 )
 
@@ -192,6 +193,8 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
     calls: list[tuple[list[str], bool]] = []
     for name in SANIC_CAPS:  # main() sets them in os.environ: restored after the test
         monkeypatch.setenv(name, "100000000")
+    for name in TENSORFLOW_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(validation, "validate_training_data", validation.validate_training_data)
     monkeypatch.setattr(
         RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
@@ -282,6 +285,30 @@ def test_request_sizes_are_capped_for_the_app_rasa_creates(
     assert all(os.environ[name] == str(MAX_BODY_BYTES) for name in SANIC_CAPS)
     app = Sanic("rasa_entry_cap_test")  # as rasa.core.run.configure_app builds its app
     assert app.config.REQUEST_MAX_SIZE == app.config.WEBSOCKET_MAX_SIZE == MAX_BODY_BYTES
+
+
+def test_a_serving_rasa_runs_tensorflow_on_one_thread(
+    fake_rasa: list[tuple[list[str], bool]],
+) -> None:
+    rasa_entry.main(["run", "--enable-api"])
+    assert all(os.environ[name] == "1" for name in TENSORFLOW_THREAD_VARIABLES)
+
+
+@pytest.mark.parametrize("command", [["train"], ["--stock", "run"], ["test", "nlu"]])
+def test_training_and_stock_keep_tensorflows_threads(
+    fake_rasa: list[tuple[list[str], bool]], command: list[str]
+) -> None:
+    rasa_entry.main(command)
+    assert not any(name in os.environ for name in TENSORFLOW_THREAD_VARIABLES)
+
+
+def test_an_operators_thread_count_is_kept(
+    fake_rasa: list[tuple[list[str], bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "2")
+    rasa_entry.main(["run"])
+    assert os.environ["TF_INTRA_OP_PARALLELISM_THREADS"] == "2"
+    assert os.environ["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
 
 
 # ------------------------------------------------------------------------- no version banner
