@@ -17,6 +17,7 @@ Measurements: docs/decisions.md ("A turn's cost").
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import Any
 
@@ -75,9 +76,9 @@ def install_fast_count_vectors() -> None:
     if getattr(rasa_load, "counts_by_hand", False):
         return
 
-    def load(
-        cls: type[CountVectorsFeaturizer], *args: Any, **kwargs: Any
-    ) -> CountVectorsFeaturizer:
+    # Rasa's graph validation reads `load`'s signature and type hints: wraps gives Rasa's
+    @functools.wraps(rasa_load.__func__)
+    def load(cls: Any, *args: Any, **kwargs: Any) -> Any:
         featurizer = rasa_load.__func__(cls, *args, **kwargs)
         for vectorizer in featurizer.vectorizers.values():  # shared ones more than once
             _count_by_hand(vectorizer)

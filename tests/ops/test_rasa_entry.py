@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.schemas import data_schema as schemas
 from bot import paths
 from bot.limits import MAX_BODY_BYTES
 import ops.rasa_entry as rasa_entry
+from tests.ops.rasa_functions import restore_rasa_speedups
 from ops.rasa_entry import (
     install_fast_action_result_validation,
     install_fast_model_loading,
@@ -225,38 +226,7 @@ def _restore_fault_handling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Agent, "handle_message", Agent.handle_message)
     retrieve_error = FailSafeTrackerStore.on_tracker_store_retrieve_error
     monkeypatch.setattr(FailSafeTrackerStore, "on_tracker_store_retrieve_error", retrieve_error)
-    _restore_speedups(monkeypatch)
-
-
-def _restore_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
-    """main() installs ops.rasa_speedups too: Rasa's own back after the test."""
-    import importlib
-
-    import rasa.core.processor
-    from rasa.core.policies.rule_policy import RulePolicy
-    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
-        CountVectorsFeaturizer,
-    )
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.nlu.training_data.features import Features
-    from rasa.utils.endpoints import EndpointConfig
-    from rasa.utils.tensorflow.models import RasaModel
-
-    from ops.log_copies import MODULES
-
-    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
-    monkeypatch.setattr(Domain, "is_empty", Domain.is_empty)
-    combine = Features._combine_sparse_features
-    monkeypatch.setattr(Features, "_combine_sparse_features", combine)
-    monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
-    run_action = rasa.core.processor.MessageProcessor._run_action
-    monkeypatch.setattr(rasa.core.processor.MessageProcessor, "_run_action", run_action)
-    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
-    monkeypatch.setattr(CountVectorsFeaturizer, "load", CountVectorsFeaturizer.__dict__["load"])
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    for name in MODULES:
-        module = importlib.import_module(name)
-        monkeypatch.setattr(module, "copy", module.copy)
+    restore_rasa_speedups(monkeypatch)
 
 
 def test_stock_skips_the_fixes(fake_rasa: list[tuple[list[str], bool]]) -> None:

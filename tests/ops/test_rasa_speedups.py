@@ -32,6 +32,7 @@ from rasa.utils.tensorflow.models import RasaModel
 from tensorflow.types.experimental import ConcreteFunction
 
 from bot.nlu.count_vectors import counts
+from tests.ops.rasa_functions import restore_rasa_speedups
 from ops.rasa_speedups import (
     DirectPredictStep,
     install_direct_prediction_calls,
@@ -39,6 +40,7 @@ from ops.rasa_speedups import (
     install_fast_sparse_feature_combining,
     install_kept_domain_emptiness,
     install_no_tracker_copy_for_reading_actions,
+    install_rasa_speedups,
 )
 
 
@@ -341,3 +343,22 @@ def test_other_actions_and_predictions_with_events_get_rasas_copy(
     ours, copies = asyncio.run(_run(action, _prediction(events)))
     assert copies == 1
     assert (ours, 1) == _stock(action, _prediction(events))
+
+
+def test_rasas_graph_validation_accepts_the_installed_components(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Training validates every component's signatures and type hints (a patched `load`
+    without Rasa's annotations fails `cyberweek train`)."""
+    from rasa.engine import validation
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.shared.data import TrainingType
+    from rasa.shared.utils.io import read_config_file
+
+    from bot import paths
+
+    restore_rasa_speedups(monkeypatch)
+    install_rasa_speedups()
+    config = read_config_file(str(paths.REPO_ROOT / "config.yml"))
+    recipe = Recipe.recipe_for_name(config.get("recipe"))
+    validation.validate(recipe.graph_config_for_recipe(config, {}, TrainingType.BOTH))
