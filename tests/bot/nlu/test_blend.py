@@ -78,16 +78,25 @@ def featurizer(storage: LocalModelStorage) -> CountVectorsFeaturizer:
 def trained(
     storage: LocalModelStorage, featurizer: CountVectorsFeaturizer
 ) -> BlendedLogisticRegressionClassifier:
+    return _trained_on(TRAINING, storage, featurizer, "blend")
+
+
+def _trained_on(
+    training: dict[str, list[str]],
+    storage: LocalModelStorage,
+    featurizer: CountVectorsFeaturizer,
+    name: str,
+) -> BlendedLogisticRegressionClassifier:
     examples = [
         Message(data={TEXT: text, INTENT: intent})
-        for intent, texts in TRAINING.items()
+        for intent, texts in training.items()
         for text in texts
     ]
     _featurize(examples, featurizer, training=True)
     classifier = BlendedLogisticRegressionClassifier.create(
         BlendedLogisticRegressionClassifier.get_default_config(),
         storage,
-        Resource("blend"),
+        Resource(name),
         _context(),
     )
     classifier.train(TrainingData(training_examples=examples))
@@ -271,19 +280,8 @@ def test_a_refitted_model_is_used_at_once(
 def test_two_classes_go_through_sklearn(
     storage: LocalModelStorage, featurizer: CountVectorsFeaturizer
 ) -> None:
-    examples = [
-        Message(data={TEXT: text, INTENT: intent})
-        for intent in ("ask_venue", "greet")
-        for text in TRAINING[intent]
-    ]
-    _featurize(examples, featurizer, training=True)
-    classifier = BlendedLogisticRegressionClassifier.create(
-        BlendedLogisticRegressionClassifier.get_default_config(),
-        storage,
-        Resource("blend-two"),
-        _context(),
-    )
-    classifier.train(TrainingData(training_examples=examples))
+    two = {intent: TRAINING[intent] for intent in ("ask_venue", "greet")}
+    classifier = _trained_on(two, storage, featurizer, "blend-two")
     messages = [_parse(classifier, featurizer, text) for text in ("hello", "where is it")]
     expected = classifier.clf.predict_proba(classifier._create_X(messages))
     assert np.allclose(classifier._probabilities(messages), expected)
