@@ -11,8 +11,13 @@
   `bot.nlu.count_vectors.counts` instead of sklearn's `CountVectorizer.transform`: the same
   matrices without sklearn's and scipy's per-call checks. Training's own featurizing loads the
   trained featurizer too, and gets the same matrices.
+- DIET's traced prediction step is called directly (`DirectPredictStep`).
+- Actions that only read the tracker get it without a replayed copy.
+- Installed from here, in modules of their own: the rule index (ops/rule_index.py), kept-alive
+  endpoint connections (ops/endpoint_connections.py), no deep copies for silent debug log lines
+  (ops/log_copies.py).
 
-Measurements: docs/decisions.md ("A turn's cost").
+Measurements: docs/decisions.md ("A turn's cost", four passes).
 """
 
 from __future__ import annotations
