@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -69,3 +71,8 @@ class FakeNames:
         if isinstance(batch, Exception):
             raise batch
         return batch
+
+
+def execution_context() -> ExecutionContext:
+    """What Rasa hands a graph component it creates or loads, outside a trained graph."""
+    return ExecutionContext(GraphSchema({}), uuid.uuid4().hex)

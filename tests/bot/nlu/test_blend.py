@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
@@ -20,6 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.blend import BlendedLogisticRegressionClassifier, blend
+from tests.bot.nlu.helpers import execution_context
 
 TRAINING = {
     "ask_venue": ["where is the expo", "where is the forum", "which hall is it in", "where is it"],
@@ -44,10 +43,6 @@ def test_blend_without_previous_ranking_uses_its_own() -> None:
     assert ranking[0] == {"name": "b", "confidence": pytest.approx(0.9)}
 
 
-def _context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), uuid.uuid4().hex)
-
-
 def _featurize(
     messages: list[Message], featurizer: CountVectorsFeaturizer, training: bool = False
 ) -> None:
@@ -70,7 +65,7 @@ def storage(tmp_path: Path) -> LocalModelStorage:
 @pytest.fixture
 def featurizer(storage: LocalModelStorage) -> CountVectorsFeaturizer:
     return CountVectorsFeaturizer.create(
-        CountVectorsFeaturizer.get_default_config(), storage, Resource("cv"), _context()
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cv"), execution_context()
     )
 
 
@@ -97,7 +92,7 @@ def _trained_on(
         BlendedLogisticRegressionClassifier.get_default_config(),
         storage,
         Resource(name),
-        _context(),
+        execution_context(),
     )
     classifier.train(TrainingData(training_examples=examples))
     return classifier
@@ -153,7 +148,7 @@ def test_survives_persist_and_load(
         BlendedLogisticRegressionClassifier.get_default_config(),
         storage,
         Resource("blend"),
-        _context(),
+        execution_context(),
     )
     assert loaded.clf.C == trained.clf.C == 10.0
     assert _parse(loaded, featurizer, "agenda for friday").get(INTENT)["name"] == "ask_schedule"
@@ -173,7 +168,7 @@ def test_rejects_a_blend_weight_outside_zero_to_one(storage: LocalModelStorage) 
             {**BlendedLogisticRegressionClassifier.get_default_config(), "blend_weight": 1.5},
             storage,
             Resource("blend"),
-            _context(),
+            execution_context(),
         )
 
 
@@ -210,7 +205,7 @@ def many_parts(
         },
         storage,
         Resource("cv-chars"),
-        _context(),
+        execution_context(),
     )
     examples = [
         Message(data={TEXT: text, INTENT: intent})
@@ -227,7 +222,7 @@ def many_parts(
         BlendedLogisticRegressionClassifier.get_default_config(),
         storage,
         Resource("blend-parts"),
-        _context(),
+        execution_context(),
     )
     classifier.train(data)
     return classifier, [featurizer, chars]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
@@ -27,6 +25,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 import bot.nlu.count_vectors
 from bot.nlu.count_vectors import CountMatrix, counts
+from tests.bot.nlu.helpers import execution_context
 from ops.rasa_speedups import install_fast_count_vectors
 
 CORPUS = [
@@ -265,13 +264,9 @@ def _trained(
 ) -> tuple[dict[str, Any], LocalModelStorage, Resource]:
     config = {**CountVectorsFeaturizer.get_default_config(), **settings}
     storage, resource = LocalModelStorage(tmp_path), Resource("count_vectors")
-    featurizer = CountVectorsFeaturizer.create(config, storage, resource, _context())
+    featurizer = CountVectorsFeaturizer.create(config, storage, resource, execution_context())
     featurizer.train(_tokenized(_training_data()))
     return config, storage, resource
-
-
-def _context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), uuid.uuid4().hex)
 
 
 def _training_data() -> TrainingData:
@@ -317,8 +312,8 @@ def test_a_loaded_featurizer_gives_rasas_features(
     fast_counts: None, tmp_path: Path, settings: dict[str, Any]
 ) -> None:
     config, storage, resource = _trained(tmp_path, settings)
-    fast = CountVectorsFeaturizer.load(config, storage, resource, _context())
-    stock = _stock(CountVectorsFeaturizer.load(config, storage, resource, _context()))
+    fast = CountVectorsFeaturizer.load(config, storage, resource, execution_context())
+    stock = _stock(CountVectorsFeaturizer.load(config, storage, resource, execution_context()))
 
     assert_same_features(fast.process(_served(SERVED)), stock.process(_served(SERVED)))
     fast_data = fast.process_training_data(_tokenized(_training_data()))
@@ -331,7 +326,7 @@ def test_a_loaded_featurizer_no_longer_calls_sklearns_transform(
     fast_counts: None, tmp_path: Path, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config, storage, resource = _trained(tmp_path, settings)
-    featurizer = CountVectorsFeaturizer.load(config, storage, resource, _context())
+    featurizer = CountVectorsFeaturizer.load(config, storage, resource, execution_context())
 
     def refused(self: CountVectorizer, documents: Any) -> None:
         raise AssertionError("sklearn's transform was called")

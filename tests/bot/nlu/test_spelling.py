@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, TEXT
@@ -15,6 +13,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.speller import SpellingCorrector
 from bot.nlu.spelling import Lexicon, count_words, is_pinyin, reading
+from tests.bot.nlu.helpers import execution_context
 
 TRAINING_TEXTS = [
     "how many jobs at the recruitment fair",
@@ -94,19 +93,15 @@ def test_pinyin_and_readings() -> None:
     assert reading("展会") == reading("展绘") == "zhan hui"
 
 
-def _context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), uuid.uuid4().hex)
-
-
 def test_component_learns_persists_and_moves_entities(tmp_path: Path) -> None:
     storage = LocalModelStorage(tmp_path)
     resource = Resource("speller")
     config = {**SpellingCorrector.get_default_config(), "dictionary_path": None}
-    trainer = SpellingCorrector.create(config, storage, resource, _context())
+    trainer = SpellingCorrector.create(config, storage, resource, execution_context())
     examples = [Message(data={TEXT: text}) for text in TRAINING_TEXTS]
     trainer.train(TrainingData(training_examples=examples))
 
-    loaded = SpellingCorrector.load(config, storage, resource, _context())
+    loaded = SpellingCorrector.load(config, storage, resource, execution_context())
     text = "is the exop open tmrw"
     message = Message(
         data={
@@ -128,7 +123,7 @@ def test_component_learns_persists_and_moves_entities(tmp_path: Path) -> None:
 def test_a_model_without_a_vocabulary_corrects_nothing(tmp_path: Path) -> None:
     storage = LocalModelStorage(tmp_path)
     component = SpellingCorrector.load(
-        SpellingCorrector.get_default_config(), storage, Resource("missing"), _context()
+        SpellingCorrector.get_default_config(), storage, Resource("missing"), execution_context()
     )
     message = Message(data={TEXT: "exop"})
     component.process([message])
