@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -20,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
+from bot.db.kept_reads import KEEP_ANSWERS_ENV
 from bot.lang import Lang, as_lang, language_of
 from bot.limits import day_offset_days
 
@@ -35,8 +37,10 @@ def conversation_language(tracker: Tracker) -> Lang:
 
 @lru_cache(maxsize=1)
 def event_db() -> EventDB:
-    """One EventDB (one engine and connection pool) per action-server process."""
-    return EventDB()
+    """One EventDB (one engine and connection pool) per action-server process; its answers are
+    kept between turns when `KEEP_ANSWERS_ENV` is "1" (the action server sets it,
+    ops/action_entry.py; tests that change the database under the actions leave it unset)."""
+    return EventDB(keep_answers=os.environ.get(KEEP_ANSWERS_ENV) == "1")
 
 
 def latest_entity(tracker: Tracker, entity: str) -> str | None:
@@ -139,7 +143,7 @@ class DatabaseAction(Action):
     ) -> list[EventType]:
         lang = conversation_language(tracker)
         try:
-            request = Request(lang=lang, tracker=tracker, db=event_db())
+            request = Request(lang=lang, tracker=tracker, db=event_db().for_turn())
             # Queries are synchronous SQLAlchemy: keep them off the action server's event loop.
             answer = await asyncio.to_thread(self.answer_in_context, request)
         except DatabaseNotReady:

@@ -14,6 +14,8 @@ tests and the production profile).
   deploy/endpoints.prod.yml). `GET /health` stays open: it tells nothing and the harness polls
   it. The middleware is attached through rasa-sdk's own plugin hook
   (`attach_sanic_app_extensions`), which `rasa_sdk.endpoint.run` calls on the app it creates.
+- **Kept answers.** The actions' event database keeps its answers between turns while its
+  data version stands (bot/db/kept_reads.py), unless `CYBERWEEK_KEEP_ANSWERS=0`.
 - **Only the environment it needs.** `action_server_env` keeps the database URL, the demo
   clock, the secret and the system's basics; no WeChat secrets, no widget-session key, no
   store passwords of Rasa's.
@@ -28,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
+
+from bot.db.kept_reads import KEEP_ANSWERS_ENV
 
 if TYPE_CHECKING:  # Sanic is imported by the server only; ops.harness imports this module
     from sanic import Sanic
@@ -45,6 +49,7 @@ NEEDED_ENV = frozenset(
     {
         "DATABASE_URL",
         "CYBERWEEK_NOW",
+        KEEP_ANSWERS_ENV,
         SECRET_ENV,
         "ACTION_SERVER_SANIC_WORKERS",
         "LOG_LEVEL_LIBRARIES",
@@ -118,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else list(argv)
     os.environ["SANIC_HOST"] = LOOPBACK  # forced: whatever the environment says
+    os.environ.setdefault(KEEP_ANSWERS_ENV, "1")  # bot/db/kept_reads.py, unless the operator says
     secret = os.environ.get(SECRET_ENV, "").strip()
     if secret:
         plugin_manager().register(SharedSecretPlugin(secret))

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot import paths
+from bot.db.engine import AUTOCOMMIT_POOL_SIZE
 from bot.limits import MAX_BODY_BYTES
 from ops import harness
 from ops.action_entry import SECRET_ENV as ACTION_SECRET_ENV
@@ -65,6 +66,11 @@ DEFAULT_SQL_MAX_OVERFLOW = 5
 ENGINE_CONNECTIONS = 5 + 10
 RASA_ENGINES = 3  # per Rasa: the desk store, the names' EventDB, the console's FactEditor
 ACTIONS_ENGINES = 2  # per action server: EventDB, the desk store
+# The autocommit engines besides (bot.db.engine.autocommit_engine): per Rasa the tracker
+# store's, the desk store's, the names' and the console's EventDB's; per action server the
+# actions' EventDB's and the desk store's.
+AUTOCOMMIT_CONNECTIONS_PER_RASA = 4 * AUTOCOMMIT_POOL_SIZE
+AUTOCOMMIT_CONNECTIONS_PER_ACTION_SERVER = 2 * AUTOCOMMIT_POOL_SIZE
 SUPERUSER_RESERVED = 3  # PostgreSQL's superuser_reserved_connections default
 OPERATOR_CONNECTIONS = 5  # `cyberweek db load`, psql, the schema step
 
@@ -147,11 +153,11 @@ class ConnectionBudget:
 
     @property
     def per_rasa(self) -> int:
-        return self.tracker_pool + RASA_ENGINES * ENGINE_CONNECTIONS
+        return self.tracker_pool + RASA_ENGINES * ENGINE_CONNECTIONS + AUTOCOMMIT_CONNECTIONS_PER_RASA
 
     @property
     def per_action_server(self) -> int:
-        return ACTIONS_ENGINES * ENGINE_CONNECTIONS
+        return ACTIONS_ENGINES * ENGINE_CONNECTIONS + AUTOCOMMIT_CONNECTIONS_PER_ACTION_SERVER
 
     @property
     def per_instance(self) -> int:
@@ -169,7 +175,9 @@ class ConnectionBudget:
         return (
             f"{self.instances} instance(s) x ({self.tracker_pool} tracker store "
             f"[SQL_POOL_SIZE + SQL_MAX_OVERFLOW] + {RASA_ENGINES} x {ENGINE_CONNECTIONS} other "
-            f"Rasa pools + {ACTIONS_ENGINES} x {ENGINE_CONNECTIONS} action-server pools) = "
+            f"Rasa pools + {ACTIONS_ENGINES} x {ENGINE_CONNECTIONS} action-server pools + "
+            f"{AUTOCOMMIT_CONNECTIONS_PER_RASA + AUTOCOMMIT_CONNECTIONS_PER_ACTION_SERVER} autocommit "
+            "reads) = "
             f"{self.at_most} at most, + {OPERATOR_CONNECTIONS} for the operator + "
             f"{SUPERUSER_RESERVED} reserved -> max_connections = {self.max_connections}"
         )

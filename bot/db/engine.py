@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from bot import paths
 
 DEFAULT_DB_FILE = paths.VAR_DIR / "cyberweek.db"
+T = TypeVar("T")
+
 SQLITE_BUSY_TIMEOUT_S = 30  # a reader waits this long while `cyberweek db load` commits
 
 
@@ -68,6 +72,46 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         _make_sqlite_honest(engine)
     return engine
+
+
+# An autocommit engine's pool: its reads take well under a millisecond, from one or a few
+# threads; past this wait the caller treats the read as failed.
+AUTOCOMMIT_POOL_SIZE = 2
+AUTOCOMMIT_WAIT_S = 1.0
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """An engine for `engine`'s database whose reads are one statement each and need no
+    transaction: a turn's data version (bot.db.kept_reads), a conversation's events, "any
+    staff message waiting?". On PostgreSQL its connections are in autocommit from the start,
+    so a read is one statement, where a pooled one is four (pre-ping, BEGIN, the SELECT,
+    ROLLBACK; a per-read AUTOCOMMIT option costs two SETs instead). Without a pre-ping, a
+    connection dropped by a database restart fails its read: `read_retrying_once` tries again
+    on the fresh connection. On SQLite, `engine` itself (its own BEGIN, `_make_sqlite_honest`).
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    return create_engine(
+        engine.url,
+        future=True,
+        isolation_level="AUTOCOMMIT",
+        pool_size=AUTOCOMMIT_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=AUTOCOMMIT_WAIT_S,
+    )
+
+
+def read_retrying_once(engine: Engine, read: Callable[[Connection], T]) -> T:
+    """`read(connection)`, once more on a new connection if the first one had been dropped
+    (SQLAlchemy then invalidates the pool's connections: the second try reconnects)."""
+    try:
+        with engine.connect() as connection:
+            return read(connection)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with engine.connect() as connection:
+        return read(connection)
 
 
 def _is_sqlite_file(url: URL) -> bool:

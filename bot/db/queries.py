@@ -13,20 +13,23 @@ little sibling; `cyberweek bench --event-queries` measures them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.changes import read_version
-from bot.db.engine import describe_url, make_engine
+from bot.db.engine import autocommit_engine, describe_url, make_engine, read_retrying_once
 from bot.db.info import EventInfo, FactInfo, LogisticsInfo, NameEntry, ThemeDayInfo, VenueInfo
+from bot.db.kept_reads import KeptReads
 from bot.db.models import (
     KEY_LEN,
     MAX_EVENT_DAYS,
@@ -44,6 +47,13 @@ from bot.db.tz import china_date
 
 class DatabaseNotReady(RuntimeError):
     """The event database is missing, empty, out of date or unreachable."""
+
+
+@dataclass
+class _Readiness:
+    """Whether the schema and seed were found in place (checked again after a read fails)."""
+
+    ready: bool = False
 
 
 # Dated events first, by day and time; undated ones last; ties in seed order.
@@ -79,6 +89,30 @@ def _as_day(day: date) -> date:
     return china_date(day) if isinstance(day, datetime) else day
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _kept(query: Callable[P, R]) -> Callable[P, R]:
+    """A question whose answer a turn may take from `KeptReads` (see `EventDB.for_turn`)."""
+
+    @functools.wraps(query)
+    def kept_or_read(*args: P.args, **kwargs: P.kwargs) -> R:
+        db, *rest = args
+        kept = db._kept_for_turn()  # type: ignore[attr-defined]
+        question = (query.__name__, tuple(rest), tuple(sorted(kwargs.items())))
+        try:
+            hash(question)
+        except TypeError:  # an unhashable argument: asked directly
+            kept = None
+        if kept is None:
+            return query(*args, **kwargs)
+        return kept.get(question, lambda: query(*args, **kwargs))
+
+    kept_or_read.kept = True  # type: ignore[attr-defined]
+    return kept_or_read
+
+
 class EventDB:
     """Questions about the week, answered from the event database.
 
@@ -87,20 +121,44 @@ class EventDB:
     server can start before `cyberweek db load` has run.
     """
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, engine: Engine | None = None, keep_answers: bool = False
+    ) -> None:
+        """`keep_answers`: the views `for_turn()` returns share answers kept between turns
+        (bot.db.kept_reads); this object itself always reads the database."""
         if url is not None and engine is not None:
             raise ValueError("give a url or an engine, not both")
         self._owns_engine = engine is None
         self._engine = engine or make_engine(url)
-        self._ready = False
+        self._readiness = _Readiness()  # shared with the views for_turn() returns
+        self._versions = autocommit_engine(self._engine)  # connects on first use only
+        self._kept = KeptReads(self.data_version) if keep_answers else None
+        self._turn_confirmed: bool | None = False  # None: a turn's, not confirmed yet
+
+    def for_turn(self) -> EventDB:
+        """This database for one visitor's turn: with kept answers, the data version is read
+        once, at its first question, and the turn's answers are as of then."""
+        turn = copy.copy(self)
+        turn._turn_confirmed = None
+        return turn
+
+    def _kept_for_turn(self) -> KeptReads | None:
+        if self._kept is None:
+            return None
+        if self._turn_confirmed is None:
+            self._turn_confirmed = self._kept.confirm()
+        return self._kept if self._turn_confirmed else None
 
     def dispose(self) -> None:
         """Close the connection pool (only when this object created the engine)."""
+        if self._versions is not self._engine:
+            self._versions.dispose()
         if self._owns_engine:
             self._engine.dispose()
 
     # --- events ------------------------------------------------------------------------
 
+    @_kept
     def event(self, key: str) -> EventInfo | None:
         if not _is_key(key):
             return None
@@ -112,6 +170,7 @@ class EventDB:
         visitor's turn (it reads the whole table)."""
         return self._events(select(*_EVENT_COLUMNS))
 
+    @_kept
     def events_on(self, day: date) -> tuple[EventInfo, ...]:
         """Events on `day`, in time order.
 
@@ -122,18 +181,21 @@ class EventDB:
         day = _as_day(day)
         return self._rows(_EVENTS_OVERLAPPING, _span(day, day))
 
+    @_kept
     def any_event_on(self, day: date) -> bool:
         """Whether `events_on(day)` would list anything (reads at most one row)."""
         day = _as_day(day)
         with self._read() as session:
             return session.execute(_ANY_OVERLAPPING, _span(day, day)).first() is not None
 
+    @_kept
     def first_start_after(self, day: date) -> date | None:
         """The first day after `day` on which an event starts (the minimum of an index)."""
         query = select(func.min(Event.start_date)).where(Event.start_date > _as_day(day))
         with self._read() as session:
             return session.execute(query).scalar_one()
 
+    @_kept
     def top_level_events_between(
         self, first: date, last: date, *, limit: int = LISTING_LIMIT
     ) -> tuple[EventInfo, ...]:
@@ -142,6 +204,7 @@ class EventDB:
         span = _span(_as_day(first), _as_day(last))
         return self._rows(_TOP_LEVEL_OVERLAPPING, {**span, "limit": limit})
 
+    @_kept
     def undated_top_level_events(self, *, limit: int = LISTING_LIMIT) -> tuple[EventInfo, ...]:
         """Events with no date announced, groups as one, in seed order, at most `limit`."""
         query = (
@@ -152,6 +215,7 @@ class EventDB:
         )
         return self._rows(query)
 
+    @_kept
     def top_level_events(
         self, *, kind: str | None = None, venue: str | None = None, limit: int = LISTING_LIMIT
     ) -> tuple[EventInfo, ...]:
@@ -165,10 +229,12 @@ class EventDB:
                 conditions.append(column == value)
         return self._first_events(conditions, limit)
 
+    @_kept
     def sub_forums(self, *, limit: int = LISTING_LIMIT) -> tuple[EventInfo, ...]:
         """The individual sub-forums (each with a topic), not their group record."""
         return self._first_events([Event.kind == "sub_forum", Event.topic.is_not(None)], limit)
 
+    @_kept
     def sub_forum_by_topic(self, topic: str) -> EventInfo | None:
         if not _is_key(topic):
             return None
@@ -177,6 +243,7 @@ class EventDB:
 
     # --- venues and theme days ----------------------------------------------------------
 
+    @_kept
     def venue(self, key: str) -> VenueInfo | None:
         if not _is_key(key):
             return None
@@ -184,6 +251,7 @@ class EventDB:
             row = session.execute(select(Venue).where(Venue.key == key)).scalar_one_or_none()
             return _info(VenueInfo, row) if row else None
 
+    @_kept
     def venue_of_event(self, key: str) -> VenueInfo | None:
         """The venue record of an event; None when the event has none (or does not exist)."""
         if not _is_key(key):
@@ -193,6 +261,7 @@ class EventDB:
             row = session.execute(query).scalar_one_or_none()
             return _info(VenueInfo, row) if row else None
 
+    @_kept
     def venues_in_event_order(self) -> tuple[str, ...]:
         """The keys of the venues that events are held at, in the order of each venue's first
         event (as in `all_events()`). One query over the (small) venues table, each venue's
@@ -211,6 +280,7 @@ class EventDB:
             key for key, _ in sorted(undated, key=_second)
         )
 
+    @_kept
     def theme_day(self, key: str) -> ThemeDayInfo | None:
         if not _is_key(key):
             return None
@@ -219,6 +289,7 @@ class EventDB:
             row = session.execute(query).scalar_one_or_none()
             return _info(ThemeDayInfo, row) if row else None
 
+    @_kept
     def theme_day_on(self, day: date) -> ThemeDayInfo | None:
         """The theme day dated `day` — check `date_confirmed` before stating it as fact."""
         query = (
@@ -230,6 +301,7 @@ class EventDB:
             row = session.execute(query).scalars().first()
             return _info(ThemeDayInfo, row) if row else None
 
+    @_kept
     def theme_days(self) -> tuple[ThemeDayInfo, ...]:
         """All theme days, dated ones in date order, then the undated ones."""
         query = select(ThemeDay).order_by(ThemeDay.date.is_(None), ThemeDay.date, ThemeDay.position)
@@ -238,6 +310,7 @@ class EventDB:
 
     # --- facts, names, the week --------------------------------------------------------
 
+    @_kept
     def fact(self, key: str) -> FactInfo | None:
         if not _is_key(key):
             return None
@@ -245,6 +318,7 @@ class EventDB:
             row = session.execute(select(Fact).where(Fact.key == key)).scalar_one_or_none()
             return _info(FactInfo, row) if row else None
 
+    @_kept
     def logistics(
         self, topic: str, *, event: str | None = None, venue: str | None = None
     ) -> LogisticsInfo | None:
@@ -263,6 +337,7 @@ class EventDB:
             row = session.execute(query).scalars().first()
             return _info(LogisticsInfo, row) if row else None
 
+    @_kept
     def facts_in(self, category: str) -> tuple[FactInfo, ...]:
         """Every fact of a category (e.g. "history": one per earlier edition), in key order."""
         if not _is_key(category):
@@ -284,11 +359,11 @@ class EventDB:
         cache of anything read here can notice a change; None when it cannot be read (no
         load since the counter was introduced, database down). One primary-key read."""
         try:
-            with self._engine.connect() as connection:
-                return read_version(connection)
-        except DBAPIError:
+            return read_retrying_once(self._versions, read_version)
+        except SQLAlchemyError:  # the driver's errors, and a pool with no connection free
             return None
 
+    @_kept
     def week_span(self) -> tuple[date, date]:
         """First and last day of the week proper (the national dates, 9-15 Sept)."""
         with self._read() as session:
@@ -326,19 +401,19 @@ class EventDB:
             with Session(self._engine, future=True) as session:
                 yield session
         except (OperationalError, ProgrammingError) as error:
-            self._ready = False
+            self._readiness.ready = False
             problem = self._problem()
             if problem:
                 raise self._not_ready(problem) from error
             raise
 
     def _ensure_ready(self) -> None:
-        if self._ready:
+        if self._readiness.ready:
             return
         problem = self._problem()
         if problem:
             raise self._not_ready(problem)
-        self._ready = True
+        self._readiness.ready = True
 
     def _problem(self) -> str | None:
         """Why the database cannot answer (None when it can)."""

@@ -238,8 +238,9 @@ def test_the_password_is_made_once_and_readable_by_its_owner_only(tmp_path: Path
 # ------------------------------------------------------------------------- connections
 def test_the_connection_budget_counts_every_pool_and_stays_below_max_connections() -> None:
     budget = prod.ConnectionBudget(instances=2, tracker_pool=10)
-    per_rasa = 10 + prod.RASA_ENGINES * prod.ENGINE_CONNECTIONS
-    per_actions = prod.ACTIONS_ENGINES * prod.ENGINE_CONNECTIONS
+    autocommit = prod.AUTOCOMMIT_POOL_SIZE  # per store with one-statement reads
+    per_rasa = 10 + prod.RASA_ENGINES * prod.ENGINE_CONNECTIONS + 4 * autocommit
+    per_actions = prod.ACTIONS_ENGINES * prod.ENGINE_CONNECTIONS + 2 * autocommit
     assert budget.per_instance == per_rasa + per_actions
     assert budget.at_most == 2 * (per_rasa + per_actions)
     reserved = prod.SUPERUSER_RESERVED + prod.OPERATOR_CONNECTIONS

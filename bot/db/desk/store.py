@@ -41,7 +41,7 @@ from bot.db.desk.models import (
     UtcDateTime,
     desk_metadata,
 )
-from bot.db.engine import make_engine, writer
+from bot.db.engine import autocommit_engine, make_engine, read_retrying_once, writer
 from bot.db.schema import schema_state
 from bot.lang import Lang
 
@@ -275,9 +275,12 @@ class DeskStore:
         self._owns_engine = engine is None
         self._engine = engine or make_engine(url)
         self._writer = writer(self._engine)
+        self._single_reads = autocommit_engine(self._engine)  # connects on first use only
         self._now = now
 
     def dispose(self) -> None:
+        if self._single_reads is not self._engine:
+            self._single_reads.dispose()
         if self._owns_engine:
             self._engine.dispose()
 
@@ -715,9 +718,11 @@ class DeskStore:
         """The conversation's undelivered staff messages, oldest first, now marked delivered.
         (Called on every REST turn: a read, and a write only when something waits.)"""
         conversation = {"conversation_id": conversation_id}
-        with self._read() as session:
-            if session.execute(_ANY_PENDING, conversation).first() is None:
-                return []
+        waiting = read_retrying_once(
+            self._single_reads, lambda db: db.execute(_ANY_PENDING, conversation).first()
+        )
+        if waiting is None:
+            return []
         with self._write() as session:
             pending = select(OutgoingMessage).where(*_PENDING).order_by(OutgoingMessage.id)
             rows = list(session.execute(pending, conversation).scalars())
