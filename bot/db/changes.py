@@ -92,11 +92,15 @@ def ensure_tables(connection: Connection) -> None:
     changes_metadata.create_all(connection)
 
 
+# Built once: read on every turn (bot.db.kept_reads), where building the statement cost more
+# than running it.
+_VERSION_QUERY = select(DataState.version).where(DataState.id == STATE_ROW_ID)
+
+
 def read_version(connection: Connection) -> int:
     """The data version (0 before the first load or edit). One primary-key read; raises the
     driver's error when the table does not exist yet."""
-    query = select(DataState.version).where(DataState.id == STATE_ROW_ID)
-    return connection.execute(query).scalar_one_or_none() or 0
+    return connection.execute(_VERSION_QUERY).scalar_one_or_none() or 0
 
 
 @dataclass(frozen=True)

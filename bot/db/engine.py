@@ -146,15 +146,17 @@ def tracker_store_engine(url: URL) -> Engine:
     """An engine for Rasa's SQL tracker store at `url`, cheaper per turn than Rasa's own.
 
     Rasa's keeps SQLAlchemy 1.4's defaults: on SQLite a new connection per query (NullPool) and
-    an fsync per commit, on PostgreSQL no pre-ping (the first message after a database restart
-    fails). This one has Rasa's PostgreSQL pool settings (SQL_POOL_SIZE, SQL_MAX_OVERFLOW,
-    POSTGRESQL_SCHEMA) plus pre-ping, and on SQLite a pool and write-ahead logging.
+    an fsync per commit. This one has Rasa's PostgreSQL pool settings (SQL_POOL_SIZE,
+    SQL_MAX_OVERFLOW, POSTGRESQL_SCHEMA), and on SQLite a pool and write-ahead logging. No
+    pre-ping on PostgreSQL, where it was a round trip per save: the store's reads go through
+    `autocommit_engine` and `read_retrying_once`, and a save that finds its connection dropped
+    by a restart is tried again (bot.desk.tracker_store).
     """
     from rasa.core.tracker_store import create_engine_kwargs  # Rasa only where it is needed
 
     kwargs = create_engine_kwargs(url)  # Rasa's: PostgreSQL pool size, overflow and schema
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(url, **kwargs)
     # The store is used from the event loop and from worker threads (asyncio.to_thread).
     engine = create_engine(
         url,

@@ -8,9 +8,8 @@ turn — cost nothing extra. Configured in endpoints.yml as
 `type: bot.desk.tracker_store.DeskTrackerStore` with SQLTrackerStore's own settings.
 
 Rasa builds the store's engine with SQLAlchemy 1.4's defaults, which cost a turn dearly: on
-SQLite a new connection per query (NullPool) and a journal fsync per commit; on PostgreSQL no
-pre-ping, so the first message after a database restart fails. It is rebuilt with the same URL
-by `bot.db.engine.tracker_store_engine`.
+SQLite a new connection per query (NullPool) and a journal fsync per commit. It is rebuilt
+with the same URL by `bot.db.engine.tracker_store_engine`.
 
 Rasa's SQLTrackerStore also makes its blocking SQLAlchemy calls inside its coroutines, on the
 event loop every visitor's turn shares: a save and a read held it ~22 ms a turn
@@ -22,9 +21,10 @@ SQLAlchemy re-analyses on every call (its cache key): 1.2 ms for the count and 0
 read against 0.14 ms each as Core statements built once (`_SessionQueries`, same SQL meaning).
 
 A read is one statement on PostgreSQL (bot.db.engine.autocommit_engine: no pre-ping, BEGIN or
-ROLLBACK around it), and a new conversation's empty tracker is not saved (Rasa's
-`create_tracker` saves it before the first event): two of a turn's round trips to the
-database, where there were eight.
+ROLLBACK around it), a new conversation's empty tracker is not saved (Rasa's `create_tracker`
+saves it before the first event), and a save does not count the stored events of a tracker
+this store has just read or created (it knows the number): a turn's reads and saves are five
+statements, where there were thirteen.
 
 A save that loses its connection (a dropped connection, a database away for under ~2 s) is
 tried again for about 2 s before Rasa's fallback keeps the turn in memory only, where no
@@ -58,6 +58,9 @@ T = TypeVar("T")
 # Pauses between the attempts of a save whose connection failed (1.75 s in all); the turn's
 # reply waits meanwhile.
 SAVE_RETRY_PAUSES_S = (0.25, 0.5, 1.0)
+# Set on a tracker read or created here: how many of its events are stored (its latest
+# session's). Rasa's lock store keeps anyone else from storing more before this turn's save.
+STORED_EVENTS = "_cyberweek_stored_events"
 
 
 class _SqlThread:
@@ -136,12 +139,27 @@ class DeskTrackerStore(SQLTrackerStore):
         events = [json.loads(data) for (data,) in rows]
         if not (self.domain and events):
             return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not all_sessions:  # what count_latest_session would answer now
+            tracker.__dict__[STORED_EVENTS] = len(events)
+        return tracker
+
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        tracker = await super().create_tracker(sender_id, append_action_listen)
+        if not tracker.events:  # not saved (`save`): none of its events are stored
+            tracker.__dict__[STORED_EVENTS] = 0
+        return tracker
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
-        stored = session.execute(
-            self._queries.count_latest_session, {"sender_id": tracker.sender_id}
-        ).scalar_one()
+        """The events after those stored: Rasa counts the stored ones on every save; a tracker
+        this store just read or created says how many (once: a later save counts again)."""
+        stored = tracker.__dict__.pop(STORED_EVENTS, None)
+        if stored is None:
+            stored = session.execute(
+                self._queries.count_latest_session, {"sender_id": tracker.sender_id}
+            ).scalar_one()
         return itertools.islice(tracker.events, stored, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:

@@ -61,12 +61,12 @@ def test_store_works_from_a_worker_thread(store: DeskTrackerStore) -> None:
     assert asyncio.run(store.retrieve("web:b")) is not None
 
 
-def test_postgresql_engine_pings_and_keeps_rasas_pool_size(
+def test_postgresql_engine_keeps_rasas_pool_size_without_a_ping_per_save(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SQL_POOL_SIZE", "7")
     engine = tracker_store_engine(make_url("postgresql://u:p@127.0.0.1:1/rasa"))
-    assert engine.pool._pre_ping is True
+    assert engine.pool._pre_ping is False  # a dropped connection: the save is tried again
     assert engine.pool.size() == 7
     assert not isinstance(engine.pool, NullPool)
 
@@ -205,3 +205,50 @@ def _failing_first(
 
     monkeypatch.setattr(store, "_insert_new_events", flaky)
     return attempts
+
+
+def _statements(store: DeskTrackerStore) -> list[str]:
+    seen: list[str] = []
+    sa.event.listen(
+        store.engine, "before_cursor_execute", lambda _c, _k, statement, *_: seen.append(statement)
+    )
+    return seen
+
+
+def test_a_new_conversation_is_stored_from_its_first_event_without_a_count(
+    store: DeskTrackerStore, tmp_path: Path
+) -> None:
+    statements = _statements(store)
+    tracker = asyncio.run(store.get_or_create_tracker("web:g", append_action_listen=False))
+    assert tracker.events == type(tracker.events)()  # created, nothing stored
+    assert not any(s.lstrip().upper().startswith("INSERT") for s in statements)
+    for event in _tracker("web:g", "你好").events:
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert not any("count(" in s for s in statements)
+    read_back = asyncio.run(
+        DeskTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "c.db")).retrieve(
+            "web:g"
+        )
+    )
+    assert read_back is not None and len(read_back.events) == 2
+
+
+def test_a_read_tracker_is_saved_without_a_count_and_a_second_save_counts(
+    store: DeskTrackerStore, tmp_path: Path
+) -> None:
+    asyncio.run(store.save(_tracker("web:h", "开幕式在哪")))
+    tracker = asyncio.run(store.retrieve("web:h"))
+    assert tracker is not None
+    statements = _statements(store)
+    tracker.update(UserUttered("几号？"))
+    asyncio.run(store.save(tracker))
+    assert not any("count(" in s for s in statements)
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))  # the same object again: counted, as Rasa does
+    assert sum("count(" in s for s in statements) == 1
+    with sqlite3.connect(tmp_path / "c.db") as connection:
+        rows = connection.execute(
+            "SELECT type_name FROM events WHERE sender_id = 'web:h' ORDER BY id"
+        ).fetchall()
+    assert [name for (name,) in rows] == ["action", "user", "user", "action"]  # each once
