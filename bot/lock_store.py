@@ -78,10 +78,15 @@ class AtomicRedisLockStore(RedisLockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = 1,
     ) -> AsyncGenerator[TicketLock, None]:
-        """Rasa's `LockStore.lock`, with Redis called off the event loop."""
-        ticket = await self._off_loop(self._new_ticket, conversation_id, lock_lifetime)
+        """Rasa's `LockStore.lock`, with Redis called off the event loop. A ticket served by
+        the lock it was issued in (nobody else waiting, nearly every turn) is not read back
+        first: only its own holder removes it, so it stays served."""
+        ticket, issued_in = await self._off_loop(self._new_ticket, conversation_id, lock_lifetime)
         try:
-            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            if not issued_in.is_locked(ticket):
+                yield issued_in
+            else:
+                yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
             await self._off_loop(self.cleanup, conversation_id, ticket)
 
@@ -101,25 +106,30 @@ class AtomicRedisLockStore(RedisLockStore):
             self._thread, functools.partial(call, *args)
         )
 
-    def _new_ticket(self, conversation_id: str, lock_lifetime: float) -> int:
-        """A ticket, unless Redis timed out lately: checked on the thread, so that turns queued
-        behind a call that times out fail at once. (A turn that has its ticket always hands it
-        on.)"""
+    def _new_ticket(self, conversation_id: str, lock_lifetime: float) -> tuple[int, TicketLock]:
+        """A ticket and the lock as stored with it, unless Redis timed out lately: checked on
+        the thread, so that turns queued behind a call that times out fail at once. (A turn
+        that has its ticket always hands it on.)"""
         if self._redis_outage.skipping():
             raise LockError("Error while acquiring lock: Redis timed out a moment ago")
         started = time.monotonic()
         try:
-            ticket = self.issue_ticket(conversation_id, lock_lifetime)
+            issued = self._issue_ticket_in_lock(conversation_id, lock_lifetime)
         except LockError:
             if time.monotonic() - started >= TIMED_OUT_AFTER_S:
                 self._redis_outage.failed()
             raise
         self._redis_outage.succeeded()
-        return ticket
+        return issued
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def take(lock: TicketLock) -> tuple[TicketLock | None, int]:
-            return lock, lock.issue_ticket(lock_lifetime)
+        return self._issue_ticket_in_lock(conversation_id, lock_lifetime)[0]
+
+    def _issue_ticket_in_lock(
+        self, conversation_id: str, lock_lifetime: float
+    ) -> tuple[int, TicketLock]:
+        def take(lock: TicketLock) -> tuple[TicketLock | None, tuple[int, TicketLock]]:
+            return lock, (lock.issue_ticket(lock_lifetime), lock)
 
         try:
             return self._change(conversation_id, take, create=True)

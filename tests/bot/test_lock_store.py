@@ -151,6 +151,34 @@ def test_the_lock_serialises_turns_of_two_instances(redis_port: int) -> None:
     assert len(finished) == 2 and overlaps == []
 
 
+def test_a_ticket_served_when_issued_is_not_read_back_and_a_waiting_one_is(
+    redis_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (store,) = _stores(AtomicRedisLockStore, redis_port, 1)
+    reads: list[str] = []
+    rasa_get_lock = store.get_lock
+    monkeypatch.setattr(store, "get_lock", lambda key: reads.append(key) or rasa_get_lock(key))
+
+    async def turn() -> None:
+        async with store.lock("served", wait_time_in_seconds=0.01) as lock:
+            assert not lock.is_locked(lock.now_serving)
+
+    asyncio.run(turn())
+    assert reads == []  # nobody waited: the issued lock said so
+    waiting = store.issue_ticket("served")  # another turn holds the lock meanwhile
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.05)
+        await asyncio.to_thread(store.cleanup, "served", waiting)
+
+    async def turn_behind_another() -> None:
+        await asyncio.gather(turn(), release_soon())
+
+    asyncio.run(turn_behind_another())
+    assert reads and set(reads) == {"served"}  # waited for its ticket by reading the lock
+    assert store.get_lock("served") is None
+
+
 def test_a_hung_redis_fails_turns_fast_and_never_freezes_the_event_loop() -> None:
     """Rasa's lock() called Redis on the event loop: with Redis hung, each turn froze every
     other one for the socket time-out (2 s), one after the other."""
