@@ -9,10 +9,11 @@ another takes a ticket may delete the lock under it (that turn then fails with L
 
 Hand-written because Rasa 3.6 has no atomic store and a lock library (redis-py's `Lock`,
 Redlock) would not keep Rasa's first-come-first-served tickets, which keep a visitor's
-messages in the order they arrived. Each read-change-write here runs under WATCH/MULTI
-(redis-py's `transaction`): if another process changed the lock in between, the write is
-refused and the change is made again on the new value. Rasa's `TicketLock` does the ticket
-arithmetic; only the storing differs. Configured in deploy/endpoints.prod.yml as
+messages in the order they arrived. Each read-change-write here reads the lock, changes it
+with Rasa's `TicketLock` arithmetic and stores it with a compare-and-set script (GET, then the
+script: two round trips, where WATCH / GET / MULTI-EXEC took three): if another process
+changed the lock in between, the write is refused and the change is made again on the new
+value. Only the storing differs from Rasa's. Configured in deploy/endpoints.prod.yml as
 `type: bot.lock_store.AtomicRedisLockStore` with RedisLockStore's own settings.
 
 Rasa's `lock()` also calls Redis synchronously on the event loop: with Redis hung, each turn
@@ -54,6 +55,24 @@ TIMED_OUT_AFTER_S = 0.5
 
 T = TypeVar("T")
 
+# KEYS[1] is replaced only if it still holds what the caller read: ARGV = expected present
+# ("1"/"0"), expected value, new present ("1"/"0": else delete), new value. Redis runs a script
+# atomically: no other command comes between its GET and its SET.
+COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], ARGV[4])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
 
 class AtomicRedisLockStore(RedisLockStore):
     """`RedisLockStore` whose ticket changes cannot be lost to a concurrent change."""
@@ -69,6 +88,7 @@ class AtomicRedisLockStore(RedisLockStore):
         # One thread: an instance's turns take their tickets in the order they arrived, as
         # they did on the event loop.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lock-store")
+        self._compare_and_set = self.red.register_script(COMPARE_AND_SET)  # EVALSHA
         self._redis_outage = Outage(REDIS_RETRY_AFTER_S)
 
     @asynccontextmanager
@@ -173,23 +193,22 @@ class AtomicRedisLockStore(RedisLockStore):
         nothing is changed, unless `create`.
         """
         key = self.key_prefix + conversation_id
-        outcome: list[Any] = [None]
-
-        def attempt(pipe: Any) -> None:
-            stored = pipe.get(key)  # immediate: the pipeline buffers only after multi()
+        while True:
+            stored = self.red.get(key)
             if stored is None and not create:
-                outcome[0] = None
-                return
+                return None
             lock = TicketLock.from_dict(_loads(stored)) if stored else TicketLock(conversation_id)
-            new_lock, outcome[0] = change(lock)
-            pipe.multi()
-            if new_lock is None:
-                pipe.delete(key)
-            else:
-                pipe.set(key, new_lock.dumps())
+            new_lock, result = change(lock)
+            new = None if new_lock is None else new_lock.dumps()
+            if self._replaced(key, stored, new):
+                return result
 
-        self.red.transaction(attempt, key)
-        return outcome[0]
+    def _replaced(self, key: str, expected: bytes | None, new: str | None) -> bool:
+        """Stores `new` (None: deletes the key) if the key still holds `expected` (None: is
+        absent): one round trip, where WATCH / GET / MULTI-EXEC took three."""
+        arguments = ["1" if expected is not None else "0", expected or b""]
+        arguments += ["1" if new is not None else "0", new or ""]
+        return bool(self._compare_and_set(keys=[key], args=arguments))
 
 
 def _loads(stored: bytes | str) -> dict[str, Any]:
