@@ -613,14 +613,15 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
 - **Errors:** a non-200 reply, a 200 with an empty JSON list (Rasa's REST channel answers
   `[]` when a turn fails inside Rasa) or with our apology for a failed turn (a store or the
   action server down, an action call over 2.5 s). Throughput counts answered turns only;
-  the *turns* row also counts the empty replies as turns done. `rasa init` trains its model
-  without a random seed, and some of its models answer `[]` to most of this traffic with no
-  load at all (nothing in their stories fits): then its answers/s understate the work it
-  does per second, and the turns row is the fair comparison of a turn's cost.
+  the *turns* row also counts the empty replies as turns done: the *rasa init bot* answers
+  `[]` where nothing in its stories fits, so its answers/s understate the work it does per
+  second, and the turns row is the fair comparison of a turn's cost.
 - **Bots:** *ours* is `cyberweek serve`'s pair of processes (`ops.harness`: `rasa run` with
   models/cyberweek.tar.gz and the action server), conversations in a fresh SQLite tracker
-  store, a freshly seeded event database. The *rasa init bot* is `rasa init --no-prompt` on the
-  same Rasa (3.6.21, stock), `rasa run --enable-api`, in-memory tracker store, no action server
+  store, a freshly seeded event database. The *rasa init bot* is the project `rasa init` writes,
+  trained with the pipeline and policies `rasa init` fills in (Rasa's default config) and a
+  random seed on its four neural models (unseeded, one build answered `[]` to 60% of this
+  traffic and the next to none), on the same Rasa (3.6.21, stock), `rasa run --enable-api`, in-memory tracker store, no action server
   (it has no custom actions); it answers the same traffic with its own responses.
 - **Cold start:** seconds from launching the processes to the first non-empty REST answer.
 - **Memory:** the highest sum of RSS over all the bot's processes, sampled every 0.5 s from

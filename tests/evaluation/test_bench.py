@@ -706,3 +706,22 @@ def test_bench_scale_runs_the_rounds_unless_told_not_to(argv, blocks, monkeypatc
     assert run.main(["--scale-out", *argv]) == 0
     assert given[0].alternating_blocks == blocks
     assert given[0].open_loop_step_s is None
+
+
+def test_the_baseline_is_rasa_inits_project_with_its_default_models_seeded(tmp_path) -> None:
+    import yaml
+
+    from evaluation.bench.run import BASELINE_SEED, SEEDED_COMPONENTS, scaffold_baseline
+
+    scaffold_baseline(tmp_path)
+
+    assert (tmp_path / "data" / "stories.yml").is_file()
+    assert (tmp_path / "domain.yml").is_file()
+    config = yaml.safe_load((tmp_path / "config.yml").read_text(encoding="utf-8"))
+    components = [*config["pipeline"], *config["policies"]]
+    names = [component["name"] for component in components]
+    assert names[0] == "WhitespaceTokenizer" and "RulePolicy" in names
+    seeds = {c["name"]: c.get("random_seed") for c in components if c["name"] in SEEDED_COMPONENTS}
+    assert seeds == {name: BASELINE_SEED for name in SEEDED_COMPONENTS}
+    diet = next(c for c in components if c["name"] == "DIETClassifier")
+    assert diet["epochs"] == 100  # Rasa's default, not ours
