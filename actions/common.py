@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages
@@ -115,6 +115,16 @@ class Answer:
         return [SlotSet(name, value) for name, value in values.items()]
 
 
+LISTEN = "action_listen"
+
+
+def ending_the_turn(events: list[EventType]) -> list[EventType]:
+    """An answer (or its apology) ends the bot's turn: every rule and story listens after one
+    (tests/test_data_validate.py checks it), and with FollowupAction Rasa predicts that without
+    running its policies a second time in the turn (#14)."""
+    return [*events, FollowupAction(LISTEN)]
+
+
 class DatabaseAction(Action):
     """Base of every answering action: builds the Request, never lets an error escape."""
 
@@ -149,10 +159,10 @@ class DatabaseAction(Action):
         except DatabaseNotReady:
             logger.exception("event database not ready")
             dispatcher.utter_message(text=messages.DATABASE_UNAVAILABLE[lang])
-            return []
+            return ending_the_turn([])
         except Exception:  # an answer must always come back, whatever went wrong
             logger.exception("action %s failed", self.name())
             dispatcher.utter_message(text=messages.INTERNAL_ERROR[lang])
-            return []
+            return ending_the_turn([])
         dispatcher.utter_message(text=answer.text, buttons=answer.buttons or None)
-        return answer.events()
+        return ending_the_turn(answer.events())

@@ -86,13 +86,19 @@ def _subclasses(cls: type[DatabaseAction]) -> list[type[DatabaseAction]]:
 
 
 @lru_cache(maxsize=1)
-def answers() -> dict[str, AnswerFunction]:
-    """intent -> the `answer()` of the action its rule runs."""
+def answering_actions() -> dict[str, type[DatabaseAction]]:
+    """action name -> its DatabaseAction subclass, for every capability."""
     # Import every module of the package, as rasa-sdk's action server does, so that each
     # capability's DatabaseAction subclass exists.
     for module in pkgutil.iter_modules(actions.__path__):
         importlib.import_module(f"actions.{module.name}")
-    by_name = {cls.action_name: cls for cls in _subclasses(DatabaseAction) if cls.action_name}
+    return {cls.action_name: cls for cls in _subclasses(DatabaseAction) if cls.action_name}
+
+
+@lru_cache(maxsize=1)
+def answers() -> dict[str, AnswerFunction]:
+    """intent -> the `answer()` of the action its rule runs."""
+    by_name = answering_actions()
     return {
         intent: by_name[name]().answer for intent, name in INTENT_ACTIONS.items() if name in by_name
     }

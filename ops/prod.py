@@ -153,7 +153,9 @@ class ConnectionBudget:
 
     @property
     def per_rasa(self) -> int:
-        return self.tracker_pool + RASA_ENGINES * ENGINE_CONNECTIONS + AUTOCOMMIT_CONNECTIONS_PER_RASA
+        return (
+            self.tracker_pool + RASA_ENGINES * ENGINE_CONNECTIONS + AUTOCOMMIT_CONNECTIONS_PER_RASA
+        )
 
     @property
     def per_action_server(self) -> int:

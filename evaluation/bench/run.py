@@ -294,7 +294,9 @@ def ensure_baseline() -> Path:
         )
     model = baseline_model()
     if result.returncode != 0 or model is None:
-        raise RuntimeError(f"training the `rasa init` bot failed (code {result.returncode}); see {log}")
+        raise RuntimeError(
+            f"training the `rasa init` bot failed (code {result.returncode}); see {log}"
+        )
     return model
 
 

@@ -399,3 +399,22 @@ def test_an_unconfirmed_venue_address_is_said_to_be_unconfirmed_with_its_note() 
     settled = describe_venue(venue(True, "地铁4号线"), "en")
     assert "not confirmed" not in settled and "awaits" not in settled
     assert "not officially announced" not in settled and "not announced" not in settled
+
+
+def test_an_answer_and_an_apology_both_end_the_bots_turn(
+    db: EventDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa predicts action_listen after them without running its policies again."""
+    ends_turn = {"event": "followup", "name": "action_listen", "timestamp": None}
+    track = tracker("开幕式在哪", "ask_venue", {"event": "opening_ceremony"}, {"language": "zh"})
+    answered = asyncio.run(ActionAnswerVenue().run(CollectingDispatcher(), track, {}))
+    assert answered[-1] == ends_turn and answered.count(ends_turn) == 1
+
+    def broken(self: Any, request: Any) -> Any:
+        raise RuntimeError("a bug in a capability")
+
+    monkeypatch.setattr(ActionAnswerVenue, "answer", broken)
+    dispatcher = CollectingDispatcher()
+    apologised = asyncio.run(ActionAnswerVenue().run(dispatcher, track, {}))
+    assert apologised == [ends_turn]
+    assert dispatcher.messages[0]["text"] == messages.INTERNAL_ERROR["zh"]

@@ -17,7 +17,7 @@ from actions import messages
 from actions.about_last import requested_language
 from actions.context import is_bare
 from bot.nlu.language_tagger import language_entity
-from actions.registry import INTENT_ACTIONS, answers
+from actions.registry import INTENT_ACTIONS, answering_actions, answers
 from bot import paths
 from bot.db import EventDB
 from tests.actions.conversation import ABOUT_LAST_INTENTS, Conversation
@@ -52,6 +52,28 @@ def test_the_registry_agrees_with_the_rules() -> None:
     expected = {i: a for i, a in answered.items() if i not in about_last}
     assert INTENT_ACTIONS == expected
     assert set(answers()) == set(expected)  # every action found
+
+
+def test_every_answer_ends_the_bots_turn_in_the_rules_and_stories() -> None:
+    """Answers end with FollowupAction(action_listen) (actions/common.py): no rule or story
+    may expect another action after one."""
+    answering = set(answering_actions())
+    checked = 0
+    for file in sorted(f for d in ("rules", "stories") for f in (paths.DATA_DIR / d).glob("*.yml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for block in [*(data.get("rules") or []), *(data.get("stories") or [])]:
+            steps = block.get("steps") or []
+            for index, step in enumerate(steps):
+                if step.get("action") not in answering:
+                    continue
+                checked += 1
+                following = steps[index + 1] if index + 1 < len(steps) else None
+                where = f"{file.name}: {block.get('rule') or block.get('story')}"
+                if following is None:
+                    assert block.get("wait_for_user_input", True), where
+                else:
+                    assert "action" not in following, where
+    assert checked >= len(answering)
 
 
 # ---------------------------------------------------------------------- switch_language
