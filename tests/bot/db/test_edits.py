@@ -4,7 +4,6 @@ reloads, a data version every instance can poll, names the NLU picks up at once.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,21 +38,6 @@ class Clock:
     def __call__(self) -> dt.datetime:
         self.now += dt.timedelta(minutes=1)
         return self.now
-
-
-@pytest.fixture(scope="module")
-def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's seed, loaded once; each test edits a copy."""
-    path = tmp_path_factory.mktemp("template") / "event.db"
-    load_seed(SEED_DIR, f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture()
-def url(loaded_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "event.db"
-    shutil.copy(loaded_template, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture()

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 
-from bot import paths
-from bot.db import DatabaseNotReady, EventDB, load_seed
+from bot.db import DatabaseNotReady, EventDB
 from bot.db.edits import FactEditor
 from bot.db.kept_reads import KeptReads
 
@@ -123,20 +120,6 @@ def test_the_least_recently_used_answer_goes_first_when_full() -> None:
 
 
 # --- EventDB ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "event.db"
-    load_seed(paths.SEED_DIR, f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture()
-def url(loaded_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "event.db"
-    shutil.copy(loaded_template, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture()
