@@ -144,14 +144,6 @@ class DeskTrackerStore(SQLTrackerStore):
             tracker.__dict__[STORED_EVENTS] = len(events)
         return tracker
 
-    async def create_tracker(
-        self, sender_id: str, append_action_listen: bool = True
-    ) -> DialogueStateTracker:
-        tracker = await super().create_tracker(sender_id, append_action_listen)
-        if not tracker.events:  # not saved (`save`): none of its events are stored
-            tracker.__dict__[STORED_EVENTS] = 0
-        return tracker
-
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """Rasa's: the tracker's events after as many as `session` counts stored."""
         stored = session.execute(
@@ -161,7 +153,10 @@ class DeskTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)  # on Rasa's loop: a broker's connection lives there
-        if not tracker.events:  # a new conversation's empty tracker: nothing to store
+        if not tracker.events:  # a new conversation's empty tracker: nothing to store,
+            # and none of its events are (Rasa's create_tracker saves it, through the
+            # FailSafeTrackerStore wrapper, so this is where a new tracker is seen)
+            tracker.__dict__[STORED_EVENTS] = 0
             return
         await self._insert_with_retries(tracker)
         if not tracker.is_paused():
