@@ -613,9 +613,10 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
 - **Errors:** a non-200 reply, a 200 with an empty JSON list (Rasa's REST channel answers
   `[]` when a turn fails inside Rasa) or with our apology for a failed turn (a store or the
   action server down, an action call over 2.5 s). Throughput counts answered turns only;
-  the *turns* row also counts the empty replies as turns done: the *rasa init bot* answers
-  `[]` where nothing in its stories fits, so its answers/s understate the work it does per
-  second, and the turns row is the fair comparison of a turn's cost.
+  the *turns* row also counts the empty replies as turns done. The seeded *rasa init bot*
+  answers all of this traffic, so both rows agree; a build that answers `[]` to most of it
+  does about half a turn's work for each of those (one prediction, no response), which
+  neither row shows fairly (docs/decisions.md, 2026-12-03).
 - **Bots:** *ours* is `cyberweek serve`'s pair of processes (`ops.harness`: `rasa run` with
   models/cyberweek.tar.gz and the action server), conversations in a fresh SQLite tracker
   store, a freshly seeded event database. The *rasa init bot* is the project `rasa init` writes,
