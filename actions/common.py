@@ -18,6 +18,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 
 from actions import messages
 from bot.db import DatabaseNotReady, EventDB
@@ -115,14 +116,11 @@ class Answer:
         return [SlotSet(name, value) for name, value in values.items()]
 
 
-LISTEN = "action_listen"
-
-
 def ending_the_turn(events: list[EventType]) -> list[EventType]:
     """An answer (or its apology) ends the bot's turn: every rule and story listens after one
-    (tests/test_data_validate.py checks it), and with FollowupAction Rasa predicts that without
+    (tests/actions/test_follow_ups.py checks the data), and with FollowupAction Rasa predicts that without
     running its policies a second time in the turn (#14)."""
-    return [*events, FollowupAction(LISTEN)]
+    return [*events, FollowupAction(ACTION_LISTEN_NAME)]
 
 
 class DatabaseAction(Action):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 
 from bot.lang import visitor_entities
 
@@ -77,7 +78,7 @@ class Question:
             False,
             None,
             {},
-            "action_listen",
+            ACTION_LISTEN_NAME,
         )
 
 

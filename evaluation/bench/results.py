@@ -619,11 +619,12 @@ hand-written part starts; that part (the profile of a turn, levers tried) is kep
   neither row shows fairly (docs/decisions.md, 2026-12-03).
 - **Bots:** *ours* is `cyberweek serve`'s pair of processes (`ops.harness`: `rasa run` with
   models/cyberweek.tar.gz and the action server), conversations in a fresh SQLite tracker
-  store, a freshly seeded event database. The *rasa init bot* is the project `rasa init` writes,
-  trained with the pipeline and policies `rasa init` fills in (Rasa's default config) and a
-  random seed on its four neural models (unseeded, one build answered `[]` to 60% of this
-  traffic and the next to none), on the same Rasa (3.6.21, stock), `rasa run --enable-api`, in-memory tracker store, no action server
-  (it has no custom actions); it answers the same traffic with its own responses.
+  store, a freshly seeded event database. The *rasa init bot* is the project `rasa init`
+  writes, trained with the pipeline and policies `rasa init` fills in (Rasa's default
+  config) and a random seed on its four neural models (unseeded, one build answered `[]` to
+  60% of this traffic and the next to none), on the same Rasa (3.6.21, stock), `rasa run
+  --enable-api`, in-memory tracker store, no action server (it has no custom actions); it
+  answers the same traffic with its own responses.
 - **Cold start:** seconds from launching the processes to the first non-empty REST answer.
 - **Memory:** the highest sum of RSS over all the bot's processes, sampled every 0.5 s from
   launch to stop (psutil).
