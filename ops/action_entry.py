@@ -16,6 +16,10 @@ tests and the production profile).
   (`attach_sanic_app_extensions`), which `rasa_sdk.endpoint.run` calls on the app it creates.
 - **Kept answers.** The actions' event database keeps its answers between turns while its
   data version stands (bot/db/kept_reads.py), unless `CYBERWEEK_KEEP_ANSWERS=0`.
+- **No access log.** Sanic builds an access record for every request even when rasa-sdk's
+  library log level (ERROR) then drops it: ~5% of the action server's CPU at 20 visitors
+  (py-spy, #14), for a server only the Rasa beside it calls. `SANIC_ACCESS_LOG=true` in the
+  operator's environment turns it back on.
 - **Only the environment it needs.** `action_server_env` keeps the database URL, the demo
   clock, the secret and the system's basics; no WeChat secrets, no widget-session key, no
   store passwords of Rasa's.
@@ -42,6 +46,9 @@ LOOPBACK = "127.0.0.1"
 SECRET_ENV = "CYBERWEEK_ACTION_SECRET"
 SECRET_HEADER = "X-Cyberweek-Action-Secret"
 OPEN_PATHS = frozenset({"/health"})
+# Sanic reads it when the app is created (sanic.config: SANIC_ prefix, "false" -> False)
+ACCESS_LOG_ENV = "SANIC_ACCESS_LOG"
+NO_ACCESS_LOG = "false"
 
 # What the actions read (bot.db: DATABASE_URL; bot.clock: CYBERWEEK_NOW), what rasa-sdk reads,
 # the secret, and what any Python process needs from its system.
@@ -52,6 +59,7 @@ NEEDED_ENV = frozenset(
         KEEP_ANSWERS_ENV,
         SECRET_ENV,
         "ACTION_SERVER_SANIC_WORKERS",
+        ACCESS_LOG_ENV,
         "LOG_LEVEL_LIBRARIES",
         "PATH",
         "HOME",
@@ -87,7 +95,12 @@ def action_server_env(env: Mapping[str, str]) -> dict[str, str]:
         for name, value in env.items()
         if name in NEEDED_ENV or name.startswith(NEEDED_PREFIXES)
     }
-    return {**kept, "SANIC_HOST": LOOPBACK, "RASA_TELEMETRY_ENABLED": "false"}
+    return {
+        ACCESS_LOG_ENV: NO_ACCESS_LOG,  # unless the operator set it (kept overrides)
+        **kept,
+        "SANIC_HOST": LOOPBACK,
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
 
 
 def require_shared_secret(app: Sanic, secret: str) -> None:
@@ -124,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     os.environ["SANIC_HOST"] = LOOPBACK  # forced: whatever the environment says
     os.environ.setdefault(KEEP_ANSWERS_ENV, "1")  # bot/db/kept_reads.py, unless the operator says
+    os.environ.setdefault(ACCESS_LOG_ENV, NO_ACCESS_LOG)
     secret = os.environ.get(SECRET_ENV, "").strip()
     if secret:
         plugin_manager().register(SharedSecretPlugin(secret))

@@ -65,6 +65,7 @@ from bot.lang import is_language_entity
 from bot.limits import MAX_BODY_BYTES, MAX_SESSION_TURNS
 from bot.admission import TurnGate
 from bot.unavailable import apology_for, busy_for
+from ops.action_entry import ACCESS_LOG_ENV, NO_ACCESS_LOG
 from ops.rasa_speedups import install_rasa_speedups
 
 STOCK_FLAG = "--stock"
@@ -462,6 +463,14 @@ def serve_with_one_tensorflow_thread(
             environ.setdefault(name, "1")
 
 
+def serve_without_access_log(args: Sequence[str], environ: MutableMapping[str, str]) -> None:
+    """No Sanic access records for a serving Rasa (`run`), unless set otherwise: Sanic builds
+    one per request even when the library log level drops it, and the production profile's
+    nginx logs every request already (ops.action_entry does the same for the action server)."""
+    if args and args[0] == "run":
+        environ.setdefault(ACCESS_LOG_ENV, NO_ACCESS_LOG)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs Rasa's command line with `argv` (default: ours, minus --stock)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -474,6 +483,7 @@ def main(argv: list[str] | None = None) -> None:
 
         cap_request_sizes(os.environ)
         serve_with_one_tensorflow_thread(args, os.environ)
+        serve_without_access_log(args, os.environ)
         install_fast_training_data_validation()
         install_fast_action_result_validation()
         install_fast_model_loading()

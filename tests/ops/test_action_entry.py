@@ -14,6 +14,7 @@ from sanic import Sanic
 
 from ops import action_entry, harness
 from ops.action_entry import (
+    ACCESS_LOG_ENV,
     SECRET_ENV,
     SECRET_HEADER,
     SharedSecretPlugin,
@@ -56,6 +57,18 @@ def test_the_action_server_keeps_what_the_actions_read() -> None:
         assert env[name] == OPERATOR_ENV[name]
     assert env["SANIC_HOST"] == "127.0.0.1"  # never the operator's 0.0.0.0
     assert env["RASA_TELEMETRY_ENABLED"] == "false"
+
+
+def test_the_action_servers_sanic_app_writes_no_access_log_unless_the_operator_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sanic reads SANIC_* when rasa-sdk creates its app: the variable must reach it as False."""
+    monkeypatch.setattr(Sanic, "test_mode", True)  # one app name, created twice
+    for operator, expected in (({}, False), ({ACCESS_LOG_ENV: "true"}, True)):
+        env = action_server_env({**OPERATOR_ENV, **operator})
+        monkeypatch.setenv(ACCESS_LOG_ENV, env[ACCESS_LOG_ENV])
+        app = create_app("actions")
+        assert app.config.ACCESS_LOG is expected
 
 
 def test_the_harness_starts_it_through_the_entry_with_the_whitelisted_environment() -> None:

@@ -18,6 +18,7 @@ from rasa.shared.nlu.training_data.schemas import data_schema as schemas
 
 from bot import paths
 from bot.limits import MAX_BODY_BYTES
+from ops.action_entry import ACCESS_LOG_ENV
 import ops.rasa_entry as rasa_entry
 from tests.ops.rasa_functions import restore_rasa_speedups
 from ops.rasa_entry import (
@@ -194,7 +195,7 @@ def fake_rasa(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
     calls: list[tuple[list[str], bool]] = []
     for name in SANIC_CAPS:  # main() sets them in os.environ: restored after the test
         monkeypatch.setenv(name, "100000000")
-    for name in TENSORFLOW_THREAD_VARIABLES:
+    for name in (*TENSORFLOW_THREAD_VARIABLES, ACCESS_LOG_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(validation, "validate_training_data", validation.validate_training_data)
     monkeypatch.setattr(
@@ -255,6 +256,17 @@ def test_request_sizes_are_capped_for_the_app_rasa_creates(
     assert all(os.environ[name] == str(MAX_BODY_BYTES) for name in SANIC_CAPS)
     app = Sanic("rasa_entry_cap_test")  # as rasa.core.run.configure_app builds its app
     assert app.config.REQUEST_MAX_SIZE == app.config.WEBSOCKET_MAX_SIZE == MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize(("command", "logs"), [(["run"], False), (["--stock", "run"], True)])
+def test_a_serving_rasas_app_writes_no_access_log(
+    fake_rasa: list[tuple[list[str], bool]], command: list[str], logs: bool
+) -> None:
+    from sanic import Sanic
+
+    rasa_entry.main(command)
+    app = Sanic(f"rasa_entry_access_log_test_{logs}")  # as rasa.core.run.configure_app does
+    assert app.config.ACCESS_LOG is logs  # stock: Sanic's default
 
 
 def test_a_serving_rasa_runs_tensorflow_on_one_thread(
