@@ -69,6 +69,7 @@ from bot.channels.wechat.render import (
     last_answer_options,
     render,
     split_text,
+    stored_answer,
     truncate_text,
     utf8_size,
 )
@@ -234,16 +235,23 @@ class WeChatInput(InputChannel):
             shared = await self._claims.wait_for_reply(inbound.dedupe_key, deadline)
             if shared is None or not shared.orphaned:
                 return shared.text if shared is not None else None
-            turn = await self._claim(inbound, on_new_message)  # its owner died mid-turn
+            turn = await self._claim(inbound, on_new_message, owner_died=True)
         return await self._own_reply(turn, inbound, deadline)
 
-    async def _claim(self, inbound: Inbound, on_new_message: OnNewMessage) -> Turn | None:
+    async def _claim(
+        self, inbound: Inbound, on_new_message: OnNewMessage, owner_died: bool = False
+    ) -> Turn | None:
         """This process's run of the message, or None when another instance has claimed it."""
         claimed = await self._claims.claim(inbound.dedupe_key)
         # a delivery of the same message may have started a run while the claim was awaited
         turn = self._turns.get(inbound.dedupe_key)
         if turn is None and claimed:
-            turn = Turn(asyncio.create_task(self._answer(inbound, on_new_message)))
+            answer = (
+                self._answer_unless_stored(inbound, on_new_message)
+                if owner_died
+                else self._answer(inbound, on_new_message)
+            )
+            turn = Turn(asyncio.create_task(answer))
             self._turns.put(inbound.dedupe_key, turn)
             self._track(asyncio.create_task(self._claims.hold(inbound.dedupe_key, turn.task)))
         return turn
@@ -274,6 +282,15 @@ class WeChatInput(InputChannel):
             await self._claims.publish(key, self._passive(await turn.task))
 
         self._track(asyncio.create_task(publish()))
+
+    async def _answer_unless_stored(
+        self, inbound: Inbound, on_new_message: OnNewMessage
+    ) -> WeChatText:
+        """A dead owner may have stored its turn before it could reply (behind nginx, a
+        retry then reaches another instance): its stored answer, not the message twice."""
+        events = await self._stored_events(inbound)
+        stored = stored_answer(events, inbound.dedupe_key) if events is not None else None
+        return stored if stored is not None else await self._answer(inbound, on_new_message)
 
     async def _answer(self, inbound: Inbound, on_new_message: OnNewMessage) -> WeChatText:
         if inbound.kind == "event":
@@ -313,15 +330,20 @@ class WeChatInput(InputChannel):
 
     async def _offered_options(self, inbound: Inbound) -> tuple[Option, ...]:
         """The options of the bot's last answer to this follower, from any instance."""
+        events = await self._stored_events(inbound)  # unreadable: "2" goes to Rasa as typed
+        return last_answer_options(events or [], time.time(), OPTIONS_TTL_S)
+
+    async def _stored_events(self, inbound: Inbound) -> list[Any] | None:
+        """The follower's conversation as every instance sees it; None when unreadable
+        (the turn then goes to Rasa, which apologises if the store is down)."""
         try:
             tracker = await self._app.ctx.agent.tracker_store.retrieve(
                 conversation_id(WECHAT, inbound.openid)
             )
-        except Exception:  # the store is down: "2" goes to Rasa as it is, which apologises
-            logger.exception("wechat.options.unreadable for message %s", inbound.dedupe_key)
-            return ()
-        events = list(tracker.events) if tracker is not None else []
-        return last_answer_options(events, time.time(), OPTIONS_TTL_S)
+        except Exception:  # noqa: BLE001 - any store failure: the log gets the details
+            logger.exception("wechat.tracker.unreadable for message %s", inbound.dedupe_key)
+            return None
+        return list(tracker.events) if tracker is not None else []
 
     # -- slow answers --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ reach another instance.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,15 +87,29 @@ def chosen_payload(text: str, options: Sequence[Option]) -> str | None:
 def last_answer_options(events: Sequence[Any], now: float, max_age_s: float) -> tuple[Option, ...]:
     """The numbered options of the bot's answer since the follower's last message, as
     `render` numbered them; none when that answer is older than `max_age_s`."""
-    answer: list[Any] = []
-    for event in reversed(events):
-        if isinstance(event, UserUttered):
-            break
-        if isinstance(event, BotUttered):
-            answer.append(event)
-    if not answer or now - answer[0].timestamp > max_age_s:
+    newest_first = _bot_answer(reversed(events))
+    if not newest_first or now - newest_first[0].timestamp > max_age_s:
         return ()
-    return render({"text": bot.text, **(bot.data or {})} for bot in reversed(answer)).options
+    return _rendered(reversed(newest_first)).options
+
+
+def stored_answer(events: Sequence[Any], message_id: str) -> WeChatText | None:
+    """The bot's stored answer to the follower's message `message_id`, as `render` gave it;
+    None when the conversation does not hold that message."""
+    for index, event in enumerate(events):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            return _rendered(_bot_answer(events[index + 1 :]))
+    return None
+
+
+def _bot_answer(events: Iterable[Any]) -> list[BotUttered]:
+    """The bot's messages among `events` up to the follower's next message."""
+    answer = itertools.takewhile(lambda event: not isinstance(event, UserUttered), events)
+    return [event for event in answer if isinstance(event, BotUttered)]
+
+
+def _rendered(answer: Iterable[BotUttered]) -> WeChatText:
+    return render({"text": bot.text, **(bot.data or {})} for bot in answer)
 
 
 def utf8_size(text: str) -> int:

@@ -6,7 +6,8 @@ nginx the retry may reach another instance. The first instance to see a message 
 message claimed does not run it again: it waits, within its own reply budget, for the reply the
 owner publishes under the same key, and answers "success" if none comes in time (the owner
 delivers a slow answer through the customer-service API). If the owner dies mid-turn its lease
-lapses within CLAIM_LEASE_S and a waiting retry claims the message and runs it. Without
+lapses within CLAIM_LEASE_S and a waiting retry claims the message and runs it, or, when the
+owner had stored the turn before it died, answers from the stored conversation. Without
 REDIS_URL, or when Redis fails, every claim succeeds: the channel's in-process dedupe is all
 there is, and a missing cache must not stop answers.
 

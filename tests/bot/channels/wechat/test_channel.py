@@ -716,6 +716,31 @@ def test_the_options_offered_are_those_of_the_bots_answer_since_the_last_message
     assert last_answer_options([], 300.0, 3600.0) == ()
 
 
+def test_the_stored_answer_to_a_message_is_the_bots_answer_up_to_the_next_message() -> None:
+    from bot.channels.wechat.render import stored_answer
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    buttons = [{"title": "场馆", "payload": "/ask_venue"}]
+    events = [
+        UserUttered("开幕式几点", message_id="m1"),
+        BotUttered("9:30 开始。"),
+        BotUttered("还想了解：", {"buttons": buttons}),
+        ActionExecuted("action_listen"),
+        UserUttered("谢谢", message_id="m2"),
+        BotUttered("不客气。"),
+        UserUttered("/human", message_id="m3"),  # paused for the help desk: the bot is silent
+    ]
+    first = stored_answer(events, "m1")
+    assert first is not None
+    assert first.text == "9:30 开始。\n\n还想了解：\n1. 场馆"
+    assert [option.payload for option in first.options] == ["/ask_venue"]
+    assert stored_answer(events, "m2") == stored_answer(events[4:], "m2")
+    assert stored_answer(events, "m2").text == "不客气。"  # type: ignore[union-attr]
+    assert stored_answer(events, "m3").text == ""  # type: ignore[union-attr]
+    assert stored_answer(events, "m4") is None
+    assert stored_answer([], "m1") is None
+
+
 def test_long_answers_are_split_and_truncated_within_the_byte_limit() -> None:
     from bot.channels.wechat.render import TRUNCATION_MARK, split_text, truncate_text, utf8_size
 

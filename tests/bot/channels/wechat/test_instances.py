@@ -10,11 +10,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
+
+from bot.channels.conversation_ids import WECHAT, conversation_id
 
 from bot.channels.wechat import turns
 from bot.channels.wechat.api import CustomerServiceApi
@@ -60,12 +67,17 @@ def settings(redis_url: str, **changes: Any) -> WeChatSettings:
     return load_settings({**values, "redis_url": redis_url, **changes}, environ={})
 
 
-def instances(shared: WeChatSettings, bot: SlowBot) -> list[tuple[Sanic, WeChatInput]]:
-    """Two instances of the account: same settings, nothing shared in memory."""
+def instances(
+    shared: WeChatSettings, bot: SlowBot, store: TrackerStore | None = None
+) -> list[tuple[Sanic, WeChatInput]]:
+    """Two instances of the account: same settings and tracker store (as on PostgreSQL),
+    nothing shared in memory."""
+    store = store or InMemoryTrackerStore(Domain.empty())
     pairs = []
     for _ in range(2):
         channel = WeChatInput(shared)
         app = Sanic(f"wechat_instance_{next(_app_numbers)}")
+        app.ctx.agent = SimpleNamespace(tracker_store=store)  # Rasa's agent, as far as read
         app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/wechat")
         pairs.append((app, channel))
     return pairs
@@ -165,6 +177,42 @@ def test_a_retry_runs_the_message_when_the_instance_that_claimed_it_died(redis_u
     (retry,) = deliver(pairs, (1, push, 0.0))
     assert reply_of(push, retry) == "echo: 主论坛在哪里"
     assert len(bot.runs) == 1
+
+
+def test_a_retry_answers_what_the_dead_owner_stored_instead_of_running_it_again(
+    redis_url: str,
+) -> None:
+    """The owner stored the turn and died before it replied: the retry that claims the
+    message after the lease answers from the stored conversation, with the stored options
+    numbered, and the conversation holds the message once."""
+    bot = SlowBot()
+    store = InMemoryTrackerStore(Domain.empty())
+    pairs = instances(settings(redis_url), bot, store)
+    sim = WeChatSimulator("", ACCOUNT, "plain")  # type: ignore[arg-type]
+    openid, msg_id = new_openid(), new_msg_id()
+    push = sim.push(sim.text_xml(openid, "主论坛在哪里", msg_id=msg_id))
+    buttons = [{"title": "日程", "payload": "/ask_schedule"}]
+    stored_turn = [
+        UserUttered("早上好", message_id=new_msg_id()),
+        BotUttered("早上好！"),
+        ActionExecuted("action_listen"),
+        UserUttered("主论坛在哪里", message_id=msg_id),
+        BotUttered("主论坛在国家会展中心。"),
+        BotUttered("还想了解：", {"buttons": buttons}),
+        ActionExecuted("action_listen"),
+    ]
+    conversation = conversation_id(WECHAT, openid)
+
+    async def store_the_turn_and_die() -> None:
+        await store.save(DialogueStateTracker.from_events(conversation, stored_turn))
+        dead = claims_for(redis_url, 300, ACCOUNT.app_id, lease_s=0.5)
+        assert await dead.claim(msg_id)
+        await dead.close()
+
+    asyncio.run(store_the_turn_and_die())
+    (retry,) = deliver(pairs, (1, push, 0.0))
+    assert reply_of(push, retry) == "主论坛在国家会展中心。\n\n还想了解：\n1. 日程"
+    assert bot.runs == []
 
 
 def test_without_redis_each_instance_still_answers() -> None:
