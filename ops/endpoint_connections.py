@@ -10,6 +10,8 @@ An idle connection is dropped by the client after `KEPT_ALIVE_S`, before the act
 (Sanic, keep-alive timeout 5 s) closes it from its side: a request is never written into a
 connection the server is closing. A connection the server has closed (restarted, killed) is
 not reused: aiohttp leaves out of its pool a transport whose peer has hung up.
+When Rasa's server stops, the loop's connector is closed with Rasa's own resources, so its
+kept connections end with a proper close instead of aiohttp's "Unclosed connector" at exit.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def shared_connector() -> aiohttp.TCPConnector:
     return connector
 
 
+async def close_shared_connector() -> None:
+    """Closes the running loop's connector and its kept connections (on server stop)."""
+    connector = _connectors.pop(asyncio.get_running_loop(), None)
+    if connector is not None:
+        await connector.close()
+
+
 def install_kept_alive_endpoint_connections() -> None:
     from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
     from rasa.utils.endpoints import EndpointConfig
@@ -58,6 +67,26 @@ def install_kept_alive_endpoint_connections() -> None:
 
     session.shares_connections = True  # type: ignore[attr-defined]
     EndpointConfig.session = session  # type: ignore[method-assign]
+    _install_closing_on_server_stop()
+
+
+def _install_closing_on_server_stop() -> None:
+    """`serve_application` registers `rasa.core.run.close_resources` as its
+    "after_server_stop" listener, looked up by name when the server is built."""
+    import rasa.core.run
+
+    rasa_close_resources = rasa.core.run.close_resources
+    if getattr(rasa_close_resources, "closes_shared_connector", False):
+        return
+
+    async def close_resources(app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            await rasa_close_resources(app, loop)
+        finally:
+            await close_shared_connector()
+
+    close_resources.closes_shared_connector = True  # type: ignore[attr-defined]
+    rasa.core.run.close_resources = close_resources
 
 
 def _basic_auth(endpoint: Any) -> aiohttp.BasicAuth | None:

@@ -11,7 +11,8 @@
   `bot.nlu.count_vectors.counts` instead of sklearn's `CountVectorizer.transform`: the same
   matrices without sklearn's and scipy's per-call checks. Training's own featurizing loads the
   trained featurizer too, and gets the same matrices.
-- DIET's traced prediction step is called directly (`DirectPredictStep`).
+- DIET's traced prediction step is called directly (`DirectPredictStep`), with its input built
+  straight from the message's features (ops/diet_input.py).
 - Actions that only read the tracker get it without a replayed copy.
 - Installed from here, in modules of their own: the rule index (ops/rule_index.py), kept-alive
   endpoint connections (ops/endpoint_connections.py), no deep copies for silent debug log lines
@@ -224,6 +225,7 @@ def _itself_once(tracker: Any) -> Any:
 
 
 def install_rasa_speedups() -> None:
+    from ops.diet_input import install_direct_diet_input
     from ops.endpoint_connections import install_kept_alive_endpoint_connections
     from ops.log_copies import install_copies_for_debug_logs_only
     from ops.rule_index import install_rule_index
@@ -232,6 +234,7 @@ def install_rasa_speedups() -> None:
     install_fast_sparse_feature_combining()
     install_kept_domain_emptiness()
     install_direct_prediction_calls()
+    install_direct_diet_input()
     install_fast_count_vectors()
     install_rule_index()
     install_kept_alive_endpoint_connections()

@@ -10,7 +10,9 @@ def restore_rasa_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
     import rasa.core.processor
+    import rasa.core.run
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
     from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
         CountVectorsFeaturizer,
     )
@@ -26,11 +28,13 @@ def restore_rasa_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
     combine = Features._combine_sparse_features
     monkeypatch.setattr(Features, "_combine_sparse_features", combine)
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
+    monkeypatch.setattr(DIETClassifier, "_predict", DIETClassifier._predict)
     run_action = rasa.core.processor.MessageProcessor._run_action
     monkeypatch.setattr(rasa.core.processor.MessageProcessor, "_run_action", run_action)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     monkeypatch.setattr(CountVectorsFeaturizer, "load", CountVectorsFeaturizer.__dict__["load"])
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
     for name in MODULES:
         module = importlib.import_module(name)
         monkeypatch.setattr(module, "copy", module.copy)

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import rasa.core.run
 from aiohttp import web
 from rasa.utils.endpoints import EndpointConfig
 
@@ -15,11 +16,13 @@ from ops import endpoint_connections
 from ops.endpoint_connections import install_kept_alive_endpoint_connections
 
 RASA_SESSION = EndpointConfig.session
+RASA_CLOSE_RESOURCES = rasa.core.run.close_resources
 
 
 @pytest.fixture()
 def kept_alive(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(EndpointConfig, "session", RASA_SESSION)
+    monkeypatch.setattr(rasa.core.run, "close_resources", RASA_CLOSE_RESOURCES)
     install_kept_alive_endpoint_connections()
     yield
 
@@ -58,6 +61,7 @@ def _with_peer(test: Callable[[Peer, EndpointConfig], Awaitable[None]], **peer: 
         try:
             await test(server, EndpointConfig(f"http://127.0.0.1:{server.port}/webhook"))
         finally:
+            await endpoint_connections.close_shared_connector()
             await server.stop()
 
     asyncio.run(run())
@@ -136,3 +140,25 @@ def test_a_connection_the_server_closed_is_not_reused(
         assert len(server.ports) == 6 and len(set(server.ports)) == 2
 
     _with_peer(test, keepalive_timeout=0.5)
+
+
+def test_rasas_server_stop_closes_the_kept_connections(kept_alive: None) -> None:
+    """Rasa's "after_server_stop" listener closes the loop's connector: its kept connection
+    ends with the server instead of an "Unclosed connector" warning at exit."""
+    closed: list[bool] = []
+
+    class App:  # what Rasa's close_resources reads: no agent loaded
+        ctx = type("Ctx", (), {})()
+
+    async def test(server: Peer, endpoint: EndpointConfig) -> None:
+        await _three_calls(server, endpoint)
+        connector = endpoint_connections.shared_connector()
+        assert connector.closed is False
+        await rasa.core.run.close_resources(App(), asyncio.get_running_loop())
+        closed.append(connector.closed)
+        await _three_calls(server, endpoint)  # a later call gets a new connector
+        assert endpoint_connections.shared_connector() is not connector
+        assert len(set(server.ports)) == 2
+
+    _with_peer(test)
+    assert closed == [True]

@@ -233,6 +233,7 @@ def test_rasa_speedups_include_the_count_vectors(monkeypatch: pytest.MonkeyPatch
     import ops.rasa_speedups
     import ops.rule_index
 
+    restore_rasa_speedups(monkeypatch)  # the installers imported from other modules run
     installed: list[str] = []
     for name in dir(ops.rasa_speedups):
         if name.startswith("install_") and name != "install_rasa_speedups":
