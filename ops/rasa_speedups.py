@@ -14,7 +14,8 @@
 - DIET's traced prediction step is called directly (`DirectPredictStep`), with its input built
   straight from the message's features (ops/diet_input.py).
 - Actions that only read the tracker get it without a replayed copy.
-- Installed from here, in modules of their own: the rule index (ops/rule_index.py), kept-alive
+- Installed from here, in modules of their own: the rule index (ops/rule_index.py), the event
+  type index (ops/event_index.py), kept-alive
   endpoint connections (ops/endpoint_connections.py), no deep copies for silent debug log lines
   (ops/log_copies.py).
 
@@ -227,6 +228,7 @@ def _itself_once(tracker: Any) -> Any:
 def install_rasa_speedups() -> None:
     from ops.diet_input import install_direct_diet_input
     from ops.endpoint_connections import install_kept_alive_endpoint_connections
+    from ops.event_index import install_event_type_index
     from ops.log_copies import install_copies_for_debug_logs_only
     from ops.rule_index import install_rule_index
 
@@ -237,6 +239,7 @@ def install_rasa_speedups() -> None:
     install_direct_diet_input()
     install_fast_count_vectors()
     install_rule_index()
+    install_event_type_index()
     install_kept_alive_endpoint_connections()
     install_copies_for_debug_logs_only()
     install_no_tracker_copy_for_reading_actions()

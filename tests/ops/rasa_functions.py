@@ -17,6 +17,7 @@ def restore_rasa_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
         CountVectorsFeaturizer,
     )
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
     from rasa.shared.nlu.training_data.features import Features
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.tensorflow.models import RasaModel
@@ -35,6 +36,17 @@ def restore_rasa_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CountVectorsFeaturizer, "load", CountVectorsFeaturizer.__dict__["load"])
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    # Rasa's Event has no __init_subclass__ of its own: object's behaviour until the undo,
+    # which then removes the attribute again
+    subclass_hook = Event.__dict__.get("__init_subclass__", classmethod(_plain_init_subclass))
+    monkeypatch.setattr(Event, "__init_subclass__", subclass_hook, raising=False)
     for name in MODULES:
         module = importlib.import_module(name)
         monkeypatch.setattr(module, "copy", module.copy)
+
+
+def _plain_init_subclass(cls: type, **kwargs: object) -> None:
+    from rasa.shared.core.events import Event
+
+    super(Event, cls).__init_subclass__(**kwargs)
