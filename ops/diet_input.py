@@ -64,20 +64,16 @@ def _sparse_text_features(message: Any, featurizers: Sequence[str]) -> tuple[lis
 
 
 def _values(matrices: list[scipy.sparse.spmatrix]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices (example, row, column), values and shape of the matrices joined side by side,
-    as Rasa's `_scipy_matrix_to_values` gives them for a batch of one."""
-    parts = [matrix.tocoo() for matrix in matrices]
-    rows = parts[0].shape[0]
-    offsets = np.cumsum([0] + [part.shape[1] for part in parts])
-    indices = np.zeros((sum(part.nnz for part in parts), 3), np.int64)
-    start = 0
-    for part, offset in zip(parts, offsets):
-        end = start + part.nnz
-        indices[start:end, 1] = part.row
-        indices[start:end, 2] = part.col + offset
-        start = end
-    values = np.concatenate([part.data for part in parts]).astype(np.float32)
-    return indices, values, np.array((1, rows, offsets[-1]), np.int64)
+    """Indices (example, row, column), values and shape of the matrices joined side by side
+    (as Rasa's served feature joining does, `bot.nlu.sparse.joined`), as Rasa's
+    `_scipy_matrix_to_values` gives them for a batch of one."""
+    from bot.nlu.sparse import joined
+
+    matrix = joined(matrices)
+    indices = np.zeros((matrix.nnz, 3), np.int64)
+    indices[:, 1] = matrix.row
+    indices[:, 2] = matrix.col
+    return indices, matrix.data.astype(np.float32), np.array((1, *matrix.shape), np.int64)
 
 
 def rasa_batch(diet: Any, message: Any) -> tuple[Any, ...] | None:
